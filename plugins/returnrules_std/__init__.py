@@ -1,0 +1,1 @@
+"""The standard plugin pack of returnrules."""

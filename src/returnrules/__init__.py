@@ -1,0 +1,99 @@
+"""returnrules: a typed rules engine for auto-parts returns and cancellations (退单).
+
+A policy written in TOML is loaded, type-checked and compiled once; each line of
+a request is then evaluated into a decision (approve / reject / review), the
+actions that follow and the reasons why::
+
+    import returnrules
+
+    policy = returnrules.load_policy("rules.toml")
+    decision = policy.evaluate(returnrules.parse_request(mapping))
+    decision.decision, decision.lines[0].actions, decision.to_dict()
+
+Checks, actions, facts and data providers come from plugins (:mod:`pluggy`);
+see :mod:`returnrules.hookspecs` and :func:`hookimpl`.
+"""
+
+from __future__ import annotations
+
+from returnrules._api import (
+    Action,
+    Check,
+    Fact,
+    FactType,
+    FactUnavailable,
+    LineContext,
+    NoParams,
+    Template,
+    VocabCode,
+)
+from returnrules._decision import (
+    ActionResult,
+    Decision,
+    EvalError,
+    LineDecision,
+    Overridden,
+)
+from returnrules._engine import Policy
+from returnrules._errors import (
+    PolicyError,
+    Problem,
+    RequestError,
+    RequestProblem,
+)
+from returnrules._loader import load_policy, loads_policy
+from returnrules._model import (
+    Customer,
+    Order,
+    OrderLine,
+    Request,
+    ReturnLine,
+    calendar_days,
+    returnable_qty,
+    shipped_qty,
+)
+from returnrules._money import CurrencyMismatch, Money, minor_units
+from returnrules._request import parse_request
+from returnrules._vocab import Vocabulary
+from returnrules.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "ActionResult",
+    "Check",
+    "CurrencyMismatch",
+    "Customer",
+    "Decision",
+    "EvalError",
+    "Fact",
+    "FactType",
+    "FactUnavailable",
+    "LineContext",
+    "LineDecision",
+    "Money",
+    "NoParams",
+    "Order",
+    "OrderLine",
+    "Overridden",
+    "Policy",
+    "PolicyError",
+    "Problem",
+    "Request",
+    "RequestError",
+    "RequestProblem",
+    "ReturnLine",
+    "Template",
+    "VocabCode",
+    "Vocabulary",
+    "__version__",
+    "calendar_days",
+    "hookimpl",
+    "load_policy",
+    "loads_policy",
+    "minor_units",
+    "parse_request",
+    "returnable_qty",
+    "shipped_qty",
+]

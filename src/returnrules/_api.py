@@ -1,0 +1,255 @@
+"""What a plugin registers, and what it is handed at evaluation time.
+
+A plugin adds *named things* through the ``register`` callback of a hook (see
+:mod:`returnrules.hookspecs`): :class:`Fact`, :class:`Check`, :class:`Action`
+and :class:`~returnrules.Vocabulary`.  Names are what ``rules.toml`` refers to.
+
+Parameters of checks and actions are declared as attrs classes; the policy
+loader structures and type-checks them before anything runs.  Besides the
+plain types (``int``, ``bool``, ``str``, ``Decimal``, ``date``, ``datetime``,
+``Literal[...]``, lists, dicts and ``X | None``) a parameter may be:
+
+* :class:`~returnrules.Money` - a money literal in the policy's currency;
+* :class:`Template` - a message with ``{fact.name}`` placeholders, checked at
+  load time and rendered per line;
+* ``Annotated[str, VocabCode("tier")]`` - a code of a vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Final, Generic, Literal, TypeVar
+
+import attrs
+
+from returnrules._model import OrderLine, Request, ReturnLine
+
+__all__ = [
+    "Action",
+    "Check",
+    "Fact",
+    "FactType",
+    "FactUnavailable",
+    "LineContext",
+    "NoParams",
+    "Template",
+    "VocabCode",
+]
+
+P = TypeVar("P")
+
+Kind = Literal["int", "decimal", "money", "bool", "str", "date", "datetime", "enum"]
+ORDERED_KINDS: Final = frozenset({"int", "decimal", "money", "date", "datetime"})
+NUMERIC_KINDS: Final = frozenset({"int", "decimal"})
+
+
+@attrs.frozen
+class FactType:
+    """The static type of a fact: ``FactType("int")``, ``FactType.enum("reason")``.
+
+    ``optional`` facts may be absent for a line (their value is ``None``); any
+    comparison with an absent fact is false, only ``present`` tests for it.
+    """
+
+    kind: Kind
+    vocab: str | None = None
+    optional: bool = False
+
+    @classmethod
+    def enum(cls, vocab: str, *, optional: bool = False) -> FactType:
+        return cls("enum", vocab, optional)
+
+    def as_optional(self) -> FactType:
+        return attrs.evolve(self, optional=True)
+
+    @property
+    def ordered(self) -> bool:
+        return self.kind in ORDERED_KINDS
+
+    def compatible(self, other: FactType) -> bool:
+        """Can a value of this type be compared with one of *other*?"""
+        if self.kind in NUMERIC_KINDS and other.kind in NUMERIC_KINDS:
+            return True
+        return self.kind == other.kind and self.vocab == other.vocab
+
+    def __str__(self) -> str:
+        base = f"enum[{self.vocab}]" if self.kind == "enum" else self.kind
+        return base + ("?" if self.optional else "")
+
+
+#: The Python class of a fact's value, per kind (enum codes are ``str``).
+PYTHON_TYPES: Final[Mapping[str, type | tuple[type, ...]]] = {
+    "int": int,
+    "decimal": (Decimal, int),
+    "bool": bool,
+    "str": str,
+    "enum": str,
+    "date": dt.date,
+    "datetime": dt.datetime,
+}
+
+
+class FactUnavailable(Exception):
+    """A fact whose resolver already failed on this line is asked for again."""
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET: Final[Any] = _Unset()
+
+
+class FailedFact:
+    """Stands in for a fact whose resolver raised, so it is never called twice.
+
+    It is truthy but refuses every comparison and hashing, so any condition that
+    reaches it raises :class:`FactUnavailable` instead of guessing.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, *_: object) -> Any:
+        raise FactUnavailable(
+            f"fact {self.name} is unavailable: its resolver failed earlier on this line"
+        )
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = fail
+    __hash__ = fail
+
+    def __repr__(self) -> str:
+        return f"<failed {self.name}>"
+
+
+@attrs.define(slots=True, eq=False)
+class LineContext:
+    """One return line being evaluated, as facts, checks and actions see it.
+
+    ``request``, ``line`` (the return line), ``order_line`` and ``data`` (the
+    mapping passed to ``evaluate(..., data=...)``) are the inputs; ``hook`` is
+    the plugin manager's hook relay, through which a plugin calls its own data
+    provider hooks; ``memo`` is a per-line dict a plugin may use to cache a
+    record that several of its facts share.
+    """
+
+    request: Request
+    line: ReturnLine
+    order_line: OrderLine
+    data: Mapping[str, Any]
+    hook: Any
+    memo: dict[object, Any] = attrs.field(factory=dict)
+    # The per-line fact cache, indexed by the registry's fact numbers; filled by
+    # the compiled policy, read by templates.  Not for plugins.
+    values: list[Any] = attrs.field(factory=list, repr=False)
+    facts: tuple[Fact, ...] = attrs.field(default=(), repr=False)
+
+    def fact_value(self, index: int) -> Any:
+        """The value of fact number *index*, resolving it at most once."""
+        value = self.values[index]
+        if value is UNSET:
+            fact = self.facts[index]
+            self.values[index] = FailedFact(fact.name)
+            value = self.values[index] = fact.resolve(self)
+        elif value.__class__ is FailedFact:
+            value.fail()
+        return value
+
+
+@attrs.frozen
+class Fact:
+    """A named, typed value about a line: ``Fact("line.qty", FactType("int"), fn)``.
+
+    ``resolve`` is called at most once per line, only when a rule needs it.  An
+    optional fact returns ``None`` when absent.
+    """
+
+    name: str
+    type: FactType
+    resolve: Callable[[LineContext], Any]
+    doc: str = ""
+    plugin: str = ""
+
+
+@attrs.frozen
+class NoParams:
+    """The parameters of a check or action that takes none."""
+
+
+@attrs.frozen
+class Check(Generic[P]):
+    """A named test a rule can use in ``when``: ``{ check = "NAME", ... }``.
+
+    ``test(ctx, params)`` returns ``True``/``False``; ``explain(ctx, params)``
+    returns a sentence for the trace ("delivered 2026-11-04, requested
+    2026-11-20: 16 days, window 30").  ``params`` is an attrs class.
+    """
+
+    name: str
+    test: Callable[[LineContext, P], bool]
+    params: type[P] = NoParams  # type: ignore[assignment]
+    explain: Callable[[LineContext, P], str] | None = None
+    doc: str = ""
+    plugin: str = ""
+
+
+@attrs.frozen
+class Action(Generic[P]):
+    """A named consequence a rule plans in ``then``: ``{ action = "NAME", ... }``.
+
+    ``run(ctx, params)`` returns the fields the decision reports (``amount``,
+    ``qty``...).  A *single* action (``multiple=False``) happens at most once per
+    line: the matching rule with the highest priority wins.  A *multiple*
+    action (notify) keeps every distinct occurrence.
+    """
+
+    name: str
+    run: Callable[[LineContext, P], Mapping[str, Any]]
+    params: type[P] = NoParams  # type: ignore[assignment]
+    multiple: bool = False
+    doc: str = ""
+    plugin: str = ""
+
+
+@attrs.frozen
+class VocabCode:
+    """Marks a ``str`` parameter as a code of a vocabulary.
+
+    ``per_tier: dict[Annotated[str, VocabCode("tier")], int]``
+    """
+
+    vocab: str
+
+
+@attrs.frozen
+class Template:
+    """A message with ``{fact.name}`` placeholders, checked when the policy loads.
+
+    Only registered facts can be named; there is no attribute access, indexing
+    or format spec, so a template can never reach anything but a fact's value.
+    ``{{`` and ``}}`` stand for literal braces.
+    """
+
+    text: str
+    parts: tuple[str | int, ...] = ()  # literal text, or a fact number
+    formatters: tuple[Callable[[Any], str], ...] = ()
+
+    def render(self, ctx: LineContext) -> str:
+        out: list[str] = []
+        formatters = iter(self.formatters)
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                out.append(next(formatters)(ctx.fact_value(part)))
+        return "".join(out)
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,816 @@
+"""Type-check a policy document against the registry, like a compiler front end.
+
+Input: the dict ``tomllib`` made of ``rules.toml`` and the plugin registry.
+Output: a :class:`~returnrules._ir.PolicyIR` and the list of every issue found,
+each at the key path where the author wrote the mistake.  The checker never
+stops at the first problem: a broken rule is skipped after its issues are
+recorded and the others are still checked.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import re
+import string
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from returnrules._api import FactType, Template, VocabCode
+from returnrules._convert import base_converter, issues_from_cattrs, show
+from returnrules._errors import Issue, PathKey, did_you_mean
+from returnrules._ir import (
+    DECISIONS,
+    OPERATORS,
+    ORDERING,
+    AllOf,
+    AnyOf,
+    CheckCall,
+    Compare,
+    Cond,
+    DecisionName,
+    FactRef,
+    NotOf,
+    PlannedAction,
+    PolicyIR,
+    Present,
+    RuleIR,
+)
+from returnrules._money import Money, is_currency_code, to_decimal
+from returnrules._plugins import Registry
+from returnrules._vocab import Vocabulary
+
+__all__ = ["MAX_DEPTH", "MAX_RULES", "check_policy", "compile_template"]
+
+MAX_DEPTH: Final = 32
+MAX_RULES: Final = 20_000
+TOP_KEYS: Final = ("version", "policy", "plugins", "vocab", "rule")
+RULE_KEYS: Final = (
+    "id",
+    "title",
+    "when",
+    "decide",
+    "for",
+    "message",
+    "priority",
+    "then",
+)
+_RULE_ID = re.compile(r"[a-z0-9_-]+")
+_CODE = re.compile(r"[a-z0-9_]+")
+
+
+# -- templates --------------------------------------------------------------------
+
+
+def _formatter(
+    fact_type: FactType, vocabularies: Mapping[str, Vocabulary]
+) -> Callable[[Any], str]:
+    if fact_type.kind == "enum":
+        vocab = vocabularies[fact_type.vocab or ""]
+        return lambda v: "—" if v is None else vocab.label(v)
+    if fact_type.kind == "bool":
+        return lambda v: "—" if v is None else ("true" if v else "false")
+    if fact_type.kind in ("date", "datetime"):
+        return lambda v: "—" if v is None else v.isoformat()
+    return lambda v: "—" if v is None else str(v)
+
+
+def compile_template(
+    text: str, registry: Registry, vocabularies: Mapping[str, Vocabulary]
+) -> Template:
+    """Check a ``{fact.name}`` message and bind its placeholders to fact numbers.
+
+    Raises ``ValueError`` naming every bad placeholder.  Only plain fact names
+    are accepted: no attribute access, indexing, conversion or format spec.
+    """
+    try:
+        pieces = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"bad placeholder in {text!r}: {exc}") from None
+    parts: list[str | int] = []
+    formatters: list[Callable[[Any], str]] = []
+    bad: list[str] = []
+    names = list(registry.fact_numbers)
+    for literal, field, spec, conversion in pieces:
+        if literal:
+            parts.append(literal)
+        if field is None:
+            continue
+        written = "{" + field + (f"!{conversion}" if conversion else "")
+        written += (f":{spec}" if spec else "") + "}"
+        fact = registry.fact(field)
+        if fact is None or spec or conversion:
+            hint = did_you_mean(field, names) if fact is None else ""
+            bad.append(f"{written} is not a fact{hint}")
+            continue
+        parts.append(registry.fact_numbers[field])
+        formatters.append(_formatter(fact.type, vocabularies))
+    if bad:
+        raise ValueError("unknown placeholder: " + "; ".join(bad))
+    return Template(text, tuple(parts), tuple(formatters))
+
+
+# -- parameters of checks and actions ------------------------------------------------
+
+
+@attrs.frozen
+class _Scope:
+    """What a parameter hook needs to know about the policy being checked."""
+
+    currency: str
+    vocabularies: Mapping[str, Vocabulary]
+    registry: Registry
+
+
+_scope: contextvars.ContextVar[_Scope] = contextvars.ContextVar("returnrules_scope")
+
+
+def _money_param(value: object, _: object) -> Money:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected an amount of money, got {show(value)}")
+    return Money(to_decimal(value), _scope.get().currency)
+
+
+def _template_param(value: object, _: object) -> Template:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a message string, got {show(value)}")
+    scope = _scope.get()
+    return compile_template(value, scope.registry, scope.vocabularies)
+
+
+def _is_literal(t: Any) -> bool:
+    return typing.get_origin(t) is typing.Literal
+
+
+def _literal_hook(t: Any) -> Callable[[object, object], object]:
+    allowed = typing.get_args(t)
+
+    def structure(value: object, _: object) -> object:
+        if value not in allowed or isinstance(value, bool) != isinstance(
+            allowed[0], bool
+        ):
+            choices = ", ".join(f'"{a}"' for a in allowed)
+            hint = (
+                did_you_mean(value, map(str, allowed)) if isinstance(value, str) else ""
+            )
+            raise ValueError(f"expected one of {choices}, got {show(value)}{hint}")
+        return value
+
+    return structure
+
+
+def _vocab_of(t: Any) -> str | None:
+    if typing.get_origin(t) is typing.Annotated:
+        for meta in t.__metadata__:
+            if isinstance(meta, VocabCode):
+                return meta.vocab
+    return None
+
+
+def _vocab_hook(t: Any) -> Callable[[object, object], str]:
+    name = _vocab_of(t) or ""
+
+    def structure(value: object, _: object) -> str:
+        vocab = _scope.get().vocabularies.get(name)
+        if not isinstance(value, str):
+            raise ValueError(f"expected a {name} code, got {show(value)}")
+        if vocab is None or value not in vocab:
+            known = vocab.labels if vocab is not None else ()
+            raise ValueError(f'unknown {name} "{value}"{did_you_mean(value, known)}')
+        return value
+
+    return structure
+
+
+def _params_converter() -> cattrs.Converter:
+    conv = base_converter()
+    conv.register_structure_hook(Money, _money_param)
+    conv.register_structure_hook(Template, _template_param)
+    conv.register_structure_hook_factory(_is_literal, _literal_hook)
+    conv.register_structure_hook_factory(
+        lambda t: _vocab_of(t) is not None, _vocab_hook
+    )
+    return conv
+
+
+_PARAMS: Final = _params_converter()
+
+
+# -- literals in conditions -----------------------------------------------------------
+
+
+def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
+    """Convert a literal written against a fact of *ftype*; ValueError if it misfits."""
+    kind = ftype.kind
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {show(value)}")
+        return value
+    if kind == "decimal":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"expected a number, got {show(value)}")
+        return to_decimal(value)
+    if kind == "money":
+        return _money_param(value, None)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {show(value)}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {show(value)}")
+        return value
+    if kind == "date":
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise ValueError(f"expected a date like 2026-11-20, got {show(value)}")
+        return value
+    if kind == "datetime":
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+            raise ValueError(f"expected a date-time with UTC offset, got {show(value)}")
+        return value
+    # enum
+    vocab = scope.vocabularies[ftype.vocab or ""]
+    if not isinstance(value, str):
+        raise ValueError(f"expected a {vocab.name} code, got {show(value)}")
+    if value not in vocab:
+        raise ValueError(
+            f'unknown {vocab.name} "{value}"{did_you_mean(value, vocab.labels)}'
+        )
+    return value
+
+
+def _shown(value: object) -> object:
+    """A JSON-able rendering of a literal as written, for the trace."""
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _shown(v) for k, v in value.items()}
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal | float):
+        return str(value)
+    return value
+
+
+# -- the checker ----------------------------------------------------------------------
+
+
+@attrs.define
+class _Checker:
+    registry: Registry
+    scope: _Scope
+    issues: list[Issue] = attrs.field(factory=list)
+
+    def error(self, path: PathKey, message: str, code: str) -> None:
+        self.issues.append(Issue(path, message, code))
+
+    def warn(self, path: PathKey, message: str, code: str) -> None:
+        self.issues.append(Issue(path, message, code, "warning"))
+
+    def unknown_keys(
+        self, table: Mapping[str, Any], known: Sequence[str], path: PathKey, what: str
+    ) -> None:
+        for key in table:
+            if key not in known:
+                self.error(
+                    (*path, key),
+                    f'unknown key "{key}" in {what}{did_you_mean(key, known)}',
+                    "unknown-key",
+                )
+
+    def structure(self, value: Any, cls: type, path: PathKey, whose: str = "") -> Any:
+        """Structure *value* into *cls*; record issues and return None on failure.
+
+        *whose* ("check delivery_deadline") prefixes the messages, which then
+        speak of parameters rather than keys.
+        """
+        token = _scope.set(self.scope)
+        try:
+            return _PARAMS.structure(value, cls)
+        except (ClassValidationError, IterableValidationError, ValueError) as exc:
+            for where, message, code in issues_from_cattrs(exc, path):
+                if whose:
+                    message = message.replace("unknown key", "unknown parameter")
+                    message = message.replace("required key", "missing parameter")
+                    message = f"{whose}: {message}"
+                self.error(where, message, code)
+            return None
+        finally:
+            _scope.reset(token)
+
+    # conditions
+
+    def condition(self, node: object, path: PathKey, depth: int = 0) -> Cond | None:
+        if depth > MAX_DEPTH:
+            self.error(
+                path, f"conditions nest deeper than {MAX_DEPTH} levels", "too-deep"
+            )
+            return None
+        if not isinstance(node, Mapping):
+            self.error(
+                path,
+                "a condition is a table: { fact = ... }, { check = ... }, "
+                f"{{ all = [...] }}, {{ any = [...] }} or {{ not = {{...}} }}; "
+                f"got {show(node)}",
+                "bad-condition",
+            )
+            return None
+        for combinator in ("all", "any", "not"):
+            if combinator in node:
+                return self.combinator(combinator, node, path, depth)
+        if "fact" in node:
+            return self.comparison(node, path)
+        if "check" in node:
+            return self.check_call(node, path)
+        keys = ", ".join(f'"{k}"' for k in node) or "nothing"
+        guess = next(
+            (did_you_mean(k, ("fact", "check", "all", "any", "not")) for k in node), ""
+        )
+        self.error(
+            path,
+            f"a condition needs fact, check, all, any or not; found {keys}{guess}",
+            "bad-condition",
+        )
+        return None
+
+    def combinator(
+        self, name: str, node: Mapping[str, Any], path: PathKey, depth: int
+    ) -> Cond | None:
+        extra = [k for k in node if k != name]
+        if extra:
+            self.error(
+                (*path, extra[0]),
+                f'"{name}" must be alone in its table; found also '
+                + ", ".join(f'"{k}"' for k in extra),
+                "bad-condition",
+            )
+        body = node[name]
+        if name == "not":
+            item = self.condition(body, (*path, "not"), depth + 1)
+            return None if item is None or extra else NotOf(item)
+        if not isinstance(body, list):
+            self.error(
+                (*path, name),
+                f'"{name}" takes an array of conditions, got {show(body)}',
+                "bad-condition",
+            )
+            return None
+        items = [
+            self.condition(c, (*path, name, i), depth + 1) for i, c in enumerate(body)
+        ]
+        if extra or any(item is None for item in items):
+            return None
+        checked = tuple(item for item in items if item is not None)
+        return AllOf(checked) if name == "all" else AnyOf(checked)
+
+    def fact_ref(self, name: object, path: PathKey) -> FactRef | None:
+        if not isinstance(name, str):
+            self.error(path, f"a fact name is a string, got {show(name)}", "bad-value")
+            return None
+        number = self.registry.fact_numbers.get(name)
+        if number is None:
+            hint = did_you_mean(name, self.registry.fact_numbers)
+            self.error(path, f'unknown fact "{name}"{hint}', "unknown-fact")
+            return None
+        return FactRef(number, name, self.registry.facts[number].type)
+
+    def comparison(self, node: Mapping[str, Any], path: PathKey) -> Cond | None:
+        fact = self.fact_ref(node["fact"], (*path, "fact"))
+        ops = [k for k in node if k != "fact"]
+        valid = (*OPERATORS, "present")
+        bad = [k for k in ops if k not in valid]
+        for key in bad:
+            self.error(
+                (*path, key),
+                f'unknown operator "{key}"{did_you_mean(key, valid)}'
+                f" (operators: {', '.join(valid)})",
+                "unknown-operator",
+            )
+        ops = [k for k in ops if k in valid]
+        if len(ops) != 1:
+            if not bad:
+                found = ", ".join(ops) if ops else "none"
+                self.error(
+                    path,
+                    "a fact comparison needs exactly one operator "
+                    f"({', '.join(valid)}); found {found}",
+                    "bad-condition",
+                )
+            return None
+        op = ops[0]
+        value = node[op]
+        where: PathKey = (*path, op)
+        if fact is None or bad:
+            return None
+        if op == "present":
+            if not isinstance(value, bool):
+                self.error(
+                    where,
+                    f"present takes true or false, got {show(value)}",
+                    "bad-value",
+                )
+                return None
+            if not fact.type.optional:
+                self.warn(
+                    where,
+                    f"{fact.name} is never absent; present is always true",
+                    "always-present",
+                )
+            return Present(fact, value)
+        return self.compare(fact, op, value, where)
+
+    def compare(
+        self, fact: FactRef, op: str, value: object, where: PathKey
+    ) -> Cond | None:
+        ftype = fact.type
+        usable = "eq, ne, in, not_in" if ftype.kind != "bool" else "eq, ne"
+        if op in ORDERING and not ftype.ordered:
+            self.error(
+                where,
+                f'operator "{op}" does not apply to {fact.name} '
+                f"({ftype}); use {usable}",
+                "bad-operator",
+            )
+            return None
+        if op in ("in", "not_in") and ftype.kind == "bool":
+            self.error(
+                where,
+                f'operator "{op}" does not apply to {fact.name} '
+                f"({ftype}); use {usable}",
+                "bad-operator",
+            )
+            return None
+        if isinstance(value, Mapping):
+            if op in ("in", "not_in") or set(value) != {"fact"}:
+                self.error(
+                    where,
+                    f'a value is a literal or {{ fact = "NAME" }} (not with {op})',
+                    "bad-value",
+                )
+                return None
+            other = self.fact_ref(value["fact"], (*where, "fact"))
+            if other is None:
+                return None
+            if not ftype.compatible(other.type):
+                self.error(
+                    where,
+                    f"cannot compare {fact.name} ({ftype}) with "
+                    f"{other.name} ({other.type})",
+                    "type-mismatch",
+                )
+                return None
+            return Compare(fact, op, other, {"fact": other.name})
+        if op in ("in", "not_in"):
+            if not isinstance(value, list):
+                self.error(
+                    where, f"{op} takes an array, got {show(value)}", "bad-value"
+                )
+                return None
+            items = [self.literal(v, fact, (*where, i)) for i, v in enumerate(value)]
+            if any(item is _BAD for item in items):
+                return None
+            return Compare(fact, op, frozenset(items), _shown(value))
+        if isinstance(value, list):
+            self.error(
+                where, f"{op} takes a single value; use in for a list", "bad-value"
+            )
+            return None
+        constant = self.literal(value, fact, where)
+        if constant is _BAD:
+            return None
+        return Compare(fact, op, constant, _shown(value))
+
+    def literal(self, value: object, fact: FactRef, where: PathKey) -> object:
+        try:
+            return _literal(value, fact.type, self.scope)
+        except ValueError as exc:
+            message = str(exc)
+            if not message.startswith("unknown"):
+                message = f"{fact.name} is {fact.type}: {message}"
+            code = "unknown-code" if message.startswith("unknown") else "bad-literal"
+            self.error(where, message, code)
+            return _BAD
+
+    def check_call(self, node: Mapping[str, Any], path: PathKey) -> Cond | None:
+        name = node["check"]
+        checks = self.registry.checks
+        if not isinstance(name, str) or name not in checks:
+            hint = did_you_mean(name, checks) if isinstance(name, str) else ""
+            self.error(
+                (*path, "check"), f"unknown check {show(name)}{hint}", "unknown-check"
+            )
+            return None
+        check = checks[name]
+        raw = {k: v for k, v in node.items() if k != "check"}
+        params = self.structure(raw, check.params, path, f"check {name}")
+        return None if params is None else CheckCall(check, params, _shown(raw))  # type: ignore[arg-type]
+
+    # rules
+
+    def rule(self, raw: object, index: int, seen: dict[str, int]) -> RuleIR | None:
+        path: PathKey = ("rule", index)
+        if not isinstance(raw, Mapping):
+            self.error(path, "each [[rule]] is a table", "bad-rule")
+            return None
+        before = len(self.issues)
+        self.unknown_keys(raw, RULE_KEYS, path, "a rule")
+        rule_id = raw.get("id")
+        if rule_id is None:
+            self.error(path, "the rule has no id", "missing-key")
+        elif not isinstance(rule_id, str) or not _RULE_ID.fullmatch(rule_id):
+            self.error(
+                (*path, "id"),
+                f"a rule id uses a-z, 0-9, _ and -; got {show(rule_id)}",
+                "bad-rule-id",
+            )
+        elif rule_id in seen:
+            self.error(
+                (*path, "id"),
+                f'duplicate rule id "{rule_id}" (first used '
+                f"by rule #{seen[rule_id] + 1})",
+                "duplicate-rule",
+            )
+        else:
+            seen[rule_id] = index
+        title = self.optional_str(raw, "title", path)
+        when = None
+        if "when" in raw:
+            when = self.condition(raw["when"], (*path, "when"))
+        decide = self.decision(raw.get("decide"), (*path, "decide"))
+        for_ = self.for_list(raw, decide, path)
+        message = None
+        text = self.optional_str(raw, "message", path)
+        if text is not None:
+            message = self.structure(text, Template, (*path, "message"))
+        priority = raw.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            self.error(
+                (*path, "priority"),
+                f"priority is an integer, got {show(priority)}",
+                "bad-value",
+            )
+            priority = 0
+        then = self.then(raw.get("then", []), (*path, "then"))
+        if len(self.issues) > before and any(
+            i.severity == "error" for i in self.issues[before:]
+        ):
+            return None
+        if decide is None and not then:
+            self.warn(
+                path,
+                f'rule "{rule_id}" has neither decide nor then: it can '
+                "only show up in matched",
+                "rule-does-nothing",
+            )
+        if "for" in raw and not then:
+            self.warn(
+                (*path, "for"),
+                f'rule "{rule_id}" sets for but has no then',
+                "for-without-then",
+            )
+        return RuleIR(
+            index=index,
+            id=str(rule_id),
+            title=title,
+            when=when,
+            decide=decide,
+            for_=for_,
+            message=message,
+            priority=priority,
+            then=tuple(then or ()),
+            line=0,
+        )
+
+    def optional_str(
+        self, raw: Mapping[str, Any], key: str, path: PathKey
+    ) -> str | None:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            self.error(
+                (*path, key), f"{key} is a string, got {show(value)}", "bad-value"
+            )
+            return None
+        return value
+
+    def decision(self, value: object, where: PathKey) -> DecisionName | None:
+        if value is None:
+            return None
+        for decision in DECISIONS:
+            if value == decision:
+                return decision
+        hint = did_you_mean(value, DECISIONS) if isinstance(value, str) else ""
+        self.error(
+            where,
+            f"invalid decision {show(value)}{hint} (approve, reject, review)",
+            "bad-decision",
+        )
+        return None
+
+    def for_list(
+        self, raw: Mapping[str, Any], decide: DecisionName | None, path: PathKey
+    ) -> frozenset[DecisionName]:
+        if "for" not in raw:
+            return frozenset({decide or "approve"})
+        value = raw["for"]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(
+                (*path, "for"),
+                f"for is an array of decisions, got {show(value)}",
+                "bad-value",
+            )
+            return frozenset()
+        out = [self.decision(v, (*path, "for", i)) for i, v in enumerate(value)]
+        return frozenset(d for d in out if d is not None)
+
+    def then(self, value: object, path: PathKey) -> list[PlannedAction] | None:
+        if isinstance(value, Mapping):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(
+                path, f"then is an array of actions, got {show(value)}", "bad-value"
+            )
+            return None
+        planned: list[PlannedAction] = []
+        singles: dict[str, int] = {}
+        actions = self.registry.actions
+        for i, entry in enumerate(value):
+            where: PathKey = (*path, i)
+            if not isinstance(entry, Mapping) or "action" not in entry:
+                self.error(
+                    where,
+                    'each entry of then is { action = "NAME", ... }',
+                    "bad-action",
+                )
+                continue
+            name = entry["action"]
+            if not isinstance(name, str) or name not in actions:
+                hint = did_you_mean(name, actions) if isinstance(name, str) else ""
+                self.error(
+                    (*where, "action"),
+                    f"unknown action {show(name)}{hint}",
+                    "unknown-action",
+                )
+                continue
+            action = actions[name]
+            if not action.multiple:
+                if name in singles:
+                    self.error(
+                        (*where, "action"),
+                        f"{name} happens once per line; "
+                        f"this rule already plans it in then[{singles[name]}]",
+                        "duplicate-action",
+                    )
+                singles.setdefault(name, i)
+            raw = {k: v for k, v in entry.items() if k != "action"}
+            params = self.structure(raw, action.params, where, f"action {name}")
+            if params is not None:
+                planned.append(PlannedAction(action, params, _shown(raw)))  # type: ignore[arg-type]
+        return planned
+
+
+_BAD: Final = object()
+
+
+# -- the document ------------------------------------------------------------------
+
+
+def _vocabularies(
+    doc: Mapping[str, Any], registry: Registry, checker: _Checker
+) -> dict[str, Vocabulary]:
+    merged = dict(registry.vocabularies)
+    tables = doc.get("vocab", {})
+    if not isinstance(tables, Mapping):
+        checker.error(
+            ("vocab",), "vocab is a table of [vocab.NAME] tables", "bad-value"
+        )
+        return merged
+    for name, table in tables.items():
+        path: PathKey = ("vocab", name)
+        if name not in merged:
+            checker.error(
+                path,
+                f'unknown vocabulary "{name}"{did_you_mean(name, merged)}',
+                "unknown-vocabulary",
+            )
+            continue
+        if not isinstance(table, Mapping):
+            checker.error(path, f"[vocab.{name}] maps codes to labels", "bad-value")
+            continue
+        extra: dict[str, str] = {}
+        for code, label in table.items():
+            if not _CODE.fullmatch(code):
+                checker.error(
+                    (*path, code),
+                    f'a code uses a-z, 0-9 and _; got "{code}"',
+                    "bad-code",
+                )
+            elif not isinstance(label, str):
+                checker.error(
+                    (*path, code),
+                    f"a label is a string, got {show(label)}",
+                    "bad-value",
+                )
+            elif merged[name].closed and code not in merged[name]:
+                checker.error(
+                    (*path, code),
+                    f"vocabulary {name} is closed: its codes "
+                    "can be relabelled, not added",
+                    "closed-vocabulary",
+                )
+            else:
+                extra[code] = label
+        merged[name] = merged[name].merged(extra)
+    return merged
+
+
+def check_policy(
+    doc: Mapping[str, Any], registry: Registry, source: str
+) -> tuple[PolicyIR | None, list[Issue]]:
+    """Check a whole policy document; return its IR (None on errors) and issues."""
+    issues: list[Issue] = []
+
+    def early(path: PathKey, message: str, code: str) -> None:
+        issues.append(Issue(path, message, code))
+
+    for key in doc:
+        if key not in TOP_KEYS:
+            early(
+                (key,),
+                f'unknown key "{key}" at the top level{did_you_mean(key, TOP_KEYS)}',
+                "unknown-key",
+            )
+    version = doc.get("version")
+    if version is None:
+        early((), "the policy needs version = 1 at the top", "missing-key")
+    elif version != 1 or isinstance(version, bool):
+        early(
+            ("version",),
+            f"unsupported version {show(version)}; this returnrules reads version = 1",
+            "bad-version",
+        )
+    section = doc.get("policy")
+    currency, default = "CNY", "review"
+    if not isinstance(section, Mapping):
+        early(
+            ("policy",) if section is not None else (),
+            "the policy needs a [policy] table with currency",
+            "missing-key",
+        )
+    else:
+        for key in section:
+            if key not in ("currency", "default"):
+                early(
+                    ("policy", key),
+                    f'unknown key "{key}" in [policy]'
+                    f"{did_you_mean(key, ('currency', 'default'))}",
+                    "unknown-key",
+                )
+        value = section.get("currency")
+        if not isinstance(value, str) or not is_currency_code(value):
+            early(
+                ("policy", "currency") if value is not None else ("policy",),
+                f'[policy] currency must be an ISO 4217 code like "CNY"; got '
+                f"{show(value) if value is not None else 'nothing'}",
+                "bad-currency",
+            )
+        else:
+            currency = value
+        default = section.get("default", "review")
+
+    checker = _Checker(
+        registry, _Scope(currency, registry.vocabularies, registry), issues
+    )
+    vocabularies = _vocabularies(doc, registry, checker)
+    checker.scope = _Scope(currency, vocabularies, registry)
+    the_default = checker.decision(default, ("policy", "default"))
+
+    rules_raw = doc.get("rule", [])
+    if not isinstance(rules_raw, list):
+        checker.error(("rule",), "rules are written as [[rule]] tables", "bad-rule")
+        rules_raw = []
+    if len(rules_raw) > MAX_RULES:
+        checker.error(("rule",), f"more than {MAX_RULES} rules", "too-large")
+        rules_raw = []
+    seen: dict[str, int] = {}
+    rules = [checker.rule(raw, i, seen) for i, raw in enumerate(rules_raw)]
+    if any(i.severity == "error" for i in issues):
+        return None, issues
+    return PolicyIR(
+        source=source,
+        currency=currency,
+        default=the_default or "review",
+        rules=tuple(r for r in rules if r is not None),
+        vocabularies=vocabularies,
+    ), issues

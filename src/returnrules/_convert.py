@@ -1,0 +1,194 @@
+"""cattrs configuration shared by the request and policy loaders.
+
+cattrs' default hooks are lenient in ways that would hide a rule author's or a
+client's mistake (``int(True) == 1``, ``int(2.9) == 2``, ``str(5) == "5"``), so
+every primitive gets a strict hook here.  :func:`issues_from_cattrs` turns a
+``ClassValidationError`` into ``(key path, message, code)`` triples, with
+"did you mean" suggestions for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn, override
+
+from returnrules._errors import PathKey, did_you_mean
+from returnrules._money import to_decimal
+
+__all__ = [
+    "MAX_STRING",
+    "base_converter",
+    "issues_from_cattrs",
+    "public_name",
+    "show",
+    "table_hook",
+]
+
+MAX_STRING: Final = 1_000
+MAX_INT: Final = 10**12
+
+
+def show(value: object) -> str:
+    """A short, TOML-flavoured rendering of *value* for error messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def strict_int(value: object, _: object = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {show(value)}")
+    if abs(value) > MAX_INT:
+        raise ValueError(f"integer out of range: {value}")
+    return value
+
+
+def strict_str(value: object, _: object = None) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {show(value)}")
+    if len(value) > MAX_STRING:
+        raise ValueError(f"string longer than {MAX_STRING} characters")
+    return value
+
+
+def strict_bool(value: object, _: object = None) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {show(value)}")
+    return value
+
+
+def strict_decimal(value: object, _: object = None) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {show(value)}")
+    number = to_decimal(value)
+    if abs(number) >= MAX_INT:
+        raise ValueError(f"number out of range: {value}")
+    return number
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    if value.utcoffset() is None:
+        raise ValueError(
+            f"{value.isoformat()} has no UTC offset; write it like "
+            "2026-11-20T10:00:00+08:00"
+        )
+    return value
+
+
+def strict_datetime(value: object, _: object = None) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+    if not isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date-time with UTC offset, got {show(value)}")
+    return aware(value)
+
+
+def strict_date(value: object, _: object = None) -> dt.date:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 date: {value!r}") from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValueError(f"expected a date, got {show(value)}")
+    return value
+
+
+def public_name(field_name: str) -> str:
+    """The key users write for an attrs field: ``from_`` is written ``from``."""
+    return field_name.rstrip("_")
+
+
+def table_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """A structure hook for an attrs class that takes only a mapping.
+
+    Fields named with a trailing underscore (``from_``) are read from the key
+    without it, so parameters can be called by Python keywords.
+    """
+    renames: dict[str, Any] = {
+        f.name: override(rename=public_name(f.name))
+        for f in attrs.fields(cls)
+        if f.name != public_name(f.name)
+    }
+    fn: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=True, **renames
+    )
+
+    def structure(value: object, t: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table, got {show(value)}")
+        return fn(value, t)
+
+    return structure
+
+
+def base_converter() -> cattrs.Converter:
+    """A converter with the strict primitive hooks and table-only classes."""
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, strict_str)
+    conv.register_structure_hook(int, strict_int)
+    conv.register_structure_hook(bool, strict_bool)
+    conv.register_structure_hook(Decimal, strict_decimal)
+    conv.register_structure_hook(dt.datetime, strict_datetime)
+    conv.register_structure_hook(dt.date, strict_date)
+    conv.register_structure_hook_factory(attrs.has, lambda cls: table_hook(cls, conv))
+    return conv
+
+
+Triple = tuple[PathKey, str, str]
+
+
+def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
+    """Flatten a cattrs validation error into ``(path, message, code)``."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            key: str | int = (
+                note.index
+                if isinstance(note, IterableValidationNote)
+                else public_name(note.name)
+            )
+            yield from issues_from_cattrs(sub, (*path, key))
+        for sub in without:
+            yield from issues_from_cattrs(sub, path)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        known = (
+            [public_name(f.name) for f in attrs.fields(exc.cl)]
+            if exc.cl is not None and attrs.has(exc.cl)
+            else []
+        )
+        for extra in sorted(exc.extra_fields):
+            yield (
+                (*path, extra),
+                f'unknown key "{extra}"{did_you_mean(extra, known)}',
+                "unknown-key",
+            )
+    elif isinstance(exc, KeyError):
+        what = f'"{path[-1]}" ' if path else ""
+        yield path, f"required key {what}missing", "missing-key"
+    elif isinstance(exc, ValueError):
+        yield path, str(exc), "bad-value"
+    else:
+        yield path, f"invalid value ({type(exc).__name__}: {exc})", "bad-value"

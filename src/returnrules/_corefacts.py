@@ -1,0 +1,123 @@
+"""The core's built-in plugin: the default vocabularies and the request facts.
+
+These are registered through the same hooks as any plugin's; the core has no
+other way to know a fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from returnrules._api import Fact, FactType, LineContext
+from returnrules._model import calendar_days, returnable_qty
+from returnrules._money import Money
+from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
+from returnrules.hookspecs import hookimpl
+
+INT = FactType("int")
+MONEY = FactType("money")
+BOOL = FactType("bool")
+STR = FactType("str")
+
+
+def _days_since_order(ctx: LineContext) -> int:
+    return calendar_days(ctx.request.order.placed_at, ctx.request.requested_at)
+
+
+def _days_since_delivery(ctx: LineContext) -> int | None:
+    delivered = ctx.request.order.delivered_at
+    if delivered is None:
+        return None
+    return calendar_days(delivered, ctx.request.requested_at)
+
+
+def _request_amount(ctx: LineContext) -> Money:
+    total = Money.zero(ctx.request.currency)
+    for rline, oline in ctx.request.pairs:
+        total = total + oline.unit_price * rline.qty
+    return total
+
+
+def _core_charge(ctx: LineContext) -> Money:
+    charge = ctx.order_line.core_charge
+    return Money.zero(ctx.request.currency) if charge is None else charge
+
+
+_FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any], str], ...] = (
+    (
+        "request.kind",
+        FactType.enum("kind"),
+        lambda c: c.request.kind,
+        "cancel while the order has not shipped, else return",
+    ),
+    (
+        "request.days_since_order",
+        INT,
+        _days_since_order,
+        "calendar days from placed_at to requested_at",
+    ),
+    (
+        "request.days_since_delivery",
+        INT.as_optional(),
+        _days_since_delivery,
+        "calendar days from delivered_at to requested_at; absent before delivery",
+    ),
+    (
+        "request.amount",
+        MONEY,
+        _request_amount,
+        "Σ qty × unit price over the request's lines",
+    ),
+    ("order.status", FactType.enum("status"), lambda c: c.request.order.status, ""),
+    ("order.channel", FactType.enum("channel"), lambda c: c.request.order.channel, ""),
+    ("customer.id", STR, lambda c: c.request.customer.id, ""),
+    ("customer.tier", FactType.enum("tier"), lambda c: c.request.customer.tier, ""),
+    ("line.qty", INT, lambda c: c.line.qty, "the quantity to return or cancel"),
+    (
+        "line.returnable_qty",
+        INT,
+        lambda c: returnable_qty(c.request.order, c.order_line),
+        "shipped − already returned; ordered − shipped for a cancellation",
+    ),
+    ("line.reason", FactType.enum("reason"), lambda c: c.line.reason, ""),
+    ("line.condition", FactType.enum("condition"), lambda c: c.line.condition, ""),
+    ("line.packaging", FactType.enum("packaging"), lambda c: c.line.packaging, ""),
+    ("line.unit_price", MONEY, lambda c: c.order_line.unit_price, ""),
+    (
+        "line.amount",
+        MONEY,
+        lambda c: c.order_line.unit_price * c.line.qty,
+        "line.qty × line.unit_price",
+    ),
+    ("part.sku", STR, lambda c: c.order_line.sku, ""),
+    ("part.brand", STR, lambda c: c.order_line.brand, ""),
+    ("part.category", FactType.enum("category"), lambda c: c.order_line.category, ""),
+    (
+        "part.special_order",
+        BOOL,
+        lambda c: c.order_line.special_order,
+        "ordered specially from the supplier for this customer",
+    ),
+    (
+        "part.no_return",
+        BOOL,
+        lambda c: c.order_line.no_return,
+        "the catalogue marks the part non-returnable",
+    ),
+    ("part.kit", BOOL, lambda c: c.order_line.kit, "sold as a set or kit"),
+    ("part.core_charge", MONEY, _core_charge, "deposit on the old part (0 if none)"),
+    ("part.supplier", STR.as_optional(), lambda c: c.order_line.supplier, ""),
+)
+
+
+@hookimpl
+def returnrules_register_vocabularies(register: Callable[[Vocabulary], None]) -> None:
+    for vocabulary in DEFAULT_VOCABULARIES:
+        register(vocabulary)
+
+
+@hookimpl
+def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
+    for name, type_, resolve, doc in _FACTS:
+        register(Fact(name, type_, resolve, doc))

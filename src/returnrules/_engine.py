@@ -1,0 +1,381 @@
+"""A loaded policy, and the evaluation of requests against it.
+
+Evaluation of one line is three steps:
+
+1. **match** - the compiled matcher (or, with ``explain=True``, the tracing
+   interpreter) returns the mask of matched rules and any errors;
+2. **plan** - from the mask alone: the decision, the deciding rules, which
+   rules' actions apply and which single actions win.  A plan depends only on
+   the mask, so plans are cached: a policy sees few distinct masks;
+3. **realize** - run the planned actions and render the messages for this
+   line.  An action that raises turns the line into ``review`` (re-planned),
+   with the error reported; other lines and requests go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+
+from returnrules._api import (
+    PYTHON_TYPES,
+    UNSET,
+    Fact,
+    FailedFact,
+    LineContext,
+    Template,
+)
+from returnrules._compiler import Matcher, compile_policy, leaf_source
+from returnrules._decision import (
+    ActionResult,
+    Decision,
+    EvalError,
+    LineDecision,
+    Overridden,
+    jsonable,
+)
+from returnrules._errors import Problem, RequestError, RequestProblem
+from returnrules._ir import DecisionName, Leaf, PlannedAction, PolicyIR, RuleIR
+from returnrules._model import OrderLine, Request, ReturnLine
+from returnrules._money import Money
+from returnrules._plugins import Registry
+from returnrules._request import parse_request
+from returnrules._trace import explain_rules
+from returnrules._vocab import Vocabulary
+
+__all__ = ["Policy"]
+
+_MAX_PLANS: Final = 4096
+
+
+class FactTypeError(TypeError):
+    """A plugin's fact resolver returned a value of the wrong type."""
+
+
+def _typed_resolver(
+    fact: Fact, vocabularies: Mapping[str, Vocabulary]
+) -> Callable[[LineContext], Any]:
+    """Wrap a plugin's resolver so a wrongly typed value is an error, not a guess."""
+    resolve, name, ftype = fact.resolve, fact.name, fact.type
+    expected = PYTHON_TYPES.get(ftype.kind, Money)
+    codes = vocabularies[ftype.vocab] if ftype.kind == "enum" and ftype.vocab else None
+
+    def resolve_checked(ctx: LineContext) -> Any:
+        value = resolve(ctx)
+        if value is None:
+            if ftype.optional:
+                return None
+            raise FactTypeError(f"fact {name} is not optional but resolved to None")
+        if (
+            not isinstance(value, expected)
+            or (isinstance(value, bool) and ftype.kind != "bool")
+            or (codes is not None and value not in codes)
+            or (isinstance(value, Money) and value.currency != ctx.request.currency)
+        ):
+            raise FactTypeError(f"fact {name} ({ftype}) resolved to {value!r}")
+        return value
+
+    return resolve_checked
+
+
+@attrs.frozen
+class _Plan:
+    """What follows from a mask of matched rules, before touching the line."""
+
+    decision: DecisionName
+    matched: tuple[str, ...]
+    decided_by: tuple[str, ...]
+    messages: tuple[tuple[str, Template], ...]
+    actions: tuple[tuple[RuleIR, PlannedAction], ...]
+    overridden: tuple[Overridden, ...]
+
+
+def _bits(mask: int) -> Iterator[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class Policy:
+    """A loaded, checked and compiled policy.  Build it with ``load_policy``.
+
+    ``evaluate(request, data=None, explain=False)`` decides one request;
+    ``evaluate_many`` streams many.  A policy is immutable and may be shared
+    between threads.
+    """
+
+    def __init__(
+        self,
+        ir: PolicyIR,
+        registry: Registry,
+        warnings: Iterable[Problem] = (),
+    ) -> None:
+        self.ir = ir
+        self.registry = registry
+        self.vocabularies = vocabularies = ir.vocabularies
+        self.warnings: tuple[Problem, ...] = tuple(warnings)
+        self.facts: tuple[Fact, ...] = tuple(
+            fact
+            if fact.plugin == "core"
+            else attrs.evolve(fact, resolve=_typed_resolver(fact, vocabularies))
+            for fact in registry.facts
+        )
+        self.matcher: Matcher = compile_policy(ir, self.facts)
+        self._hook = registry.plugin_manager.hook
+        self._plans: dict[tuple[int, bool], _Plan] = {}
+        masks: dict[str, int] = {"approve": 0, "reject": 0, "review": 0}
+        for rule in ir.rules:
+            if rule.decide is not None:
+                masks[rule.decide] |= 1 << rule.index
+        self._decide_masks = masks
+
+    # -- properties -------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self.ir.source
+
+    @property
+    def currency(self) -> str:
+        return self.ir.currency
+
+    @property
+    def default(self) -> DecisionName:
+        return self.ir.default
+
+    @property
+    def rules(self) -> tuple[RuleIR, ...]:
+        return self.ir.rules
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.source} ({len(self.rules)} rules, {self.currency})>"
+
+    # -- requests ----------------------------------------------------------------
+
+    def parse_request(self, mapping: Mapping[str, Any]) -> Request:
+        """Check a request against this policy's currency and vocabularies."""
+        return parse_request(
+            mapping, currency=self.currency, vocabularies=self.vocabularies
+        )
+
+    def evaluate(
+        self,
+        request: Request | Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        *,
+        explain: bool = False,
+    ) -> Decision:
+        """Decide *request* (a :class:`Request` or a mapping to parse).
+
+        *data* is handed to the plugins' data providers (the CLI's ``--data``).
+        With *explain*, every line carries a trace of every rule.
+        """
+        if not isinstance(request, Request):
+            request = self.parse_request(request)
+        elif request.currency != self.currency:
+            raise RequestError(
+                [
+                    RequestProblem(
+                        ("order", "currency"),
+                        f'"{request.currency}" does not match the policy\'s currency '
+                        f'"{self.currency}"',
+                        "currency-mismatch",
+                    )
+                ]
+            )
+        data = {} if data is None else data
+        lines = tuple(
+            self._line(request, rline, oline, data, explain)
+            for rline, oline in request.pairs
+        )
+        decisions = {line.decision for line in lines}
+        if decisions == {"approve"}:
+            overall = "approve"
+        elif decisions == {"reject"}:
+            overall = "reject"
+        elif "review" in decisions:
+            overall = "review"
+        else:
+            overall = "partial"
+        return Decision(request.id, overall, lines, explained=explain)
+
+    def evaluate_many(
+        self,
+        requests: Iterable[Request | Mapping[str, Any]],
+        data: Mapping[str, Any] | None = None,
+        *,
+        explain: bool = False,
+    ) -> Iterator[Decision | RequestError]:
+        """Evaluate a stream of requests lazily, one at a time.
+
+        A request that does not parse yields its :class:`RequestError` in its
+        place, so one bad request never stops a batch.
+        """
+        for request in requests:
+            try:
+                yield self.evaluate(request, data, explain=explain)
+            except RequestError as exc:
+                yield exc
+
+    # -- one line -------------------------------------------------------------------
+
+    def _line(
+        self,
+        request: Request,
+        rline: ReturnLine,
+        oline: OrderLine,
+        data: Mapping[str, Any],
+        explain: bool,
+    ) -> LineDecision:
+        ctx = LineContext(request, rline, oline, data, self._hook, facts=self.facts)
+        errors: list[EvalError] = []
+        trace: dict[str, Any] | None = None
+        if explain:
+            ctx.values = [UNSET] * len(self.facts)
+            mask, failures, entries = explain_rules(self.ir, ctx)
+            for rule, leaf, exc in failures:
+                errors.append(self._error(rule, leaf, exc))
+            trace = {"line": rline.line, "rules": entries}
+        else:
+            mask, raised = self.matcher.match(ctx)
+            for failure in raised or ():
+                leaf = self.matcher.leaves[failure.leaf]
+                errors.append(self._error(failure.rule, leaf, failure.error))
+
+        plan = self._plan(mask, bool(errors))
+        actions, messages = self._realize(plan, ctx, errors)
+        if errors and plan.decision != "review":
+            plan = self._plan(mask, True)
+            actions, messages = self._realize(plan, ctx, errors)
+        if trace is not None:
+            trace.update(
+                decision=plan.decision,
+                facts={
+                    fact.name: _shown(value)
+                    for fact, value in zip(self.facts, ctx.values, strict=True)
+                    if value is not UNSET
+                },
+                overridden=[o.to_dict() for o in plan.overridden],
+            )
+        return LineDecision(
+            line=rline.line,
+            decision=plan.decision,
+            matched=plan.matched,
+            decided_by=plan.decided_by,
+            messages=messages,
+            actions=actions,
+            errors=tuple(errors),
+            overridden=plan.overridden,
+            trace=trace,
+        )
+
+    def _error(self, rule: int, leaf: Leaf | None, exc: BaseException) -> EvalError:
+        return EvalError(
+            rule=self.rules[rule].id,
+            source=leaf_source(leaf, self.registry),
+            message=f"{type(exc).__name__}: {exc}",
+        )
+
+    def _plan(self, mask: int, errored: bool) -> _Plan:
+        key = (mask, errored)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[key] = self._make_plan(mask, errored)
+        return plan
+
+    def _make_plan(self, mask: int, errored: bool) -> _Plan:
+        rules = self.rules
+        matched = [rules[i] for i in _bits(mask)]
+        decision: DecisionName
+        if errored:
+            decision = "review"
+        elif mask & self._decide_masks["reject"]:
+            decision = "reject"
+        elif mask & self._decide_masks["review"]:
+            decision = "review"
+        elif mask & self._decide_masks["approve"]:
+            decision = "approve"
+        else:
+            decision = self.default
+        deciders = [r for r in matched if r.decide == decision]
+        applicable = [
+            (rule, planned)
+            for rule in matched
+            if decision in rule.for_
+            for planned in rule.then
+        ]
+        winners: dict[str, RuleIR] = {}
+        for rule, planned in applicable:
+            if planned.action.multiple:
+                continue
+            best = winners.get(planned.action.name)
+            if best is None or rule.priority > best.priority:
+                winners[planned.action.name] = rule
+        actions: list[tuple[RuleIR, PlannedAction]] = []
+        overridden: list[Overridden] = []
+        for rule, planned in applicable:
+            name = planned.action.name
+            winner = winners.get(name)
+            if winner is None or winner is rule:
+                actions.append((rule, planned))
+            else:
+                overridden.append(Overridden(name, rule.id, winner.id))
+        return _Plan(
+            decision=decision,
+            matched=tuple(r.id for r in matched),
+            decided_by=tuple(r.id for r in deciders),
+            messages=tuple((r.id, r.message) for r in deciders if r.message),
+            actions=tuple(actions),
+            overridden=tuple(overridden),
+        )
+
+    def _realize(
+        self, plan: _Plan, ctx: LineContext, errors: list[EvalError]
+    ) -> tuple[tuple[ActionResult, ...], tuple[str, ...]]:
+        """Run the plan's actions and render its messages; failures go to *errors*."""
+        results: list[ActionResult] = []
+        for rule, planned in plan.actions:
+            action = planned.action
+            try:
+                fields = action.run(ctx, planned.params)
+                if not isinstance(fields, Mapping) or not all(
+                    isinstance(k, str) for k in fields
+                ):
+                    raise TypeError(f"returned {fields!r}, not a mapping of fields")
+                result = ActionResult(action.name, rule.id, dict(fields))
+            except Exception as exc:
+                error = EvalError(
+                    rule.id,
+                    f"action {action.name} (plugin {action.plugin})",
+                    f"{type(exc).__name__}: {exc}",
+                )
+                if error not in errors:
+                    errors.append(error)
+                continue
+            if action.multiple and any(
+                r.action == result.action and r.fields == result.fields for r in results
+            ):
+                continue
+            results.append(result)
+        messages: list[str] = []
+        for rule_id, template in plan.messages:
+            try:
+                messages.append(template.render(ctx))
+            except Exception as exc:
+                messages.append(template.text)
+                error = EvalError(rule_id, "message", f"{type(exc).__name__}: {exc}")
+                if error not in errors:
+                    errors.append(error)
+        return tuple(results), tuple(messages)
+
+
+def _shown(value: Any) -> Any:
+    return None if value.__class__ is FailedFact else jsonable(value)
+
+
+__all__ += ["FactTypeError"]

@@ -1,0 +1,126 @@
+"""The two exceptions a user of returnrules meets, and the problems they carry.
+
+Both list **every** problem found, never only the first: a rule author fixes a
+policy in one round, and a batch reports every broken key of a bad request.
+Each problem has a stable ``code`` (catalogued in ``docs/errors.md``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import attrs
+
+__all__ = [
+    "Issue",
+    "PathKey",
+    "PolicyError",
+    "Problem",
+    "RequestError",
+    "RequestProblem",
+    "did_you_mean",
+    "format_path",
+]
+
+PathKey = tuple[str | int, ...]
+Severity = Literal["error", "warning"]
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("lines", 0, "qty")`` → ``$.lines[0].qty`` (keys that need it are quoted)."""
+    out = ["$"]
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part.replace("_", "a").replace("-", "a").isalnum() and part.isascii():
+            out.append(f".{part}")
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """``'; did you mean "line.reason"?'`` for the closest candidate, else ``''``."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+@attrs.frozen
+class Issue:
+    """A problem found while loading a policy, before it has a line and column.
+
+    The loader collects issues by key path; :func:`returnrules._loader` turns
+    them into :class:`Problem` once it can map the path to the file.
+    """
+
+    path: PathKey
+    message: str
+    code: str
+    severity: Severity = "error"
+
+
+@attrs.frozen
+class Problem:
+    """One problem of a policy, at a place in its file.
+
+    ``str(problem)`` is the checker's line: ``rules.toml:12:5: error: MESSAGE``.
+    """
+
+    file: str
+    line: int
+    col: int
+    message: str
+    code: str
+    severity: Severity = "error"
+    path: PathKey = ()
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
+
+
+class PolicyError(Exception):
+    """A policy could not be loaded; ``.problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        head = f"{len(errors)} error{'s' if len(errors) != 1 else ''} in policy"
+        super().__init__("\n".join([head, *map(str, self.problems)]))
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+
+@attrs.frozen
+class RequestProblem:
+    """One problem of a request: where (a key path) and what."""
+
+    path: PathKey
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{format_path(self.path)}: {self.message}"
+
+
+class RequestError(ValueError):
+    """A request (or a data file) is invalid; ``.problems`` lists every problem.
+
+    ``source`` names the file (or ``<stdin>``, ``file.jsonl:12``) when known.
+    """
+
+    def __init__(self, problems: Sequence[RequestProblem], source: str = "") -> None:
+        self.problems: tuple[RequestProblem, ...] = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        return "\n".join(f"{prefix}{p}" for p in self.problems)
+
+    def with_source(self, source: str) -> RequestError:
+        """The same problems, attributed to *source* (a file name)."""
+        return RequestError(self.problems, source)

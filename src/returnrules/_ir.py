@@ -1,0 +1,131 @@
+"""The checked policy: what the checker produces and the compiler consumes.
+
+Every name here is already resolved (facts to their numbers, checks and
+actions to their registered objects) and every literal already has its
+runtime type, so nothing downstream parses or looks anything up by string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+from returnrules._api import Action, Check, FactType, Template
+from returnrules._vocab import Vocabulary
+
+__all__ = [
+    "DECISIONS",
+    "AllOf",
+    "AnyOf",
+    "CheckCall",
+    "Compare",
+    "Cond",
+    "FactRef",
+    "NotOf",
+    "PlannedAction",
+    "PolicyIR",
+    "Present",
+    "RuleIR",
+]
+
+DecisionName = Literal["approve", "reject", "review"]
+DECISIONS: Final[tuple[DecisionName, ...]] = ("approve", "reject", "review")
+OPERATORS: Final = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+ORDERING: Final = frozenset({"lt", "le", "gt", "ge"})
+
+
+@attrs.frozen
+class FactRef:
+    """A fact as a condition uses it: its registry number, name and type."""
+
+    number: int
+    name: str
+    type: FactType
+
+
+@attrs.frozen
+class Compare:
+    """``{ fact = NAME, OP = VALUE }``; *value* is a runtime constant or a FactRef.
+
+    For ``in``/``not_in`` the value is a frozenset.  *shown* is the literal as
+    the author wrote it (JSON-able), for the trace.
+    """
+
+    fact: FactRef
+    op: str
+    value: Any
+    shown: Any = None
+
+
+@attrs.frozen
+class Present:
+    """``{ fact = NAME, present = true|false }``."""
+
+    fact: FactRef
+    expected: bool
+
+
+@attrs.frozen
+class CheckCall:
+    """``{ check = NAME, ... }`` with its structured parameters."""
+
+    check: Check[Any]
+    params: Any
+    shown: Mapping[str, Any]
+
+
+@attrs.frozen
+class AllOf:
+    items: tuple[Cond, ...]
+
+
+@attrs.frozen
+class AnyOf:
+    items: tuple[Cond, ...]
+
+
+@attrs.frozen
+class NotOf:
+    item: Cond
+
+
+Cond = AllOf | AnyOf | NotOf | Compare | Present | CheckCall
+Leaf = Compare | Present | CheckCall
+
+
+@attrs.frozen
+class PlannedAction:
+    """One entry of a rule's ``then``: an action and its parameters."""
+
+    action: Action[Any]
+    params: Any
+    shown: Mapping[str, Any]
+
+
+@attrs.frozen
+class RuleIR:
+    """A rule, checked.  ``index`` is its position in the file (0-based)."""
+
+    index: int
+    id: str
+    title: str | None
+    when: Cond | None
+    decide: DecisionName | None
+    for_: frozenset[DecisionName]
+    message: Template | None
+    priority: int
+    then: tuple[PlannedAction, ...]
+    line: int
+
+
+@attrs.frozen
+class PolicyIR:
+    """A whole checked policy, ready to compile."""
+
+    source: str
+    currency: str
+    default: DecisionName
+    rules: tuple[RuleIR, ...]
+    vocabularies: Mapping[str, Vocabulary]

@@ -1,0 +1,174 @@
+"""The domain: a return/cancellation request and the order it refers to.
+
+These are frozen attrs classes built by :func:`returnrules.parse_request`; every
+value in them has already been checked (codes are in their vocabularies, dates
+carry a UTC offset, money is in the request's currency).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NewType
+
+import attrs
+
+from returnrules._money import Money
+
+__all__ = [
+    "CategoryCode",
+    "ChannelCode",
+    "ConditionCode",
+    "Count",
+    "Customer",
+    "Order",
+    "OrderLine",
+    "PackagingCode",
+    "Qty",
+    "ReasonCode",
+    "Request",
+    "ReturnLine",
+    "StatusCode",
+    "TierCode",
+    "calendar_days",
+    "returnable_qty",
+    "shipped_qty",
+]
+
+# Typed markers for the request converter: each is a plain int/str at run time,
+# checked while structuring (a quantity is ≥ 1, a code is in its vocabulary).
+Qty = NewType("Qty", int)
+Count = NewType("Count", int)
+ReasonCode = NewType("ReasonCode", str)
+ConditionCode = NewType("ConditionCode", str)
+PackagingCode = NewType("PackagingCode", str)
+CategoryCode = NewType("CategoryCode", str)
+TierCode = NewType("TierCode", str)
+ChannelCode = NewType("ChannelCode", str)
+StatusCode = NewType("StatusCode", str)
+
+Moment = dt.datetime | dt.date
+"""A point in time as a request gives it: an aware datetime or a bare date."""
+
+SHIPPED_STATUSES = frozenset({"shipped", "delivered"})
+
+
+def local_date(moment: Moment, tz: dt.tzinfo) -> dt.date:
+    """The calendar date of *moment* in the time zone *tz* (a bare date is itself)."""
+    if isinstance(moment, dt.datetime):
+        return moment.astimezone(tz).date()
+    return moment
+
+
+def calendar_days(start: Moment, end: dt.datetime) -> int:
+    """Calendar days from *start* to *end*, both read in *end*'s UTC offset.
+
+    This is the contract's day count: ``2026-11-04T23:30+08:00`` to
+    ``2026-11-05T00:10+08:00`` is 1 day, although only 40 minutes passed.
+    """
+    tz = end.tzinfo
+    assert tz is not None, "requested_at is always aware"
+    return (end.date() - local_date(start, tz)).days
+
+
+def shipped_qty(order: Order, line: OrderLine) -> int:
+    """The line's shipped quantity: as given, else all of it once the order shipped."""
+    if line.shipped_qty is not None:
+        return line.shipped_qty
+    return line.qty if order.shipped else 0
+
+
+def returnable_qty(order: Order, line: OrderLine) -> int:
+    """What can still be returned (shipped − returned) or cancelled (ordered − shipped).
+
+    Both are per order line; ``returned_qty`` counts earlier returns.
+    """
+    shipped = shipped_qty(order, line)
+    if order.shipped:
+        return shipped - line.returned_qty
+    return line.qty - shipped
+
+
+@attrs.frozen
+class Customer:
+    id: str
+    tier: TierCode = TierCode("retail")
+
+
+@attrs.frozen
+class OrderLine:
+    """One line of the original order."""
+
+    line: Qty
+    sku: str
+    qty: Qty
+    unit_price: Money
+    category: CategoryCode
+    name: str = ""
+    brand: str = ""
+    shipped_qty: Count | None = None
+    returned_qty: Count = Count(0)
+    special_order: bool = False
+    no_return: bool = False
+    kit: bool = False
+    core_charge: Money | None = None
+    supplier: str | None = None
+
+
+@attrs.frozen
+class Order:
+    id: str
+    status: StatusCode
+    placed_at: Moment
+    lines: tuple[OrderLine, ...]
+    channel: ChannelCode = ChannelCode("store")
+    promised_at: Moment | None = None
+    shipped_at: Moment | None = None
+    delivered_at: Moment | None = None
+    shipping_fee: Money | None = None
+    currency: str | None = None
+
+    @property
+    def shipped(self) -> bool:
+        return self.status in SHIPPED_STATUSES
+
+    @property
+    def goods_value(self) -> Money:
+        """Σ qty × unit price over the order's lines (the base for shipping shares)."""
+        currency = self.lines[0].unit_price.currency
+        total = Money.zero(currency)
+        for line in self.lines:
+            total = total + line.unit_price * line.qty
+        return total
+
+
+@attrs.frozen
+class ReturnLine:
+    """What the customer wants to return or cancel from one order line."""
+
+    line: Qty
+    qty: Qty
+    reason: ReasonCode
+    condition: ConditionCode
+    packaging: PackagingCode = PackagingCode("original")
+
+
+@attrs.frozen
+class Request:
+    """A return or cancellation request, checked and resolved.
+
+    ``pairs`` holds each return line with the order line it refers to, in the
+    order the request lists them.
+    """
+
+    id: str
+    requested_at: dt.datetime
+    customer: Customer
+    order: Order
+    lines: tuple[ReturnLine, ...]
+    currency: str
+    pairs: tuple[tuple[ReturnLine, OrderLine], ...] = attrs.field(eq=False, repr=False)
+
+    @property
+    def kind(self) -> str:
+        """``cancel`` while the order has not shipped, else ``return``."""
+        return "return" if self.order.shipped else "cancel"

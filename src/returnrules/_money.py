@@ -1,0 +1,187 @@
+"""Money: a :class:`~decimal.Decimal` amount with an ISO 4217 currency.
+
+Money never touches binary floating point.  Arithmetic is allowed only between
+equal currencies, and rounding to the currency's minor unit is always half-up
+(the rule a cashier uses: 0.005 becomes 0.01).
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import re
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+__all__ = ["CurrencyMismatch", "Money", "minor_units", "to_decimal"]
+
+# ISO 4217 minor units for the currencies that differ from the usual two, plus a
+# few common ones spelt out for the reader.  Every other well-formed code has 2.
+_MINOR_UNITS: Final = {
+    "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "TWD": 2,
+    "SGD": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "UGX": 0,
+    "PYG": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "RWF": 0,
+    "KMF": 0,
+    "GNF": 0,
+    "DJF": 0,
+    "VUV": 0,
+    "BIF": 0,
+    "BHD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "IQD": 3,
+    "LYD": 3,
+}
+_CODE = re.compile(r"[A-Z]{3}")
+_QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
+
+
+class CurrencyMismatch(ValueError):
+    """Raised by arithmetic or comparison between two different currencies."""
+
+
+def is_currency_code(code: str) -> bool:
+    """True for a well-formed ISO 4217 code (three capital letters)."""
+    return _CODE.fullmatch(code) is not None
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point for *currency* (CNY 2, JPY 0, KWD 3)."""
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def to_decimal(value: object) -> Decimal:
+    """Turn a TOML/JSON number or numeric string into a finite Decimal.
+
+    Floats go through their shortest ``repr`` (``0.1`` becomes ``Decimal("0.1")``,
+    not the binary expansion).  Booleans, NaN, infinities and anything else raise
+    ``ValueError`` with a message fit for an error report.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise ValueError(f"expected a decimal number, got {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def _check_code(_: object, __: object, value: str) -> None:
+    if not is_currency_code(value):
+        raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An amount of money in one currency.
+
+    ``Money(Decimal("180.00"), "CNY")``; ``str()`` gives ``"180.00 CNY"``.
+    Comparisons and arithmetic with another currency raise CurrencyMismatch.
+    """
+
+    amount: Decimal
+    currency: str = attrs.field(validator=_check_code)
+
+    @classmethod
+    def of(cls, value: object, currency: str) -> Money:
+        """Build from a TOML/JSON value: ``Money.of("180.10", "CNY")``."""
+        return cls(to_decimal(value), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+    @property
+    def minor_units(self) -> int:
+        return minor_units(self.currency)
+
+    def rounded(self) -> Money:
+        """This amount rounded half-up to the currency's minor unit."""
+        quant = _QUANTS.get(self.minor_units) or Decimal(1).scaleb(-self.minor_units)
+        return Money(
+            self.amount.quantize(quant, rounding=decimal.ROUND_HALF_UP), self.currency
+        )
+
+    def format(self) -> str:
+        """The rounded amount as a plain string, e.g. ``"306.00"`` (JSON output)."""
+        return str(self.rounded().amount)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(
+                f"cannot combine {self.currency} with {other.currency}"
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+            return NotImplemented
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: int | Decimal) -> Money:
+        if isinstance(divisor, bool) or not isinstance(divisor, int | Decimal):
+            return NotImplemented
+        return Money(self.amount / divisor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def __str__(self) -> str:
+        return f"{self.format()} {self.currency}"

@@ -1,0 +1,320 @@
+"""Turn a TOML/JSON mapping into a checked :class:`~returnrules.Request`.
+
+One cattrs converter, configured once, does the structuring; its strict hooks
+reject what a lenient ``int()``/``str()`` would silently accept (``True`` as a
+quantity, ``2.5`` truncated to 2).  The policy-dependent parts (currency,
+vocabularies) reach the hooks through a context variable set for the duration
+of one :func:`parse_request` call.  Every problem is collected and raised at
+once as :class:`~returnrules.RequestError`, each with its key path.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from returnrules._convert import (
+    aware,
+    base_converter,
+    issues_from_cattrs,
+    show,
+    strict_date,
+    strict_datetime,
+    strict_decimal,
+    strict_int,
+)
+from returnrules._errors import PathKey, RequestError, RequestProblem, did_you_mean
+from returnrules._model import (
+    CategoryCode,
+    ChannelCode,
+    ConditionCode,
+    Count,
+    Customer,
+    Moment,
+    Order,
+    OrderLine,
+    PackagingCode,
+    Qty,
+    ReasonCode,
+    Request,
+    ReturnLine,
+    StatusCode,
+    TierCode,
+    shipped_qty,
+)
+from returnrules._money import Money, is_currency_code
+from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
+
+__all__ = ["DEFAULT_CURRENCY", "parse_request"]
+
+DEFAULT_CURRENCY: Final = "CNY"
+"""The currency of a request parsed without a policy and without ``order.currency``."""
+
+MAX_LINES: Final = 10_000
+
+_CODE_TYPES: Final[dict[object, str]] = {
+    ReasonCode: "reason",
+    ConditionCode: "condition",
+    PackagingCode: "packaging",
+    CategoryCode: "category",
+    TierCode: "tier",
+    ChannelCode: "channel",
+    StatusCode: "status",
+}
+
+
+@attrs.frozen
+class _Context:
+    currency: str
+    vocabularies: Mapping[str, Vocabulary]
+
+
+_DEFAULT_CONTEXT: Final = _Context(
+    DEFAULT_CURRENCY, {v.name: v for v in DEFAULT_VOCABULARIES}
+)
+_context: contextvars.ContextVar[_Context] = contextvars.ContextVar(
+    "returnrules_request_context", default=_DEFAULT_CONTEXT
+)
+
+
+@attrs.frozen
+class _RawRequest:
+    id: str
+    requested_at: dt.datetime
+    customer: Customer
+    order: Order
+    lines: tuple[ReturnLine, ...]
+
+
+# -- hooks ------------------------------------------------------------------------
+
+
+def _qty(value: object, t: object) -> int:
+    n = strict_int(value, t)
+    if n < 1:
+        raise ValueError(f"must be ≥ 1, got {n}")
+    return n
+
+
+def _count(value: object, t: object) -> int:
+    n = strict_int(value, t)
+    if n < 0:
+        raise ValueError(f"must be ≥ 0, got {n}")
+    return n
+
+
+def _money(value: object, t: object) -> Money:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected an amount of money, got {show(value)}")
+    amount = strict_decimal(value, t)
+    if amount < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return Money(amount, _context.get().currency)
+
+
+def _moment(value: object, t: object) -> Moment:
+    if isinstance(value, str):
+        return (strict_date if len(value) == 10 else strict_datetime)(value, t)
+    if isinstance(value, dt.datetime):
+        return aware(value)
+    if isinstance(value, dt.date):
+        return value
+    raise ValueError(f"expected a date or date-time, got {show(value)}")
+
+
+def _code_hook(vocab: str) -> Callable[[object, object], str]:
+    def structure(value: object, _: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a {vocab} code, got {show(value)}")
+        known = _context.get().vocabularies[vocab]
+        if value not in known:
+            raise ValueError(
+                f'unknown {vocab} "{value}"{did_you_mean(value, known.labels)}'
+            )
+        return value
+
+    return structure
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = base_converter()
+    conv.register_structure_hook(Qty, _qty)
+    conv.register_structure_hook(Count, _count)
+    conv.register_structure_hook(Money, _money)
+    conv.register_structure_hook(Moment, _moment)
+    conv.register_structure_hook(Moment | None, _optional(_moment))
+    for newtype, vocab in _CODE_TYPES.items():
+        conv.register_structure_hook(newtype, _code_hook(vocab))
+    return conv
+
+
+def _optional(hook: Callable[[object, object], Any]) -> Callable[[object, object], Any]:
+    def structure(value: object, t: object) -> Any:
+        return None if value is None else hook(value, t)
+
+    return structure
+
+
+_CONVERTER: Final = _make_converter()
+
+
+# -- cross-field checks -----------------------------------------------------------
+
+
+def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
+    order = raw.order
+    numbers: dict[int, OrderLine] = {}
+    for i, oline in enumerate(order.lines):
+        where: PathKey = ("order", "lines", i)
+        if oline.line in numbers:
+            yield RequestProblem(
+                (*where, "line"), f"duplicate order line {oline.line}", "duplicate-line"
+            )
+        numbers.setdefault(oline.line, oline)
+        if oline.shipped_qty is not None and oline.shipped_qty > oline.qty:
+            yield RequestProblem(
+                (*where, "shipped_qty"),
+                f"shipped_qty {oline.shipped_qty} exceeds the ordered qty {oline.qty}",
+                "bad-value",
+            )
+        shipped = shipped_qty(order, oline)
+        if oline.returned_qty > shipped and order.shipped:
+            yield RequestProblem(
+                (*where, "returned_qty"),
+                f"returned_qty {oline.returned_qty} exceeds the shipped qty {shipped}",
+                "bad-value",
+            )
+    if not order.lines:
+        yield RequestProblem(
+            ("order", "lines"), "an order has at least one line", "empty"
+        )
+    if not raw.lines:
+        yield RequestProblem(("lines",), "nothing to return: no lines", "empty")
+    if len(raw.lines) > MAX_LINES or len(order.lines) > MAX_LINES:
+        yield RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
+    seen: set[int] = set()
+    for i, rline in enumerate(raw.lines):
+        if rline.line not in numbers:
+            known = ", ".join(str(n) for n in sorted(numbers)) or "none"
+            yield RequestProblem(
+                ("lines", i, "line"),
+                f"order {order.id} has no line {rline.line} (its lines: {known})",
+                "unknown-line",
+            )
+        elif rline.line in seen:
+            yield RequestProblem(
+                ("lines", i, "line"),
+                f"order line {rline.line} is listed twice; give one entry per line",
+                "duplicate-line",
+            )
+        seen.add(rline.line)
+    yield from _check_dates(raw)
+
+
+def _check_dates(raw: _RawRequest) -> Iterator[RequestProblem]:
+    order = raw.order
+    steps = [
+        ("placed_at", order.placed_at),
+        ("shipped_at", order.shipped_at),
+        ("delivered_at", order.delivered_at),
+    ]
+    tz = raw.requested_at.tzinfo
+    assert tz is not None
+    known = [(name, _instant(m, tz)) for name, m in steps if m is not None]
+    for (a, ta), (b, tb) in itertools.pairwise(known):
+        if tb < ta:
+            yield RequestProblem(
+                ("order", b), f"{b} is before {a}", "dates-out-of-order"
+            )
+    if known and _instant(raw.requested_at, tz) < known[0][1]:
+        yield RequestProblem(
+            ("requested_at",),
+            "requested_at is before the order was placed",
+            "dates-out-of-order",
+        )
+
+
+def _instant(moment: Moment, tz: dt.tzinfo) -> dt.datetime:
+    if isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.combine(moment, dt.time(), tz)
+
+
+# -- entry point --------------------------------------------------------------------
+
+
+def _currency_of(
+    mapping: Mapping[str, Any], policy_currency: str | None
+) -> tuple[str, list[RequestProblem]]:
+    order = mapping.get("order")
+    given = order.get("currency") if isinstance(order, Mapping) else None
+    fallback = policy_currency or DEFAULT_CURRENCY
+    if given is None:
+        return fallback, []
+    where: PathKey = ("order", "currency")
+    if not isinstance(given, str) or not is_currency_code(given):
+        return fallback, [
+            RequestProblem(
+                where, f"not an ISO 4217 currency code: {show(given)}", "bad-value"
+            )
+        ]
+    if policy_currency is not None and given != policy_currency:
+        return fallback, [
+            RequestProblem(
+                where,
+                f'"{given}" does not match the policy\'s currency "{policy_currency}"',
+                "currency-mismatch",
+            )
+        ]
+    return given, []
+
+
+def parse_request(
+    mapping: Mapping[str, Any],
+    *,
+    currency: str | None = None,
+    vocabularies: Mapping[str, Vocabulary] | None = None,
+) -> Request:
+    """Check *mapping* (as TOML or JSON gives it) and build a :class:`Request`.
+
+    *currency* and *vocabularies* are the policy's (``Policy.parse_request``
+    passes them); without them the core defaults apply.  Raises
+    :class:`RequestError` listing every problem with its key path.
+    """
+    if not isinstance(mapping, Mapping):
+        raise RequestError(
+            [RequestProblem((), f"expected a table, got {show(mapping)}", "bad-value")]
+        )
+    the_currency, problems = _currency_of(mapping, currency)
+    context = _Context(
+        the_currency,
+        _DEFAULT_CONTEXT.vocabularies if vocabularies is None else vocabularies,
+    )
+    token = _context.set(context)
+    try:
+        raw = _CONVERTER.structure(mapping, _RawRequest)
+    except (ClassValidationError, IterableValidationError, ValueError) as exc:
+        problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
+        raise RequestError(problems) from None
+    finally:
+        _context.reset(token)
+    problems.extend(_check(raw))
+    if problems:
+        raise RequestError(problems)
+    by_number = {oline.line: oline for oline in raw.order.lines}
+    return Request(
+        id=raw.id,
+        requested_at=raw.requested_at,
+        customer=raw.customer,
+        order=raw.order,
+        lines=raw.lines,
+        currency=the_currency,
+        pairs=tuple((rline, by_number[rline.line]) for rline in raw.lines),
+    )

@@ -1,0 +1,270 @@
+"""Source positions for the keys of a TOML document.
+
+:mod:`tomllib` turns TOML into plain dicts and lists and forgets where each key was
+written.  The policy checker reports problems by *key path*, for example
+``("rule", 2, "when", "all", 1, "fact")``, but has to show authors
+``rules.toml:LINE:COL:``.  This module is a small, dependency-free scanner that
+recovers those positions.
+
+It is meant for text that :func:`tomllib.loads` has already accepted, so it assumes
+valid TOML and validates nothing itself.  Values are skipped rather than converted;
+only arrays and inline tables are entered, so that their elements and keys get
+positions too.  Paths mirror the structure :func:`tomllib.loads` returns: array
+elements (including each ``[[table]]`` occurrence) are addressed by their 0-based
+index.
+
+The scanner never raises.  If it meets something it does not understand (which
+cannot happen for valid TOML), it stops and returns the positions collected so far;
+:func:`locate` then falls back to the longest known prefix of a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+
+__all__ = ["Path", "key_positions", "locate"]
+
+Path = tuple[str | int, ...]
+
+_BARE_KEY = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+)
+# Characters that end a scalar value (number, boolean, date/time, inf, nan).  A
+# date-time may contain a space, so whitespace does not end a scalar; trailing
+# blanks are simply skipped along with whatever follows.
+_SCALAR_END = frozenset(",]}#\r\n")
+_ESCAPE = re.compile(
+    r"\\(U[0-9A-Fa-f]{8}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)", re.DOTALL
+)
+_SIMPLE_ESCAPES = {
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    '"': '"',
+    "\\": "\\",
+}
+
+
+class _Stop(Exception):
+    """Internal: the scanner met input it does not understand."""
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if len(code) > 1:  # \uXXXX, \UXXXXXXXX or \xHH
+        return chr(int(code[1:], 16))
+    return _SIMPLE_ESCAPES.get(code, code)
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self.positions: dict[Path, tuple[int, int]] = {}
+        # Concrete path of every array of tables seen so far -> number of elements.
+        self.table_arrays: dict[Path, int] = {}
+
+    def peek(self) -> str:
+        """The current character, or "" at the end of the text."""
+        return self.text[self.i : self.i + 1]
+
+    def record(self, path: Path, offset: int) -> None:
+        """Remember where `path` is written; the first position wins."""
+        line = bisect_right(self.line_starts, offset) - 1
+        self.positions.setdefault(path, (line + 1, offset - self.line_starts[line] + 1))
+
+    def expect(self, token: str) -> None:
+        if not self.text.startswith(token, self.i):
+            raise _Stop
+        self.i += len(token)
+
+    def skip_blanks(self) -> None:
+        """Skip spaces and tabs."""
+        while self.peek() in (" ", "\t"):
+            self.i += 1
+
+    def skip_trivia(self) -> None:
+        """Skip whitespace, newlines and comments."""
+        text, end = self.text, len(self.text)
+        while self.i < end:
+            if text[self.i] in " \t\r\n":
+                self.i += 1
+            elif text[self.i] == "#":
+                newline = text.find("\n", self.i)
+                self.i = end if newline < 0 else newline
+            else:
+                return
+
+    def document(self) -> None:
+        table: Path = ()
+        while True:
+            self.skip_trivia()
+            if self.i >= len(self.text):
+                return
+            if self.text.startswith("[[", self.i):
+                self.i += 2
+                table = self.header(is_array=True)
+                self.expect("]]")
+            elif self.peek() == "[":
+                self.i += 1
+                table = self.header(is_array=False)
+                self.expect("]")
+            else:
+                self.keyval(table)
+
+    def header(self, is_array: bool) -> Path:
+        """Read a table header's key and return the concrete path it opens."""
+        parts = self.key()
+        path: Path = ()
+        for n, (name, offset) in enumerate(parts, 1):
+            path += (name,)
+            self.record(path, offset)
+            if n == len(parts) and is_array:
+                index = self.table_arrays.get(path, 0)
+                self.table_arrays[path] = index + 1
+                path += (index,)
+                self.record(path, offset)
+            elif path in self.table_arrays:  # refers to the latest element
+                path += (self.table_arrays[path] - 1,)
+        return path
+
+    def key(self) -> list[tuple[str, int]]:
+        """Read a (possibly dotted) key: its segments with their offsets."""
+        parts: list[tuple[str, int]] = []
+        while True:
+            self.skip_blanks()
+            start = self.i
+            if self.peek() in ('"', "'"):
+                self.i = self.string_end()
+                name = self.text[start + 1 : self.i - 1]
+                if self.text[start] == '"':
+                    name = _ESCAPE.sub(_unescape, name)
+            else:
+                while self.peek() in _BARE_KEY:  # "" (end of text) is not
+                    self.i += 1
+                if self.i == start:
+                    raise _Stop
+                name = self.text[start : self.i]
+            parts.append((name, start))
+            self.skip_blanks()
+            if self.peek() != ".":
+                return parts
+            self.i += 1
+
+    def keyval(self, prefix: Path) -> None:
+        path = prefix
+        for name, offset in self.key():
+            path += (name,)
+            self.record(path, offset)
+        self.expect("=")
+        self.value(path)
+
+    def value(self, path: Path) -> None:
+        self.skip_blanks()
+        char = self.peek()
+        if char == "[":
+            self.array(path)
+        elif char == "{":
+            self.inline_table(path)
+        elif char in ('"', "'"):
+            self.i = self.string_end()
+        else:
+            start, text, end = self.i, self.text, len(self.text)
+            while self.i < end and text[self.i] not in _SCALAR_END:
+                self.i += 1
+            if self.i == start:
+                raise _Stop
+
+    def array(self, path: Path) -> None:
+        self.i += 1  # "["
+        index = 0
+        while True:
+            self.skip_trivia()
+            if self.peek() == "]":
+                self.i += 1
+                return
+            if not self.peek():
+                raise _Stop
+            self.record((*path, index), self.i)
+            self.value((*path, index))
+            index += 1
+            self.skip_trivia()
+            if self.peek() == ",":
+                self.i += 1
+            elif self.peek() != "]":
+                raise _Stop
+
+    def inline_table(self, path: Path) -> None:
+        # TOML 1.0 forbids newlines, comments and a trailing comma in inline tables;
+        # TOML 1.1 allows them.  Accepting them costs nothing.
+        self.i += 1  # "{"
+        while True:
+            self.skip_trivia()
+            if self.peek() == "}":
+                self.i += 1
+                return
+            self.keyval(path)
+            self.skip_trivia()
+            if self.peek() == ",":
+                self.i += 1
+            elif self.peek() != "}":
+                raise _Stop
+
+    def string_end(self) -> int:
+        """Offset just past the string (any of the four kinds) starting here."""
+        text, end = self.text, len(self.text)
+        quote = text[self.i]
+        triple = text.startswith(quote * 3, self.i)
+        i = self.i + (3 if triple else 1)
+        while i < end:
+            char = text[i]
+            if char == "\\" and quote == '"':
+                i += 2
+            elif char == quote and not triple:
+                return i + 1
+            elif char == quote and text.startswith(quote * 3, i):
+                # Up to two quotes may directly precede the closing delimiter.
+                i += 3
+                for _ in range(2):
+                    if text.startswith(quote, i):
+                        i += 1
+                return i
+            elif char == "\n" and not triple:
+                raise _Stop
+            else:
+                i += 1
+        raise _Stop
+
+
+def key_positions(text: str) -> dict[Path, tuple[int, int]]:
+    """Map every key path in a valid TOML document to the 1-based (line, column)
+    where it is written.
+
+    Array elements are included under their index, at their first character; an
+    element of an array of tables is at the key name in its ``[[header]]``.  When
+    a path is written more than once (e.g. ``[a.b]`` after ``[a]``), the first
+    position is kept.  Columns count code points.  On unexpected input the scan
+    stops early and the positions found so far are returned.
+    """
+    scanner = _Scanner(text)
+    with contextlib.suppress(_Stop, RecursionError):
+        scanner.document()
+    return scanner.positions
+
+
+def locate(
+    positions: Mapping[Path, tuple[int, int]], path: Sequence[str | int]
+) -> tuple[int, int]:
+    """Position of the longest prefix of `path` that has a position; (1, 1) if none."""
+    for length in range(len(path), 0, -1):
+        found = positions.get(tuple(path[:length]))
+        if found is not None:
+            return found
+    return (1, 1)

@@ -1,0 +1,80 @@
+"""The hook specifications: everything a plugin can add to returnrules.
+
+A plugin is a module (or any object) with functions marked ``@hookimpl`` whose
+names are the hooks below.  The register hooks are handed a ``register``
+callback; each call adds one named thing that ``rules.toml`` can then use::
+
+    from returnrules import Check, hookimpl
+
+    @hookimpl
+    def returnrules_register_checks(register):
+        register(Check("is_vip", test=lambda ctx, params: ctx.line.qty > 1))
+
+Plugins that need data from the host system (stock levels, supplier terms)
+declare their own ``firstresult`` hooks in :func:`returnrules_addhooks`, so a
+host answers them from its database with an ``@hookimpl`` of the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+from returnrules._api import Action, Check, Fact
+from returnrules._vocab import Vocabulary
+
+__all__ = ["PROJECT", "hookimpl"]
+
+PROJECT = "returnrules"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Add a plugin's own hook specifications (``pluginmanager.add_hookspecs``).
+
+    Called once for every plugin, right after all plugins are registered and
+    before the registration hooks below.  Use it to declare data-provider hooks
+    (``firstresult=True``) that a host system implements.
+    """
+
+
+@hookspec
+def returnrules_register_vocabularies(register: Callable[[Vocabulary], None]) -> None:
+    """Register vocabularies (sets of codes with labels) for enum facts.
+
+    Called once per plugin manager, before facts are registered.  Registering
+    a name twice is an error naming both plugins.
+    """
+
+
+@hookspec
+def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
+    """Register facts: named, typed values about a return line.
+
+    Called once per plugin manager.  A fact's resolver runs lazily, at most
+    once per line; an optional fact returns ``None`` when absent.
+    """
+
+
+@hookspec
+def returnrules_register_checks(register: Callable[[Check[Any]], None]) -> None:
+    """Register checks usable in a rule's ``when`` as ``{ check = "NAME" }``.
+
+    Called once per plugin manager.  The check's ``params`` attrs class declares
+    its typed parameters; the policy loader validates them before evaluation.
+    """
+
+
+@hookspec
+def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> None:
+    """Register actions usable in a rule's ``then`` as ``{ action = "NAME" }``.
+
+    Called once per plugin manager.  ``multiple=False`` actions (refund,
+    restock...) happen once per line, the highest-priority rule winning;
+    ``multiple=True`` actions (notify) keep every distinct occurrence.
+    """
