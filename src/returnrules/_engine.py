@@ -153,7 +153,21 @@ class Policy:
     def __repr__(self) -> str:
         return f"<Policy {self.source} ({len(self.rules)} rules, {self.currency})>"
 
-    # -- requests ----------------------------------------------------------------
+    # -- requests and data ----------------------------------------------------
+
+    def check_data(self, data: Mapping[str, Any]) -> None:
+        """Check a data mapping (stock, suppliers...) with the plugins that read it.
+
+        Raises :class:`RequestError` listing every problem.  ``evaluate`` does
+        not call this per request: check a data file once, when it is loaded.
+        """
+        if not isinstance(data, Mapping):
+            raise RequestError([RequestProblem((), "data is a table", "bad-value")])
+        problems: list[RequestProblem] = []
+        for found in self._hook.returnrules_check_data(data=data):
+            problems.extend(found or ())
+        if problems:
+            raise RequestError(problems)
 
     def parse_request(self, mapping: Mapping[str, Any]) -> Request:
         """Check a request against this policy's currency and vocabularies."""

@@ -17,12 +17,13 @@ host answers them from its database with an ``@hookimpl`` of the same name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pluggy
 
 from returnrules._api import Action, Check, Fact
+from returnrules._errors import RequestProblem
 from returnrules._vocab import Vocabulary
 
 __all__ = ["PROJECT", "hookimpl"]
@@ -77,4 +78,14 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
     Called once per plugin manager.  ``multiple=False`` actions (refund,
     restock...) happen once per line, the highest-priority rule winning;
     ``multiple=True`` actions (notify) keep every distinct occurrence.
+    """
+
+
+@hookspec
+def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem] | None:
+    """Check the part of a ``--data`` mapping that this plugin reads.
+
+    Called by ``Policy.check_data`` (the CLI calls it once per data file, not
+    per request).  Return the problems found, each with its key path inside
+    *data* (``("stock", "BOSCH-0986494", "on_hand")``), or nothing.
     """
