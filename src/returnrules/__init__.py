@@ -27,6 +27,7 @@ from returnrules._api import (
     Template,
     VocabCode,
 )
+from returnrules._convert import structure_data
 from returnrules._decision import (
     ActionResult,
     Decision,
@@ -49,6 +50,7 @@ from returnrules._model import (
     Request,
     ReturnLine,
     calendar_days,
+    local_date,
     returnable_qty,
     shipped_qty,
 )
@@ -92,8 +94,10 @@ __all__ = [
     "hookimpl",
     "load_policy",
     "loads_policy",
+    "local_date",
     "minor_units",
     "parse_request",
     "returnable_qty",
     "shipped_qty",
+    "structure_data",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -24,7 +24,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
-from returnrules._errors import PathKey, did_you_mean
+from returnrules._errors import PathKey, RequestError, RequestProblem, did_you_mean
 from returnrules._money import to_decimal
 
 __all__ = [
@@ -33,8 +33,11 @@ __all__ = [
     "issues_from_cattrs",
     "public_name",
     "show",
+    "structure_data",
     "table_hook",
 ]
+
+T = TypeVar("T")
 
 MAX_STRING: Final = 1_000
 MAX_INT: Final = 10**12
@@ -192,3 +195,21 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
         yield path, str(exc), "bad-value"
     else:
         yield path, f"invalid value ({type(exc).__name__}: {exc})", "bad-value"
+
+
+_DATA: Final = base_converter()
+
+
+def structure_data(value: object, cls: type[T], *, path: PathKey = ()) -> T:
+    """Structure *value* into the attrs class *cls* with the strict hooks.
+
+    For plugins reading a ``--data`` mapping or a host's records: raises
+    :class:`~returnrules.RequestError` listing every problem with its key path
+    (prefixed by *path*).
+    """
+    try:
+        return _DATA.structure(value, cls)
+    except (ClassValidationError, IterableValidationError, ValueError) as exc:
+        raise RequestError(
+            [RequestProblem(*issue) for issue in issues_from_cattrs(exc, path)]
+        ) from None

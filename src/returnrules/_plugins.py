@@ -263,7 +263,7 @@ def load_registry(
                 )
             )
 
-    pm.hook.returnrules_addhooks(pluginmanager=pm)
+    _call_each(pm.hook.returnrules_addhooks, loader, lambda plugin: pm)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -277,7 +277,7 @@ def _all_entry_points() -> Iterator[importlib.metadata.EntryPoint]:
 
 
 def _call_each(
-    caller: Any, loader: _Loader, argument: Callable[[str], Callable[[Any], None]]
+    caller: Any, loader: _Loader, argument: Callable[[str], object]
 ) -> None:
     """Call every implementation of a register hook, telling them apart by plugin.
 

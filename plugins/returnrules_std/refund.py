@@ -1,0 +1,118 @@
+"""Refunds: the money of DESIGN.md, to the letter.
+
+For a line worth ``A = qty × unit_price``::
+
+    share    = round(A × percent / 100)
+    fee      = min(max(round(A × fee_percent / 100), round(fee_min)), share)
+    deducted = min(round(deduct), share − fee)
+    shipping = round(shipping_fee × A / Σ order qty × unit_price)  if include_shipping
+    amount   = share − fee − deducted + shipping
+
+Every component is rounded half-up to the currency's minor unit *before* they
+are combined, so ``amount + fee + deducted == share + shipping`` exactly and
+nothing is ever negative.  Reports ``amount``, ``fee``, ``currency``, ``method``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+
+from returnrules import Action, LineContext, Money, hookimpl
+
+Method = Literal["original", "store_credit", "account_credit"]
+
+
+def _percent(_: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if not 0 <= value <= 100:
+        raise ValueError(f"{attribute.name} must be between 0 and 100, got {value}")
+
+
+def _not_negative(_: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if value.amount < 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+
+
+@attrs.frozen
+class RefundParams:
+    """``{ action = "refund", fee_percent = 15, method = "account_credit" }``."""
+
+    percent: Decimal = attrs.field(default=Decimal(100), validator=_percent)
+    fee_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
+    fee_min: Money | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_not_negative)
+    )
+    deduct: Money | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_not_negative)
+    )
+    include_shipping: bool = False
+    method: Method = "original"
+
+
+@attrs.frozen
+class Refund:
+    """The computed parts of a refund, each rounded to the minor unit."""
+
+    share: Money
+    fee: Money
+    deducted: Money
+    shipping: Money
+
+    @property
+    def amount(self) -> Money:
+        return self.share - self.fee - self.deducted + self.shipping
+
+
+def compute_refund(
+    line_amount: Money,
+    params: RefundParams,
+    shipping_fee: Money | None = None,
+    goods_value: Money | None = None,
+) -> Refund:
+    """The refund of a line worth *line_amount* (see the module docstring)."""
+    currency = line_amount.currency
+    zero = Money.zero(currency)
+    share = (line_amount * params.percent / 100).rounded()
+    fee = (line_amount * params.fee_percent / 100).rounded()
+    if params.fee_min is not None:
+        fee = max(fee, params.fee_min.rounded())
+    fee = min(fee, share)
+    deducted = zero if params.deduct is None else params.deduct.rounded()
+    deducted = min(deducted, share - fee)
+    shipping = zero
+    if (
+        params.include_shipping
+        and shipping_fee is not None
+        and goods_value is not None
+        and goods_value.amount > 0
+    ):
+        shipping = (shipping_fee * (line_amount.amount / goods_value.amount)).rounded()
+    return Refund(share, fee, deducted, shipping)
+
+
+def _refund(ctx: LineContext, params: RefundParams) -> Mapping[str, Any]:
+    order = ctx.request.order
+    line_amount = ctx.order_line.unit_price * ctx.line.qty
+    refund = compute_refund(line_amount, params, order.shipping_fee, order.goods_value)
+    return {
+        "amount": refund.amount,
+        "fee": refund.fee,
+        "currency": line_amount.currency,
+        "method": params.method,
+    }
+
+
+@hookimpl
+def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> None:
+    register(
+        Action(
+            "refund",
+            _refund,
+            RefundParams,
+            doc="refund the line: percent, fee_percent, fee_min, deduct, "
+            "include_shipping, method; reports amount, fee, currency, method",
+        )
+    )

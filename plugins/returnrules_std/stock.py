@@ -1,0 +1,185 @@
+"""Stock: is there replacement stock, and what happens to reservations.
+
+Stock levels come from the ``returnrules_stock_level`` hook, so a host system
+answers from its own inventory; the default implementation reads the
+``[stock."SKU"]`` tables of the data mapping (``--data``)::
+
+    [stock."BOSCH-0986494"]
+    on_hand = 12
+    reserved = 3
+
+A part with no stock record has no ``stock.*`` facts (comparisons with them
+are false) and ``stock_available`` is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+
+from returnrules import (
+    Action,
+    Check,
+    Fact,
+    FactType,
+    LineContext,
+    RequestError,
+    RequestProblem,
+    hookimpl,
+    structure_data,
+)
+from returnrules.hookspecs import PROJECT
+from returnrules_std._lines import part_and_qty, table
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+def _not_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be ≥ 0, got {value}")
+
+
+@attrs.frozen
+class StockLevel:
+    """A part's stock: what is on hand and how much of it is already reserved."""
+
+    on_hand: int = attrs.field(validator=_not_negative)
+    reserved: int = attrs.field(default=0, validator=_not_negative)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockSpecs:
+    """The stock plugin's data-provider hook, for host systems to implement."""
+
+    @hookspec(firstresult=True)
+    def returnrules_stock_level(
+        self, sku: str, context: LineContext
+    ) -> StockLevel | None:
+        """The stock of *sku*, or None if there is no record.
+
+        Called at most once per line, only when a rule needs a stock fact or
+        check.  Stops at the first non-None result; the built-in implementation
+        (``trylast``) reads ``data["stock"][sku]``.
+        """
+
+
+@hookimpl
+def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    pluginmanager.add_hookspecs(StockSpecs)
+
+
+@hookimpl(trylast=True)
+def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None:
+    record = table(context.data, "stock").get(sku)
+    if record is None:
+        return None
+    return structure_data(record, StockLevel, path=("stock", sku))
+
+
+@hookimpl
+def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
+    stock = data.get("stock")
+    if stock is None:
+        return []
+    if not isinstance(stock, Mapping):
+        return [RequestProblem(("stock",), "expected a table of SKUs", "bad-value")]
+    problems: list[RequestProblem] = []
+    for sku, record in stock.items():
+        try:
+            structure_data(record, StockLevel, path=("stock", sku))
+        except RequestError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def stock_level(ctx: LineContext) -> StockLevel | None:
+    """The line's stock record, asked of the hook once per line."""
+    key = ("stock", ctx.order_line.sku)
+    if key not in ctx.memo:
+        level = ctx.hook.returnrules_stock_level(sku=ctx.order_line.sku, context=ctx)
+        if level is not None and not isinstance(level, StockLevel):
+            raise TypeError(f"returnrules_stock_level returned {level!r}")
+        ctx.memo[key] = level
+    result: StockLevel | None = ctx.memo[key]
+    return result
+
+
+@attrs.frozen
+class AvailableParams:
+    """``{ check = "stock_available", qty = 2 }``; qty defaults to the line's."""
+
+    qty: int | None = attrs.field(default=None)
+
+
+def _needed(ctx: LineContext, params: AvailableParams) -> int:
+    return ctx.line.qty if params.qty is None else params.qty
+
+
+def stock_available(ctx: LineContext, params: AvailableParams) -> bool:
+    level = stock_level(ctx)
+    return level is not None and level.available >= _needed(ctx, params)
+
+
+def explain_available(ctx: LineContext, params: AvailableParams) -> str:
+    level = stock_level(ctx)
+    sku = ctx.order_line.sku
+    if level is None:
+        return f"no stock record for {sku}: not enough"
+    return (
+        f"{sku}: {level.on_hand} on hand − {level.reserved} reserved = "
+        f"{level.available} available, {_needed(ctx, params)} needed"
+    )
+
+
+def _on_hand(ctx: LineContext) -> int | None:
+    level = stock_level(ctx)
+    return None if level is None else level.on_hand
+
+
+def _available(ctx: LineContext) -> int | None:
+    level = stock_level(ctx)
+    return None if level is None else level.available
+
+
+@hookimpl
+def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
+    optional_int = FactType("int", optional=True)
+    register(Fact("stock.on_hand", optional_int, _on_hand, "units on hand"))
+    register(Fact("stock.available", optional_int, _available, "on hand − reserved"))
+
+
+@hookimpl
+def returnrules_register_checks(register: Callable[[Check[Any]], None]) -> None:
+    register(
+        Check(
+            "stock_available",
+            stock_available,
+            AvailableParams,
+            explain_available,
+            "enough available stock (on hand − reserved) for an exchange",
+        )
+    )
+
+
+@hookimpl
+def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> None:
+    register(
+        Action(
+            "exchange",
+            lambda ctx, params: part_and_qty(ctx),
+            doc="reserve replacement stock; reports sku, qty",
+        )
+    )
+    register(
+        Action(
+            "cancel_line",
+            lambda ctx, params: part_and_qty(ctx),
+            doc="release the reservation of the unshipped qty; reports sku, qty",
+        )
+    )

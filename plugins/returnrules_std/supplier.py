@@ -1,0 +1,245 @@
+"""Suppliers: will the supplier take the part back, inside its window?
+
+Supplier terms come from the ``returnrules_supplier_terms`` hook; the default
+implementation reads the ``[supplier.ID]`` tables of the data mapping::
+
+    [supplier.SUP-BOSCH]
+    accepts_returns = true
+    window_days = 90
+    restocking_fee_percent = 10
+    non_returnable_categories = ["electrical"]
+
+A part without a supplier, or a supplier without a record, has no
+``supplier.*`` facts and ``supplier_accepts`` is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Annotated, Any
+
+import attrs
+import pluggy
+
+from returnrules import (
+    Action,
+    Check,
+    Fact,
+    FactType,
+    LineContext,
+    RequestError,
+    RequestProblem,
+    VocabCode,
+    calendar_days,
+    hookimpl,
+    structure_data,
+)
+from returnrules.hookspecs import PROJECT
+from returnrules_std._lines import days, part_and_qty, table
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+def _percent(_: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if not 0 <= value <= 100:
+        raise ValueError(f"{attribute.name} must be between 0 and 100, got {value}")
+
+
+def _days(_: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"{attribute.name} must be ≥ 0, got {value}")
+
+
+@attrs.frozen
+class SupplierTerms:
+    """A supplier's return terms."""
+
+    accepts_returns: bool = True
+    window_days: int | None = attrs.field(default=None, validator=_days)
+    restocking_fee_percent: Decimal = attrs.field(
+        default=Decimal(0), validator=_percent
+    )
+    non_returnable_categories: tuple[Annotated[str, VocabCode("category")], ...] = ()
+
+
+class SupplierSpecs:
+    """The supplier plugin's data-provider hook, for host systems to implement."""
+
+    @hookspec(firstresult=True)
+    def returnrules_supplier_terms(
+        self, supplier: str, context: LineContext
+    ) -> SupplierTerms | None:
+        """The return terms of *supplier*, or None if there is no record.
+
+        Called at most once per line, only when a rule needs a supplier fact or
+        check.  Stops at the first non-None result; the built-in implementation
+        (``trylast``) reads ``data["supplier"][supplier]``.
+        """
+
+
+@hookimpl
+def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    pluginmanager.add_hookspecs(SupplierSpecs)
+
+
+@hookimpl(trylast=True)
+def returnrules_supplier_terms(
+    supplier: str, context: LineContext
+) -> SupplierTerms | None:
+    record = table(context.data, "supplier").get(supplier)
+    if record is None:
+        return None
+    return structure_data(record, SupplierTerms, path=("supplier", supplier))
+
+
+@hookimpl
+def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
+    suppliers = data.get("supplier")
+    if suppliers is None:
+        return []
+    if not isinstance(suppliers, Mapping):
+        return [
+            RequestProblem(("supplier",), "expected a table of suppliers", "bad-value")
+        ]
+    problems: list[RequestProblem] = []
+    for name, record in suppliers.items():
+        try:
+            structure_data(record, SupplierTerms, path=("supplier", name))
+        except RequestError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def supplier_terms(ctx: LineContext) -> SupplierTerms | None:
+    """The terms of the line's supplier, asked of the hook once per line."""
+    supplier = ctx.order_line.supplier
+    if supplier is None:
+        return None
+    key = ("supplier", supplier)
+    if key not in ctx.memo:
+        terms = ctx.hook.returnrules_supplier_terms(supplier=supplier, context=ctx)
+        if terms is not None and not isinstance(terms, SupplierTerms):
+            raise TypeError(f"returnrules_supplier_terms returned {terms!r}")
+        ctx.memo[key] = terms
+    result: SupplierTerms | None = ctx.memo[key]
+    return result
+
+
+def _days_since_delivery(ctx: LineContext) -> int | None:
+    delivered = ctx.request.order.delivered_at
+    return (
+        None
+        if delivered is None
+        else calendar_days(delivered, ctx.request.requested_at)
+    )
+
+
+def days_left(ctx: LineContext) -> int | None:
+    """Days left in the supplier's window (the whole window before delivery)."""
+    terms = supplier_terms(ctx)
+    if terms is None or terms.window_days is None:
+        return None
+    return terms.window_days - (_days_since_delivery(ctx) or 0)
+
+
+def _refusal(ctx: LineContext) -> str | None:
+    """Why the supplier will not take the part back, or None if it will."""
+    supplier = ctx.order_line.supplier
+    if supplier is None:
+        return "the part has no supplier"
+    terms = supplier_terms(ctx)
+    if terms is None:
+        return f"no terms on record for supplier {supplier}"
+    if not terms.accepts_returns:
+        return f"{supplier} accepts no returns"
+    category = ctx.order_line.category
+    if category in terms.non_returnable_categories:
+        return f"{supplier} takes no returns of {category} parts"
+    left = days_left(ctx)
+    if left is not None and left < 0:
+        window = days(terms.window_days or 0)
+        return f"{supplier}'s window of {window} ended {days(-left)} ago"
+    return None
+
+
+def supplier_accepts(ctx: LineContext, params: object) -> bool:
+    return _refusal(ctx) is None
+
+
+def explain_accepts(ctx: LineContext, params: object) -> str:
+    refusal = _refusal(ctx)
+    if refusal is not None:
+        return refusal
+    left = days_left(ctx)
+    window = "no window" if left is None else f"{days(left)} left in its window"
+    return f"{ctx.order_line.supplier} takes it back ({window})"
+
+
+def _return_to_supplier(ctx: LineContext, params: object) -> Mapping[str, Any]:
+    supplier = ctx.order_line.supplier
+    if supplier is None:
+        raise ValueError(f"part {ctx.order_line.sku} has no supplier to return it to")
+    return {"supplier": supplier, **part_and_qty(ctx)}
+
+
+def _accepts_returns(ctx: LineContext) -> bool | None:
+    terms = supplier_terms(ctx)
+    return None if terms is None else terms.accepts_returns
+
+
+def _fee_percent(ctx: LineContext) -> Decimal | None:
+    terms = supplier_terms(ctx)
+    return None if terms is None else terms.restocking_fee_percent
+
+
+@hookimpl
+def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
+    register(
+        Fact(
+            "supplier.accepts_returns",
+            FactType("bool", optional=True),
+            _accepts_returns,
+            "the supplier accepts returns at all",
+        )
+    )
+    register(
+        Fact(
+            "supplier.days_left",
+            FactType("int", optional=True),
+            days_left,
+            "window_days − days since delivery (negative once past)",
+        )
+    )
+    register(
+        Fact(
+            "supplier.restocking_fee_percent",
+            FactType("decimal", optional=True),
+            _fee_percent,
+            "the supplier's restocking fee in percent",
+        )
+    )
+
+
+@hookimpl
+def returnrules_register_checks(register: Callable[[Check[Any]], None]) -> None:
+    register(
+        Check(
+            "supplier_accepts",
+            supplier_accepts,
+            explain=explain_accepts,
+            doc="the part's supplier takes it back: accepts returns, category not "
+            "excluded, within its window_days of delivery",
+        )
+    )
+
+
+@hookimpl
+def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> None:
+    register(
+        Action(
+            "return_to_supplier",
+            _return_to_supplier,
+            doc="send the part back to its supplier; reports supplier, sku, qty",
+        )
+    )
