@@ -163,12 +163,22 @@ class LineContext:
         return value
 
 
+def _attribute_path(_: object, __: object, path: str) -> None:
+    parts = path.split(".") if path else []
+    if not all(p.isidentifier() and not p.startswith("_") for p in parts):
+        raise ValueError(f"attribute must be a dotted path of public names: {path!r}")
+
+
 @attrs.frozen
 class Fact:
     """A named, typed value about a line: ``Fact("line.qty", FactType("int"), fn)``.
 
     ``resolve`` is called at most once per line, only when a rule needs it.  An
     optional fact returns ``None`` when absent.
+
+    A fact that is simply an attribute of the context may say so with
+    ``attribute="line.qty"`` (the same value ``resolve`` returns): compiled
+    policies then read it directly instead of calling a function.
     """
 
     name: str
@@ -176,6 +186,7 @@ class Fact:
     resolve: Callable[[LineContext], Any]
     doc: str = ""
     plugin: str = ""
+    attribute: str = attrs.field(default="", validator=_attribute_path)
 
 
 @attrs.frozen

@@ -125,6 +125,13 @@ class _Gen:
 
     def load(self, fact: FactRef) -> str:
         n = fact.number
+        attribute = self.facts_table[n].attribute
+        if attribute:
+            # A plain attribute of the context: cheaper to read than to cache.
+            # The path comes from the fact's registration (validated public
+            # identifiers), never from the policy.
+            self.loaded.add(n)
+            return f"(f{n} := ctx.{attribute})"
         if n not in self.loaded:
             self.loaded.add(n)
             self.args[f"R{n}"] = self.facts_table[n].resolve

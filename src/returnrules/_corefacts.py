@@ -7,6 +7,7 @@ other way to know a fact.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from returnrules._api import Fact, FactType, LineContext
@@ -44,11 +45,12 @@ def _core_charge(ctx: LineContext) -> Money:
     return Money.zero(ctx.request.currency) if charge is None else charge
 
 
-_FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any], str], ...] = (
+# (name, type, resolver or attribute path on the LineContext, doc)
+_FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...] = (
     (
         "request.kind",
         FactType.enum("kind"),
-        lambda c: c.request.kind,
+        "request.kind",
         "cancel while the order has not shipped, else return",
     ),
     (
@@ -69,45 +71,45 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any], str], ...] = (
         _request_amount,
         "Σ qty × unit price over the request's lines",
     ),
-    ("order.status", FactType.enum("status"), lambda c: c.request.order.status, ""),
-    ("order.channel", FactType.enum("channel"), lambda c: c.request.order.channel, ""),
-    ("customer.id", STR, lambda c: c.request.customer.id, ""),
-    ("customer.tier", FactType.enum("tier"), lambda c: c.request.customer.tier, ""),
-    ("line.qty", INT, lambda c: c.line.qty, "the quantity to return or cancel"),
+    ("order.status", FactType.enum("status"), "request.order.status", ""),
+    ("order.channel", FactType.enum("channel"), "request.order.channel", ""),
+    ("customer.id", STR, "request.customer.id", ""),
+    ("customer.tier", FactType.enum("tier"), "request.customer.tier", ""),
+    ("line.qty", INT, "line.qty", "the quantity to return or cancel"),
     (
         "line.returnable_qty",
         INT,
         lambda c: returnable_qty(c.request.order, c.order_line),
         "shipped − already returned; ordered − shipped for a cancellation",
     ),
-    ("line.reason", FactType.enum("reason"), lambda c: c.line.reason, ""),
-    ("line.condition", FactType.enum("condition"), lambda c: c.line.condition, ""),
-    ("line.packaging", FactType.enum("packaging"), lambda c: c.line.packaging, ""),
-    ("line.unit_price", MONEY, lambda c: c.order_line.unit_price, ""),
+    ("line.reason", FactType.enum("reason"), "line.reason", ""),
+    ("line.condition", FactType.enum("condition"), "line.condition", ""),
+    ("line.packaging", FactType.enum("packaging"), "line.packaging", ""),
+    ("line.unit_price", MONEY, "order_line.unit_price", ""),
     (
         "line.amount",
         MONEY,
         lambda c: c.order_line.unit_price * c.line.qty,
         "line.qty × line.unit_price",
     ),
-    ("part.sku", STR, lambda c: c.order_line.sku, ""),
-    ("part.brand", STR, lambda c: c.order_line.brand, ""),
-    ("part.category", FactType.enum("category"), lambda c: c.order_line.category, ""),
+    ("part.sku", STR, "order_line.sku", ""),
+    ("part.brand", STR, "order_line.brand", ""),
+    ("part.category", FactType.enum("category"), "order_line.category", ""),
     (
         "part.special_order",
         BOOL,
-        lambda c: c.order_line.special_order,
+        "order_line.special_order",
         "ordered specially from the supplier for this customer",
     ),
     (
         "part.no_return",
         BOOL,
-        lambda c: c.order_line.no_return,
+        "order_line.no_return",
         "the catalogue marks the part non-returnable",
     ),
-    ("part.kit", BOOL, lambda c: c.order_line.kit, "sold as a set or kit"),
+    ("part.kit", BOOL, "order_line.kit", "sold as a set or kit"),
     ("part.core_charge", MONEY, _core_charge, "deposit on the old part (0 if none)"),
-    ("part.supplier", STR.as_optional(), lambda c: c.order_line.supplier, ""),
+    ("part.supplier", STR.as_optional(), "order_line.supplier", ""),
 )
 
 
@@ -120,4 +122,7 @@ def returnrules_register_vocabularies(register: Callable[[Vocabulary], None]) ->
 @hookimpl
 def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
     for name, type_, resolve, doc in _FACTS:
-        register(Fact(name, type_, resolve, doc))
+        if isinstance(resolve, str):
+            register(Fact(name, type_, attrgetter(resolve), doc, attribute=resolve))
+        else:
+            register(Fact(name, type_, resolve, doc))

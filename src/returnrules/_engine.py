@@ -15,6 +15,7 @@ Evaluation of one line is three steps:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -45,9 +46,10 @@ from returnrules._request import parse_request
 from returnrules._trace import explain_rules
 from returnrules._vocab import Vocabulary
 
-__all__ = ["Policy"]
+__all__ = ["LinePlan", "Outcome", "Policy", "RequestPlan", "combine"]
 
 _MAX_PLANS: Final = 4096
+_NO_DATA: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 class FactTypeError(TypeError):
@@ -81,15 +83,74 @@ def _typed_resolver(
 
 
 @attrs.frozen
-class _Plan:
-    """What follows from a mask of matched rules, before touching the line."""
+class Outcome:
+    """What follows from a set of matched rules, before any action runs.
+
+    Computed once per distinct set of matched rules and shared by every line
+    that matches the same rules.  ``steps`` are the planned ``(action, rule)``
+    pairs in the order the actions will be reported.
+    """
 
     decision: DecisionName
     matched: tuple[str, ...]
     decided_by: tuple[str, ...]
-    messages: tuple[tuple[str, Template], ...]
-    actions: tuple[tuple[RuleIR, PlannedAction], ...]
+    steps: tuple[tuple[str, str], ...]
     overridden: tuple[Overridden, ...]
+    messages: tuple[tuple[str, Template], ...] = attrs.field(repr=False)
+    actions: tuple[tuple[RuleIR, PlannedAction], ...] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class LinePlan:
+    """A line's decision and planned actions, without running the actions.
+
+    ``Policy.plan`` returns these: the fast path for deciding many requests
+    when amounts and messages are not needed.  The errors are those of the
+    conditions (which make the line ``review``); an action that fails only
+    shows up in ``evaluate``.
+    """
+
+    line: int
+    outcome: Outcome
+    errors: tuple[EvalError, ...] = ()
+
+    @property
+    def decision(self) -> DecisionName:
+        return self.outcome.decision
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        return self.outcome.matched
+
+    @property
+    def decided_by(self) -> tuple[str, ...]:
+        return self.outcome.decided_by
+
+    @property
+    def steps(self) -> tuple[tuple[str, str], ...]:
+        """The planned ``(action, rule)`` pairs."""
+        return self.outcome.steps
+
+
+@attrs.frozen
+class RequestPlan:
+    """``Policy.plan``'s result for one request."""
+
+    request: str
+    decision: str
+    lines: tuple[LinePlan, ...]
+
+
+def combine(decisions: Iterable[str]) -> str:
+    """The request's decision from its lines' (semantics rule 5)."""
+    seen = set(decisions)
+    if seen == {"approve"}:
+        return "approve"
+    if seen == {"reject"}:
+        return "reject"
+    if "review" in seen:
+        return "review"
+    return "partial"
 
 
 def _bits(mask: int) -> Iterator[int]:
@@ -117,15 +178,19 @@ class Policy:
         self.registry = registry
         self.vocabularies = vocabularies = ir.vocabularies
         self.warnings: tuple[Problem, ...] = tuple(warnings)
+        # The core's facts are trusted; a plugin's are type-checked as resolved
+        # (which also means they are never read as plain attributes).
         self.facts: tuple[Fact, ...] = tuple(
             fact
             if fact.plugin == "core"
-            else attrs.evolve(fact, resolve=_typed_resolver(fact, vocabularies))
+            else attrs.evolve(
+                fact, resolve=_typed_resolver(fact, vocabularies), attribute=""
+            )
             for fact in registry.facts
         )
         self.matcher: Matcher = compile_policy(ir, self.facts)
         self._hook = registry.plugin_manager.hook
-        self._plans: dict[tuple[int, bool], _Plan] = {}
+        self._plans: dict[tuple[int, bool], Outcome] = {}
         masks: dict[str, int] = {"approve": 0, "reject": 0, "review": 0}
         for rule in ir.rules:
             if rule.decide is not None:
@@ -187,9 +252,50 @@ class Policy:
         *data* is handed to the plugins' data providers (the CLI's ``--data``).
         With *explain*, every line carries a trace of every rule.
         """
+        request = self._checked(request)
+        data = _NO_DATA if data is None else data
+        lines = tuple(
+            self._line(request, rline, oline, data, explain)
+            for rline, oline in request.pairs
+        )
+        overall = combine(line.decision for line in lines)
+        return Decision(request.id, overall, lines, explained=explain)
+
+    def plan(
+        self,
+        request: Request | Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+    ) -> RequestPlan:
+        """Decide *request* and list the planned actions, without running them.
+
+        The fast path: the same decisions, matched and deciding rules as
+        :meth:`evaluate`, and ``(action, rule)`` steps instead of computed
+        amounts and rendered messages.
+        """
+        request = self._checked(request)
+        data = _NO_DATA if data is None else data
+        match = self.matcher.match
+        lines = []
+        for rline, oline in request.pairs:
+            mask, raised = match(
+                LineContext(request, rline, oline, data, self._hook, facts=self.facts)
+            )
+            if raised is None:
+                plan = self._plans.get((mask, False)) or self._plan(mask, False)
+                lines.append(LinePlan(rline.line, plan))
+            else:
+                errors = tuple(
+                    self._error(f.rule, self.matcher.leaves[f.leaf], f.error)
+                    for f in raised
+                )
+                lines.append(LinePlan(rline.line, self._plan(mask, True), errors))
+        overall = combine(line.outcome.decision for line in lines)
+        return RequestPlan(request.id, overall, tuple(lines))
+
+    def _checked(self, request: Request | Mapping[str, Any]) -> Request:
         if not isinstance(request, Request):
-            request = self.parse_request(request)
-        elif request.currency != self.currency:
+            return self.parse_request(request)
+        if request.currency != self.currency:
             raise RequestError(
                 [
                     RequestProblem(
@@ -200,21 +306,7 @@ class Policy:
                     )
                 ]
             )
-        data = {} if data is None else data
-        lines = tuple(
-            self._line(request, rline, oline, data, explain)
-            for rline, oline in request.pairs
-        )
-        decisions = {line.decision for line in lines}
-        if decisions == {"approve"}:
-            overall = "approve"
-        elif decisions == {"reject"}:
-            overall = "reject"
-        elif "review" in decisions:
-            overall = "review"
-        else:
-            overall = "partial"
-        return Decision(request.id, overall, lines, explained=explain)
+        return request
 
     def evaluate_many(
         self,
@@ -293,7 +385,7 @@ class Policy:
             message=f"{type(exc).__name__}: {exc}",
         )
 
-    def _plan(self, mask: int, errored: bool) -> _Plan:
+    def _plan(self, mask: int, errored: bool) -> Outcome:
         key = (mask, errored)
         plan = self._plans.get(key)
         if plan is None:
@@ -302,7 +394,7 @@ class Policy:
             plan = self._plans[key] = self._make_plan(mask, errored)
         return plan
 
-    def _make_plan(self, mask: int, errored: bool) -> _Plan:
+    def _make_plan(self, mask: int, errored: bool) -> Outcome:
         rules = self.rules
         matched = [rules[i] for i in _bits(mask)]
         decision: DecisionName
@@ -339,17 +431,18 @@ class Policy:
                 actions.append((rule, planned))
             else:
                 overridden.append(Overridden(name, rule.id, winner.id))
-        return _Plan(
+        return Outcome(
             decision=decision,
             matched=tuple(r.id for r in matched),
             decided_by=tuple(r.id for r in deciders),
+            steps=tuple((p.action.name, r.id) for r, p in actions),
+            overridden=tuple(overridden),
             messages=tuple((r.id, r.message) for r in deciders if r.message),
             actions=tuple(actions),
-            overridden=tuple(overridden),
         )
 
     def _realize(
-        self, plan: _Plan, ctx: LineContext, errors: list[EvalError]
+        self, plan: Outcome, ctx: LineContext, errors: list[EvalError]
     ) -> tuple[tuple[ActionResult, ...], tuple[str, ...]]:
         """Run the plan's actions and render its messages; failures go to *errors*."""
         results: list[ActionResult] = []

@@ -99,8 +99,13 @@ def to_decimal(value: object) -> Decimal:
 
 
 def _check_code(_: object, __: object, value: str) -> None:
-    if not is_currency_code(value):
+    if not isinstance(value, str) or not is_currency_code(value):
         raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+
+
+def _check_amount(_: object, __: object, value: Decimal) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"a money amount is a finite Decimal, got {value!r}")
 
 
 @attrs.frozen(order=False)
@@ -111,8 +116,16 @@ class Money:
     Comparisons and arithmetic with another currency raise CurrencyMismatch.
     """
 
-    amount: Decimal
+    amount: Decimal = attrs.field(validator=_check_amount)
     currency: str = attrs.field(validator=_check_code)
+
+    @classmethod
+    def _trusted(cls, amount: Decimal, currency: str) -> Money:
+        """Build without validation, for arithmetic on already valid values."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
 
     @classmethod
     def of(cls, value: object, currency: str) -> Money:
@@ -130,7 +143,7 @@ class Money:
     def rounded(self) -> Money:
         """This amount rounded half-up to the currency's minor unit."""
         quant = _QUANTS.get(self.minor_units) or Decimal(1).scaleb(-self.minor_units)
-        return Money(
+        return Money._trusted(
             self.amount.quantize(quant, rounding=decimal.ROUND_HALF_UP), self.currency
         )
 
@@ -146,26 +159,26 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._trusted(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._trusted(self.amount - other.amount, self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
             return NotImplemented
-        return Money(self.amount * factor, self.currency)
+        return Money._trusted(self.amount * factor, self.currency)
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: int | Decimal) -> Money:
         if isinstance(divisor, bool) or not isinstance(divisor, int | Decimal):
             return NotImplemented
-        return Money(self.amount / divisor, self.currency)
+        return Money._trusted(self.amount / divisor, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._trusted(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)

@@ -23,7 +23,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Literal
@@ -194,71 +194,44 @@ def load_registry(
     """Build a plugin manager and the registry of what its plugins provide.
 
     *modules* and *disable* come from the policy's ``[plugins]`` table (issues
-    are reported at those keys); *plugins* are objects passed in code.
+    are reported at those keys); *plugins* are objects passed in code.  The
+    built-in plugins cannot be disabled.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    blocked = _env_names(ENV_DISABLE) | set(disable)
-    loader = _Loader(pm, blocked)
+    loader = _Loader(pm, blocked=set())
     for modname in BUILTIN_PLUGINS:
-        module = importlib.import_module(modname)
-        loader.add(module, "core", "built-in", modname, ())
+        loader.add(importlib.import_module(modname), "core", "built-in", modname, ())
+    loader.blocked = _env_names(ENV_DISABLE) | set(disable)
 
     if autoload is None:
         autoload = not os.environ.get(ENV_NO_AUTOLOAD)
-    if autoload:
-        for ep in sorted(
-            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
-            key=lambda ep: ep.name,
-        ):
-            if ep.name in blocked:
-                continue
-            dist = ep.dist.name if ep.dist is not None else "?"
-            source = f"{ep.value} from {dist}"
-            obj = loader.import_or_report(ep.load, ep.name, source, ())
-            if obj is not None:
-                loader.add(obj, ep.name, "entry point", source, ())
-
-    for i, spec in enumerate(modules):
-        where: PathKey = ("plugins", "modules", i)
-        name, is_file = _module_spec_name(spec)
-        if name in blocked:
-            continue
-        if is_file:
-            path = (base_dir or Path.cwd()) / spec
-            if not path.is_file():
-                loader.issues.append(
-                    Issue(
-                        where,
-                        f'plugin file "{spec}" not found (looked for {path})',
-                        "plugin-not-found",
-                    )
-                )
-                continue
-            target: Callable[[], object] = functools.partial(_import_file, path)
-            origin: Origin = "file"
-        else:
-            target = functools.partial(importlib.import_module, spec)
-            origin = "module"
-        obj = loader.import_or_report(target, name, spec, where)
-        if obj is not None:
-            loader.add(obj, name, origin, str(spec), where)
-
-    for obj in plugins:
-        name = getattr(obj, "__name__", None) or type(obj).__name__
-        loader.add(obj, str(name), "object", repr(obj), ())
-
-    known = (
-        set(loader.infos)
-        | {ep.name for ep in _all_entry_points()}
-        | {_module_spec_name(m)[0] for m in modules}
+    entry_points = sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
     )
+    if autoload:
+        for ep in entry_points:
+            if ep.name not in loader.blocked:
+                dist = ep.dist.name if ep.dist is not None else "?"
+                source = f"{ep.value} from {dist}"
+                plugin = loader.import_or_report(ep.load, ep.name, source, ())
+                if plugin is not None:
+                    loader.add(plugin, ep.name, "entry point", source, ())
+    for i, spec in enumerate(modules):
+        _load_module(loader, spec, base_dir or Path.cwd(), ("plugins", "modules", i))
+    for plugin in plugins:
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        loader.add(plugin, str(name), "object", repr(plugin), ())
+
+    known = {*loader.infos, *(ep.name for ep in entry_points)}
+    known |= {_module_spec_name(m)[0] for m in modules}
     for i, name in enumerate(disable):
         if name not in known:
+            hint = did_you_mean(name, known)
             loader.issues.append(
                 Issue(
                     ("plugins", "disable", i),
-                    f'unknown plugin "{name}"{did_you_mean(name, known - {name})}',
+                    f'unknown plugin "{name}"{hint}',
                     "unknown-plugin",
                 )
             )
@@ -268,24 +241,44 @@ def load_registry(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         loader.issues.append(Issue((), f"invalid plugin: {exc}", "plugin-invalid"))
-    registry = _collect(pm, loader)
-    return registry, loader.issues
+    return _collect(pm, loader), loader.issues
 
 
-def _all_entry_points() -> Iterator[importlib.metadata.EntryPoint]:
-    yield from importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+def _load_module(loader: _Loader, spec: str, base_dir: Path, where: PathKey) -> None:
+    """Load one ``[plugins] modules`` entry: a file relative to the policy, or a
+    module name."""
+    name, is_file = _module_spec_name(spec)
+    if name in loader.blocked:
+        return
+    target: Callable[[], object]
+    origin: Origin
+    if is_file:
+        path = base_dir / spec
+        if not path.is_file():
+            loader.issues.append(
+                Issue(
+                    where,
+                    f'plugin file "{spec}" not found (looked for {path})',
+                    "plugin-not-found",
+                )
+            )
+            return
+        target, origin = functools.partial(_import_file, path), "file"
+    else:
+        target, origin = functools.partial(importlib.import_module, spec), "module"
+    plugin = loader.import_or_report(target, name, spec, where)
+    if plugin is not None:
+        loader.add(plugin, name, origin, spec, where)
 
 
-def _call_each(
-    caller: Any, loader: _Loader, argument: Callable[[str], object]
-) -> None:
+def _call_each(caller: Any, loader: _Loader, argument: Callable[[str], object]) -> None:
     """Call every implementation of a register hook, telling them apart by plugin.
 
     pluggy's normal call returns results without saying which plugin gave them;
     registration needs the plugin's name for error messages and for
     ``returnrules plugins``, so each implementation is called on its own.
     """
-    for impl in reversed(caller.get_hookimpls()):
+    for impl in caller.get_hookimpls():  # in registration order
         try:
             impl.function(*[argument(impl.plugin_name) for _ in impl.argnames])
         except Exception as exc:
