@@ -23,7 +23,13 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from returnrules._api import FactType, Template, VocabCode
-from returnrules._convert import base_converter, issues_from_cattrs, show
+from returnrules._convert import (
+    base_converter,
+    issues_from_cattrs,
+    show,
+    strict_decimal,
+    strict_int,
+)
 from returnrules._errors import Issue, PathKey, did_you_mean
 from returnrules._ir import (
     DECISIONS,
@@ -42,7 +48,7 @@ from returnrules._ir import (
     Present,
     RuleIR,
 )
-from returnrules._money import Money, is_currency_code, to_decimal
+from returnrules._money import Money, is_currency_code
 from returnrules._plugins import Registry
 from returnrules._vocab import Vocabulary
 
@@ -134,7 +140,7 @@ _scope: contextvars.ContextVar[_Scope] = contextvars.ContextVar("returnrules_sco
 def _money_param(value: object, _: object) -> Money:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected an amount of money, got {show(value)}")
-    return Money(to_decimal(value), _scope.get().currency)
+    return Money(strict_decimal(value), _scope.get().currency)
 
 
 def _template_param(value: object, _: object) -> Template:
@@ -209,13 +215,9 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
     """Convert a literal written against a fact of *ftype*; ValueError if it misfits."""
     kind = ftype.kind
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {show(value)}")
-        return value
+        return strict_int(value)
     if kind == "decimal":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError(f"expected a number, got {show(value)}")
-        return to_decimal(value)
+        return strict_decimal(value)
     if kind == "money":
         return _money_param(value, None)
     if kind == "bool":

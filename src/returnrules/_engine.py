@@ -189,7 +189,7 @@ class Policy:
             for fact in registry.facts
         )
         self.matcher: Matcher = compile_policy(ir, self.facts)
-        self._hook = registry.plugin_manager.hook
+        self._hook = registry.hook
         self._plans: dict[tuple[int, bool], Outcome] = {}
         masks: dict[str, int] = {"approve": 0, "reject": 0, "review": 0}
         for rule in ir.rules:
@@ -228,9 +228,7 @@ class Policy:
         """
         if not isinstance(data, Mapping):
             raise RequestError([RequestProblem((), "data is a table", "bad-value")])
-        problems: list[RequestProblem] = []
-        for found in self._hook.returnrules_check_data(data=data):
-            problems.extend(found or ())
+        problems = self.registry.check_data(data)
         if problems:
             raise RequestError(problems)
 

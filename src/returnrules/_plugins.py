@@ -33,7 +33,7 @@ import pluggy
 
 from returnrules import hookspecs
 from returnrules._api import Action, Check, Fact
-from returnrules._errors import Issue, PathKey, did_you_mean
+from returnrules._errors import Issue, PathKey, RequestProblem, did_you_mean
 from returnrules._vocab import Vocabulary
 
 __all__ = [
@@ -91,6 +91,18 @@ class Registry:
     def fact(self, name: str) -> Fact | None:
         number = self.fact_numbers.get(name)
         return None if number is None else self.facts[number]
+
+    @property
+    def hook(self) -> Any:
+        """The hook relay handed to plugins (``ctx.hook``) for their own hooks."""
+        return self.plugin_manager.hook
+
+    def check_data(self, data: Mapping[str, Any]) -> list[RequestProblem]:
+        """Every plugin's problems with *data* (hook ``returnrules_check_data``)."""
+        problems: list[RequestProblem] = []
+        for found in self.plugin_manager.hook.returnrules_check_data(data=data):
+            problems.extend(found or ())
+        return problems
 
 
 def _env_names(variable: str) -> set[str]:
