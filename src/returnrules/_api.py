@@ -250,7 +250,7 @@ class Template:
 
     text: str
     parts: tuple[str | int, ...] = ()  # literal text, or a fact number
-    formatters: tuple[Callable[[Any], str], ...] = ()
+    formatters: tuple[Callable[[Any], str], ...] = attrs.field(default=(), eq=False)
 
     def render(self, ctx: LineContext) -> str:
         out: list[str] = []

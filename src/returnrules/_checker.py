@@ -111,9 +111,11 @@ def compile_template(
         written = "{" + field + (f"!{conversion}" if conversion else "")
         written += (f":{spec}" if spec else "") + "}"
         fact = registry.fact(field)
-        if fact is None or spec or conversion:
-            hint = did_you_mean(field, names) if fact is None else ""
-            bad.append(f"{written} is not a fact{hint}")
+        if fact is None:
+            bad.append(f"{written} is not a fact{did_you_mean(field, names)}")
+            continue
+        if spec or conversion:
+            bad.append(f"{written}: write just {{{field}}}, without ! or :")
             continue
         parts.append(registry.fact_numbers[field])
         formatters.append(_formatter(fact.type, vocabularies))
@@ -219,7 +221,9 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
     if kind == "decimal":
         return strict_decimal(value)
     if kind == "money":
-        return _money_param(value, None)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"expected an amount of money, got {show(value)}")
+        return Money(strict_decimal(value), scope.currency)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {show(value)}")
@@ -303,7 +307,7 @@ class _Checker:
             for where, message, code in issues_from_cattrs(exc, path):
                 if whose:
                     message = message.replace("unknown key", "unknown parameter")
-                    message = message.replace("required key", "missing parameter")
+                    message = message.replace("required key", "required parameter")
                     message = f"{whose}: {message}"
                 self.error(where, message, code)
             return None
@@ -509,7 +513,9 @@ class _Checker:
         if not isinstance(name, str) or name not in checks:
             hint = did_you_mean(name, checks) if isinstance(name, str) else ""
             self.error(
-                (*path, "check"), f"unknown check {show(name)}{hint}", "unknown-check"
+                (*path, "check"),
+                f"unknown check {_quoted(name)}{hint}",
+                "unknown-check",
             )
             return None
         check = checks[name]
@@ -573,6 +579,13 @@ class _Checker:
                 f'rule "{rule_id}" has neither decide nor then: it can '
                 "only show up in matched",
                 "rule-does-nothing",
+            )
+        if message is not None and decide is None:
+            self.warn(
+                (*path, "message"),
+                f'rule "{rule_id}" has a message but no decide: messages are shown '
+                "for the rules that decide a line",
+                "message-without-decide",
             )
         if "for" in raw and not then:
             self.warn(
@@ -661,7 +674,7 @@ class _Checker:
                 hint = did_you_mean(name, actions) if isinstance(name, str) else ""
                 self.error(
                     (*where, "action"),
-                    f"unknown action {show(name)}{hint}",
+                    f"unknown action {_quoted(name)}{hint}",
                     "unknown-action",
                 )
                 continue
@@ -683,6 +696,11 @@ class _Checker:
 
 
 _BAD: Final = object()
+
+
+def _quoted(value: object) -> str:
+    """A name as the author wrote it: ``"flg"``, or the value if not a string."""
+    return f'"{value}"' if isinstance(value, str) else show(value)
 
 
 # -- the document ------------------------------------------------------------------

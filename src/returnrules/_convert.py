@@ -189,8 +189,8 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
                 "unknown-key",
             )
     elif isinstance(exc, KeyError):
-        what = f'"{path[-1]}" ' if path else ""
-        yield path, f"required key {what}missing", "missing-key"
+        what = f' "{path[-1]}"' if path else ""
+        yield path, f"missing required key{what}", "missing-key"
     elif isinstance(exc, ValueError):
         yield path, str(exc), "bad-value"
     else:

@@ -422,13 +422,17 @@ class Policy:
                 winners[planned.action.name] = rule
         actions: list[tuple[RuleIR, PlannedAction]] = []
         overridden: list[Overridden] = []
+        seen: list[tuple[str, Any]] = []
         for rule, planned in applicable:
             name = planned.action.name
             winner = winners.get(name)
-            if winner is None or winner is rule:
-                actions.append((rule, planned))
-            else:
+            if winner is not None and winner is not rule:
                 overridden.append(Overridden(name, rule.id, winner.id))
+            elif winner is None and (name, planned.params) in seen:
+                continue  # an identical multiple action (same parameters): once
+            else:
+                seen.append((name, planned.params))
+                actions.append((rule, planned))
         return Outcome(
             decision=decision,
             matched=tuple(r.id for r in matched),
@@ -465,7 +469,7 @@ class Policy:
             if action.multiple and any(
                 r.action == result.action and r.fields == result.fields for r in results
             ):
-                continue
+                continue  # identical once rendered, though written differently
             results.append(result)
         messages: list[str] = []
         for rule_id, template in plan.messages:

@@ -60,9 +60,19 @@ def _plugin_settings(
                     "unknown-key",
                 )
             )
+    disable = _strings(section.get("disable"), ("plugins", "disable"), issues)
+    for i, name in enumerate(disable):
+        if name == "core":
+            issues.append(
+                Issue(
+                    ("plugins", "disable", i),
+                    "the built-in core plugin cannot be disabled",
+                    "bad-value",
+                )
+            )
     return (
         _strings(section.get("modules"), ("plugins", "modules"), issues),
-        _strings(section.get("disable"), ("plugins", "disable"), issues),
+        disable,
     )
 
 
@@ -97,8 +107,14 @@ def loads_policy(
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = _TOML_POSITION.search(message)
-        line, col = (int(found[1]), int(found[2])) if found else (1, 1)
-        message = _TOML_POSITION.sub("", message)
+        if found:
+            line, col = int(found[1]), int(found[2])
+        elif message.endswith("(at end of document)"):
+            written = text.rstrip()  # point just after the last thing written
+            line, col = written.count("\n") + 1, len(written) - written.rfind("\n")
+        else:
+            line, col = 1, 1
+        message = _TOML_POSITION.sub("", message).removesuffix(" (at end of document)")
         raise PolicyError(
             [Problem(source, line, col, f"invalid TOML: {message}", "toml-syntax")]
         ) from None
@@ -179,7 +195,7 @@ def load_policy(
             [Problem(shown, 1, 1, f"cannot read policy: {exc.strerror}", "unreadable")]
         ) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # editors on Windows may add a BOM
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise PolicyError(

@@ -52,6 +52,7 @@ _MINOR_UNITS: Final = {
     "LYD": 3,
 }
 _CODE = re.compile(r"[A-Z]{3}")
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
 
 
@@ -87,10 +88,9 @@ def to_decimal(value: object) -> Decimal:
             raise ValueError(f"expected a finite number, got {value!r}")
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            raise ValueError(f"expected a decimal number, got {value!r}") from None
+        if not _DECIMAL_TEXT.fullmatch(value.strip()):
+            raise ValueError(f"expected a decimal number like 180.10, got {value!r}")
+        result = Decimal(value.strip())
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():

@@ -39,7 +39,6 @@ from returnrules._model import (
     Customer,
     Moment,
     Order,
-    OrderLine,
     PackagingCode,
     Qty,
     ReasonCode,
@@ -168,16 +167,66 @@ _CONVERTER: Final = _make_converter()
 # -- cross-field checks -----------------------------------------------------------
 
 
+def _references(
+    order_id: object, order_lines: list[object], return_lines: list[object]
+) -> Iterator[RequestProblem]:
+    """Duplicate order lines, and return lines that refer to no order line.
+
+    Works on the line numbers alone, so it also runs when other keys of the
+    request failed to parse (a number that is not an int is skipped: its own
+    problem is reported elsewhere).
+    """
+    numbers: set[int] = set()
+    for i, number in enumerate(order_lines):
+        if number in numbers:
+            yield RequestProblem(
+                ("order", "lines", i, "line"),
+                f"duplicate order line {number}",
+                "duplicate-line",
+            )
+        if isinstance(number, int):
+            numbers.add(number)
+    seen: set[int] = set()
+    for i, number in enumerate(return_lines):
+        if not isinstance(number, int) or isinstance(number, bool):
+            continue
+        if number not in numbers:
+            known = ", ".join(str(n) for n in sorted(numbers)) or "none"
+            yield RequestProblem(
+                ("lines", i, "line"),
+                f"order {order_id} has no line {number} (its lines: {known})",
+                "unknown-line",
+            )
+        elif number in seen:
+            yield RequestProblem(
+                ("lines", i, "line"),
+                f"order line {number} is listed twice; give one entry per line",
+                "duplicate-line",
+            )
+        seen.add(number)
+
+
+def _raw_references(mapping: Mapping[str, Any]) -> Iterator[RequestProblem]:
+    """:func:`_references` on a request that did not structure."""
+    order = mapping.get("order")
+    order_lines = order.get("lines") if isinstance(order, Mapping) else None
+    return_lines = mapping.get("lines")
+    if not isinstance(order_lines, list) or not isinstance(return_lines, list):
+        return
+    yield from _references(
+        order.get("id") if isinstance(order, Mapping) else None,
+        [ol.get("line") if isinstance(ol, Mapping) else None for ol in order_lines],
+        [rl.get("line") if isinstance(rl, Mapping) else None for rl in return_lines],
+    )
+
+
 def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
     order = raw.order
-    numbers: dict[int, OrderLine] = {}
+    yield from _references(
+        order.id, [ol.line for ol in order.lines], [rl.line for rl in raw.lines]
+    )
     for i, oline in enumerate(order.lines):
         where: PathKey = ("order", "lines", i)
-        if oline.line in numbers:
-            yield RequestProblem(
-                (*where, "line"), f"duplicate order line {oline.line}", "duplicate-line"
-            )
-        numbers.setdefault(oline.line, oline)
         if oline.shipped_qty is not None and oline.shipped_qty > oline.qty:
             yield RequestProblem(
                 (*where, "shipped_qty"),
@@ -199,22 +248,6 @@ def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
         yield RequestProblem(("lines",), "nothing to return: no lines", "empty")
     if len(raw.lines) > MAX_LINES or len(order.lines) > MAX_LINES:
         yield RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
-    seen: set[int] = set()
-    for i, rline in enumerate(raw.lines):
-        if rline.line not in numbers:
-            known = ", ".join(str(n) for n in sorted(numbers)) or "none"
-            yield RequestProblem(
-                ("lines", i, "line"),
-                f"order {order.id} has no line {rline.line} (its lines: {known})",
-                "unknown-line",
-            )
-        elif rline.line in seen:
-            yield RequestProblem(
-                ("lines", i, "line"),
-                f"order line {rline.line} is listed twice; give one entry per line",
-                "duplicate-line",
-            )
-        seen.add(rline.line)
     yield from _check_dates(raw)
 
 
@@ -302,6 +335,7 @@ def parse_request(
         raw = _CONVERTER.structure(mapping, _RawRequest)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
+        problems.extend(_raw_references(mapping))
         raise RequestError(problems) from None
     finally:
         _context.reset(token)
