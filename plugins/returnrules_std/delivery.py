@@ -96,12 +96,12 @@ def explain_deadline(ctx: LineContext, params: DeadlineParams) -> str:
 
 
 def days_late(ctx: LineContext) -> int | None:
-    """Calendar days from promised_at to delivered_at (0 if on time or early)."""
+    """Calendar days from promised_at to delivered_at: 0 on the day, negative if
+    early; None without both dates."""
     order = ctx.request.order
     if order.promised_at is None or order.delivered_at is None:
         return None
-    late = (_date(ctx, order.delivered_at) - _date(ctx, order.promised_at)).days
-    return max(late, 0)
+    return (_date(ctx, order.delivered_at) - _date(ctx, order.promised_at)).days
 
 
 def is_late(ctx: LineContext, params: LateParams) -> bool:
@@ -128,8 +128,8 @@ def returnrules_register_facts(register: Callable[[Fact], None]) -> None:
             "delivery.days_late",
             FactType("int", optional=True),
             days_late,
-            "calendar days delivered after promised_at (0 if on time); "
-            "absent without both dates",
+            "calendar days delivered after promised_at (0 on the day, negative "
+            "if early); absent without both dates",
         )
     )
 

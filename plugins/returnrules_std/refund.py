@@ -17,37 +17,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import attrs
 
-from returnrules import Action, LineContext, Money, hookimpl
+from returnrules import Action, Bounds, LineContext, Money, hookimpl
 
 Method = Literal["original", "store_credit", "account_credit"]
 
 
-def _percent(_: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
-    if not 0 <= value <= 100:
-        raise ValueError(f"{attribute.name} must be between 0 and 100, got {value}")
-
-
-def _not_negative(_: object, attribute: attrs.Attribute[Money], value: Money) -> None:
-    if value.amount < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+Percent = Annotated[Decimal, Bounds(ge=0, le=100)]
+Amount = Annotated[Money, Bounds(ge=0)]
 
 
 @attrs.frozen
 class RefundParams:
     """``{ action = "refund", fee_percent = 15, method = "account_credit" }``."""
 
-    percent: Decimal = attrs.field(default=Decimal(100), validator=_percent)
-    fee_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
-    fee_min: Money | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_not_negative)
-    )
-    deduct: Money | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_not_negative)
-    )
+    percent: Percent = Decimal(100)
+    fee_percent: Percent = Decimal(0)
+    fee_min: Amount | None = None
+    deduct: Amount | None = None
     include_shipping: bool = False
     method: Method = "original"
 
@@ -74,7 +64,7 @@ def compute_refund(
 ) -> Refund:
     """The refund of a line worth *line_amount* (see the module docstring)."""
     currency = line_amount.currency
-    zero = Money.zero(currency)
+    zero = Money.zero(currency).rounded()
     share = (line_amount * params.percent / 100).rounded()
     fee = (line_amount * params.fee_percent / 100).rounded()
     if params.fee_min is not None:
@@ -89,7 +79,8 @@ def compute_refund(
         and goods_value is not None
         and goods_value.amount > 0
     ):
-        shipping = (shipping_fee * (line_amount.amount / goods_value.amount)).rounded()
+        # Multiply before dividing: the share is exact until the one rounding.
+        shipping = (shipping_fee * line_amount.amount / goods_value.amount).rounded()
     return Refund(share, fee, deducted, shipping)
 
 

@@ -15,19 +15,21 @@ are false) and ``stock_available`` is false.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 import pluggy
 
 from returnrules import (
     Action,
+    Bounds,
     Check,
     Fact,
     FactType,
     LineContext,
     RequestError,
     RequestProblem,
+    Vocabulary,
     hookimpl,
     structure_data,
 )
@@ -37,17 +39,15 @@ from returnrules_std._lines import part_and_qty, table
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
-def _not_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be ≥ 0, got {value}")
+Units = Annotated[int, Bounds(ge=0)]
 
 
 @attrs.frozen
 class StockLevel:
     """A part's stock: what is on hand and how much of it is already reserved."""
 
-    on_hand: int = attrs.field(validator=_not_negative)
-    reserved: int = attrs.field(default=0, validator=_not_negative)
+    on_hand: Units
+    reserved: Units = 0
 
     @property
     def available(self) -> int:
@@ -83,7 +83,9 @@ def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None
 
 
 @hookimpl
-def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
+def returnrules_check_data(
+    data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
+) -> Iterable[RequestProblem]:
     stock = data.get("stock")
     if stock is None:
         return []
@@ -92,7 +94,9 @@ def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
     problems: list[RequestProblem] = []
     for sku, record in stock.items():
         try:
-            structure_data(record, StockLevel, path=("stock", sku))
+            structure_data(
+                record, StockLevel, path=("stock", sku), vocabularies=vocabularies
+            )
         except RequestError as exc:
             problems.extend(exc.problems)
     return problems
@@ -114,7 +118,7 @@ def stock_level(ctx: LineContext) -> StockLevel | None:
 class AvailableParams:
     """``{ check = "stock_available", qty = 2 }``; qty defaults to the line's."""
 
-    qty: int | None = attrs.field(default=None)
+    qty: Annotated[int, Bounds(ge=1)] | None = None
 
 
 def _needed(ctx: LineContext, params: AvailableParams) -> int:

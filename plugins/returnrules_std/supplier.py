@@ -24,6 +24,7 @@ import pluggy
 
 from returnrules import (
     Action,
+    Bounds,
     Check,
     Fact,
     FactType,
@@ -31,6 +32,7 @@ from returnrules import (
     RequestError,
     RequestProblem,
     VocabCode,
+    Vocabulary,
     calendar_days,
     hookimpl,
     structure_data,
@@ -41,25 +43,13 @@ from returnrules_std._lines import days, part_and_qty, table
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
-def _percent(_: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
-    if not 0 <= value <= 100:
-        raise ValueError(f"{attribute.name} must be between 0 and 100, got {value}")
-
-
-def _days(_: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-    if value is not None and value < 0:
-        raise ValueError(f"{attribute.name} must be ≥ 0, got {value}")
-
-
 @attrs.frozen
 class SupplierTerms:
     """A supplier's return terms."""
 
     accepts_returns: bool = True
-    window_days: int | None = attrs.field(default=None, validator=_days)
-    restocking_fee_percent: Decimal = attrs.field(
-        default=Decimal(0), validator=_percent
-    )
+    window_days: Annotated[int, Bounds(ge=0)] | None = None
+    restocking_fee_percent: Annotated[Decimal, Bounds(ge=0, le=100)] = Decimal(0)
     non_returnable_categories: tuple[Annotated[str, VocabCode("category")], ...] = ()
 
 
@@ -94,7 +84,9 @@ def returnrules_supplier_terms(
 
 
 @hookimpl
-def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
+def returnrules_check_data(
+    data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
+) -> Iterable[RequestProblem]:
     suppliers = data.get("supplier")
     if suppliers is None:
         return []
@@ -105,7 +97,12 @@ def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem]:
     problems: list[RequestProblem] = []
     for name, record in suppliers.items():
         try:
-            structure_data(record, SupplierTerms, path=("supplier", name))
+            structure_data(
+                record,
+                SupplierTerms,
+                path=("supplier", name),
+                vocabularies=vocabularies,
+            )
         except RequestError as exc:
             problems.extend(exc.problems)
     return problems

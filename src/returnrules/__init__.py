@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from returnrules._api import (
     Action,
+    Bounds,
     Check,
     Fact,
     FactType,
@@ -64,6 +65,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "ActionResult",
+    "Bounds",
     "Check",
     "CurrencyMismatch",
     "Customer",

@@ -28,6 +28,7 @@ from returnrules._model import OrderLine, Request, ReturnLine
 
 __all__ = [
     "Action",
+    "Bounds",
     "Check",
     "Fact",
     "FactType",
@@ -227,6 +228,27 @@ class Action(Generic[P]):
     multiple: bool = False
     doc: str = ""
     plugin: str = ""
+
+
+@attrs.frozen
+class Bounds:
+    """Limits for a number parameter: ``Annotated[int, Bounds(ge=0)]``.
+
+    Checked when the policy (or a data record) is loaded, and reported at the
+    key: ``must be ≤ 100, got 150``.  Works for ``int``, ``Decimal`` and
+    :class:`~returnrules.Money` (its amount).
+    """
+
+    ge: int | Decimal | None = None
+    le: int | Decimal | None = None
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError outside the bounds (for money, its amount is checked)."""
+        value = getattr(value, "amount", value)
+        if self.ge is not None and value < self.ge:
+            raise ValueError(f"must be ≥ {self.ge}, got {value}")
+        if self.le is not None and value > self.le:
+            raise ValueError(f"must be ≤ {self.le}, got {value}")
 
 
 @attrs.frozen

@@ -13,7 +13,6 @@ import contextvars
 import datetime as dt
 import re
 import string
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -22,13 +21,14 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from returnrules._api import FactType, Template, VocabCode
+from returnrules._api import FactType, Template
 from returnrules._convert import (
     base_converter,
     issues_from_cattrs,
     show,
     strict_decimal,
     strict_int,
+    vocabularies_in_scope,
 )
 from returnrules._errors import Issue, PathKey, did_you_mean
 from returnrules._ir import (
@@ -152,58 +152,10 @@ def _template_param(value: object, _: object) -> Template:
     return compile_template(value, scope.registry, scope.vocabularies)
 
 
-def _is_literal(t: Any) -> bool:
-    return typing.get_origin(t) is typing.Literal
-
-
-def _literal_hook(t: Any) -> Callable[[object, object], object]:
-    allowed = typing.get_args(t)
-
-    def structure(value: object, _: object) -> object:
-        if value not in allowed or isinstance(value, bool) != isinstance(
-            allowed[0], bool
-        ):
-            choices = ", ".join(f'"{a}"' for a in allowed)
-            hint = (
-                did_you_mean(value, map(str, allowed)) if isinstance(value, str) else ""
-            )
-            raise ValueError(f"expected one of {choices}, got {show(value)}{hint}")
-        return value
-
-    return structure
-
-
-def _vocab_of(t: Any) -> str | None:
-    if typing.get_origin(t) is typing.Annotated:
-        for meta in t.__metadata__:
-            if isinstance(meta, VocabCode):
-                return meta.vocab
-    return None
-
-
-def _vocab_hook(t: Any) -> Callable[[object, object], str]:
-    name = _vocab_of(t) or ""
-
-    def structure(value: object, _: object) -> str:
-        vocab = _scope.get().vocabularies.get(name)
-        if not isinstance(value, str):
-            raise ValueError(f"expected a {name} code, got {show(value)}")
-        if vocab is None or value not in vocab:
-            known = vocab.labels if vocab is not None else ()
-            raise ValueError(f'unknown {name} "{value}"{did_you_mean(value, known)}')
-        return value
-
-    return structure
-
-
 def _params_converter() -> cattrs.Converter:
     conv = base_converter()
     conv.register_structure_hook(Money, _money_param)
     conv.register_structure_hook(Template, _template_param)
-    conv.register_structure_hook_factory(_is_literal, _literal_hook)
-    conv.register_structure_hook_factory(
-        lambda t: _vocab_of(t) is not None, _vocab_hook
-    )
     return conv
 
 
@@ -302,7 +254,8 @@ class _Checker:
         """
         token = _scope.set(self.scope)
         try:
-            return _PARAMS.structure(value, cls)
+            with vocabularies_in_scope(self.scope.vocabularies):
+                return _PARAMS.structure(value, cls)
         except (ClassValidationError, IterableValidationError, ValueError) as exc:
             for where, message, code in issues_from_cattrs(exc, path):
                 if whose:

@@ -9,7 +9,10 @@ every primitive gets a strict hook here.  :func:`issues_from_cattrs` turns a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -24,8 +27,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
+from returnrules._api import Bounds, VocabCode
 from returnrules._errors import PathKey, RequestError, RequestProblem, did_you_mean
 from returnrules._money import to_decimal
+from returnrules._vocab import Vocabulary
 
 __all__ = [
     "MAX_STRING",
@@ -38,6 +43,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 MAX_STRING: Final = 1_000
 MAX_INT: Final = 10**12
@@ -147,8 +153,94 @@ def table_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], A
     return structure
 
 
+def _is_literal(t: Any) -> bool:
+    return typing.get_origin(t) is typing.Literal
+
+
+def _literal_hook(t: Any) -> Callable[[object, object], object]:
+    allowed = typing.get_args(t)
+
+    def structure(value: object, _: object) -> object:
+        if value not in allowed or isinstance(value, bool) != isinstance(
+            allowed[0], bool
+        ):
+            choices = ", ".join(f'"{a}"' for a in allowed)
+            hint = (
+                did_you_mean(value, map(str, allowed)) if isinstance(value, str) else ""
+            )
+            raise ValueError(f"expected one of {choices}, got {show(value)}{hint}")
+        return value
+
+    return structure
+
+
+def _annotation(t: Any, kind: type[M]) -> M | None:
+    """The first ``kind`` metadata of an ``Annotated`` type, else None."""
+    if typing.get_origin(t) is typing.Annotated:
+        for meta in t.__metadata__:
+            if isinstance(meta, kind):
+                return meta
+    return None
+
+
+# The vocabularies that VocabCode values are checked against; None (outside a
+# policy) accepts any string.
+_vocabularies: contextvars.ContextVar[Mapping[str, Vocabulary] | None] = (
+    contextvars.ContextVar("returnrules_vocabularies", default=None)
+)
+
+
+@contextlib.contextmanager
+def vocabularies_in_scope(
+    vocabularies: Mapping[str, Vocabulary] | None,
+) -> Iterator[None]:
+    """Check ``Annotated[str, VocabCode(...)]`` values against *vocabularies*."""
+    token = _vocabularies.set(vocabularies)
+    try:
+        yield
+    finally:
+        _vocabularies.reset(token)
+
+
+def _vocab_hook(t: Any) -> Callable[[object, object], str]:
+    name = getattr(_annotation(t, VocabCode), "vocab", "")
+
+    def structure(value: object, _: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a {name} code, got {show(value)}")
+        known = _vocabularies.get()
+        if known is None:
+            return value
+        vocab = known.get(name)
+        if vocab is None or value not in vocab:
+            codes = vocab.labels if vocab is not None else ()
+            raise ValueError(f'unknown {name} "{value}"{did_you_mean(value, codes)}')
+        return value
+
+    return structure
+
+
+def _bounds_hook(
+    t: Any, converter: cattrs.Converter
+) -> Callable[[object, object], object]:
+    bounds = _annotation(t, Bounds)
+    assert bounds is not None
+    inner = typing.get_args(t)[0]
+
+    def structure(value: object, _: object) -> object:
+        number = converter.structure(value, inner)
+        bounds.check(number)
+        return number
+
+    return structure
+
+
 def base_converter() -> cattrs.Converter:
-    """A converter with the strict primitive hooks and table-only classes."""
+    """A converter with the strict primitive hooks and table-only classes.
+
+    It also understands ``Literal[...]`` (with suggestions),
+    ``Annotated[str, VocabCode("tier")]`` and ``Annotated[int, Bounds(ge=0)]``.
+    """
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, strict_str)
     conv.register_structure_hook(int, strict_int)
@@ -157,6 +249,14 @@ def base_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.datetime, strict_datetime)
     conv.register_structure_hook(dt.date, strict_date)
     conv.register_structure_hook_factory(attrs.has, lambda cls: table_hook(cls, conv))
+    conv.register_structure_hook_factory(_is_literal, _literal_hook)
+    conv.register_structure_hook_factory(
+        lambda t: _annotation(t, VocabCode) is not None, _vocab_hook
+    )
+    conv.register_structure_hook_factory(
+        lambda t: _annotation(t, Bounds) is not None,
+        lambda t: _bounds_hook(t, conv),
+    )
     return conv
 
 
@@ -200,15 +300,23 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
 _DATA: Final = base_converter()
 
 
-def structure_data(value: object, cls: type[T], *, path: PathKey = ()) -> T:
+def structure_data(
+    value: object,
+    cls: type[T],
+    *,
+    path: PathKey = (),
+    vocabularies: Mapping[str, Vocabulary] | None = None,
+) -> T:
     """Structure *value* into the attrs class *cls* with the strict hooks.
 
     For plugins reading a ``--data`` mapping or a host's records: raises
     :class:`~returnrules.RequestError` listing every problem with its key path
-    (prefixed by *path*).
+    (prefixed by *path*).  With *vocabularies*, ``VocabCode`` fields are
+    checked against them.
     """
     try:
-        return _DATA.structure(value, cls)
+        with vocabularies_in_scope(vocabularies):
+            return _DATA.structure(value, cls)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         raise RequestError(
             [RequestProblem(*issue) for issue in issues_from_cattrs(exc, path)]

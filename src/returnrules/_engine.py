@@ -228,7 +228,7 @@ class Policy:
         """
         if not isinstance(data, Mapping):
             raise RequestError([RequestProblem((), "data is a table", "bad-value")])
-        problems = self.registry.check_data(data)
+        problems = self.registry.check_data(data, self.vocabularies)
         if problems:
             raise RequestError(problems)
 

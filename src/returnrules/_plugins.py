@@ -97,10 +97,14 @@ class Registry:
         """The hook relay handed to plugins (``ctx.hook``) for their own hooks."""
         return self.plugin_manager.hook
 
-    def check_data(self, data: Mapping[str, Any]) -> list[RequestProblem]:
+    def check_data(
+        self, data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
+    ) -> list[RequestProblem]:
         """Every plugin's problems with *data* (hook ``returnrules_check_data``)."""
         problems: list[RequestProblem] = []
-        for found in self.plugin_manager.hook.returnrules_check_data(data=data):
+        for found in self.plugin_manager.hook.returnrules_check_data(
+            data=data, vocabularies=vocabularies
+        ):
             problems.extend(found or ())
         return problems
 

@@ -82,10 +82,13 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
 
 
 @hookspec
-def returnrules_check_data(data: Mapping[str, Any]) -> Iterable[RequestProblem] | None:
+def returnrules_check_data(
+    data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
+) -> Iterable[RequestProblem] | None:
     """Check the part of a ``--data`` mapping that this plugin reads.
 
     Called by ``Policy.check_data`` (the CLI calls it once per data file, not
-    per request).  Return the problems found, each with its key path inside
+    per request) with the policy's *vocabularies*, so codes in the data can be
+    checked too.  Return the problems found, each with its key path inside
     *data* (``("stock", "BOSCH-0986494", "on_hand")``), or nothing.
     """
