@@ -1,0 +1,1 @@
+"""Helpers for the tests of the standard plugin pack and the shipped policy."""
