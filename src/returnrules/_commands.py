@@ -1,0 +1,447 @@
+"""What each ``returnrules`` subcommand does; :mod:`returnrules.cli` parses and calls.
+
+Every command takes plain arguments and a :class:`Console`, prints, and
+returns the exit status (:data:`OK`, :data:`FAILED`, :data:`BAD_INPUT`).  A
+user's mistake (a missing file, bad TOML, an invalid request) is reported as a
+message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Final, TextIO
+
+import attrs
+
+from returnrules._cases import CaseFile, CaseFileError, CaseRunner, load_case_file
+from returnrules._engine import Policy
+from returnrules._errors import Issue, PolicyError, Problem, RequestError
+from returnrules._inputs import read_data, read_requests, toml_syntax_error
+from returnrules._lint import lint
+from returnrules._listing import facts_data, plugins_data, render_facts, render_plugins
+from returnrules._loader import load_policy
+from returnrules._plugins import Registry, load_registry
+from returnrules._report import (
+    Style,
+    plural,
+    render_decision,
+    render_problem,
+    render_request_error,
+    summary,
+)
+from returnrules._schema import policy_schema
+from returnrules._starter import StarterExists, write_starter
+from returnrules._tomlpos import key_positions, locate
+from returnrules._vocab import Vocabulary
+
+__all__ = [
+    "BAD_INPUT",
+    "DEFAULT_CASES",
+    "DEFAULT_RULES",
+    "FAILED",
+    "OK",
+    "Console",
+    "run_check",
+    "run_eval",
+    "run_facts",
+    "run_init",
+    "run_plugins",
+    "run_schema",
+    "run_test",
+]
+
+OK: Final = 0
+FAILED: Final = 1
+"""Policy errors, failed cases, files ``init`` would overwrite."""
+BAD_INPUT: Final = 2
+"""An invalid request, data or case file; a usage error."""
+
+DEFAULT_RULES: Final = "rules.toml"
+DEFAULT_CASES: Final = "tests/policy"
+
+
+@attrs.define
+class Console:
+    """Where a command writes, and how (colour only on a terminal)."""
+
+    out: TextIO
+    err: TextIO
+    stdin: IO[bytes] | None = None
+    style: Style = attrs.field()
+    err_style: Style = attrs.field()
+
+    @style.default
+    def _out_style(self) -> Style:
+        return Style.for_stream(self.out)
+
+    @err_style.default
+    def _err_style(self) -> Style:
+        return Style.for_stream(self.err)
+
+    def print(self, *lines: str) -> None:
+        for line in lines:
+            print(line, file=self.out)
+
+    def error(self, *lines: str) -> None:
+        for line in lines:
+            print(line, file=self.err)
+
+
+def _problems(problems: Iterable[Problem], style: Style) -> list[str]:
+    return [render_problem(p, style) for p in problems]
+
+
+def _load(path: str, console: Console) -> Policy | None:
+    """Load a policy, or print its problems on stderr and return None."""
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        console.error(*_problems(exc.problems, console.err_style))
+        warnings = len(exc.problems) - len(exc.errors)
+        console.error(summary(len(exc.errors), warnings))
+        return None
+
+
+# -- check --------------------------------------------------------------------------
+
+
+def run_check(paths: Sequence[str], console: Console) -> int:
+    """``returnrules check``: every problem of each policy, then a summary."""
+    errors = warnings = 0
+    for path in paths:
+        try:
+            policy = load_policy(path)
+        except PolicyError as exc:
+            console.print(*_problems(exc.problems, console.style))
+            errors += len(exc.errors)
+            warnings += len(exc.problems) - len(exc.errors)
+            continue
+        try:
+            extra = lint(policy, Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):  # it changed since it loaded
+            extra = []
+        found = sorted([*policy.warnings, *extra], key=lambda p: (p.line, p.col))
+        console.print(*_problems(found, console.style))
+        warnings += len(found)
+        rules = plural(len(policy.rules), "rule")
+        if found:
+            console.print(
+                f"{path}: no errors, {plural(len(found), 'warning')} ({rules})"
+            )
+        else:
+            console.print(f"{path}: no problems ({rules})")
+    if errors:
+        console.print(summary(errors, warnings))
+        return FAILED
+    return OK
+
+
+# -- eval ----------------------------------------------------------------------------
+
+
+def _data(path: str, policy: Policy, console: Console) -> Mapping[str, Any] | None:
+    try:
+        data = read_data(path)
+        policy.check_data(data)
+    except RequestError as exc:
+        error = exc if exc.source else exc.with_source(path)
+        console.error(*render_request_error(error))
+        return None
+    except Exception as exc:  # a plugin's data check failed: report, don't crash
+        console.error(
+            f"{path}: a plugin failed checking the data: {type(exc).__name__}: {exc}"
+        )
+        return None
+    return data
+
+
+def run_eval(
+    requests: Sequence[str],
+    console: Console,
+    *,
+    rules: str = DEFAULT_RULES,
+    data: str | None = None,
+    as_json: bool = False,
+    explain: bool = False,
+) -> int:
+    """``returnrules eval``: decide each request; a bad one never stops the others."""
+    policy = _load(rules, console)
+    if policy is None:
+        return FAILED
+    data_map = None
+    if data is not None:
+        data_map = _data(data, policy, console)
+        if data_map is None:
+            return BAD_INPUT
+    bad = 0
+    first = True
+    for spec in requests:
+        for source, loaded in read_requests(spec, console.stdin):
+            try:
+                if isinstance(loaded, RequestError):
+                    raise loaded
+                request = policy.parse_request(loaded)
+                decision = policy.evaluate(request, data_map, explain=explain)
+            except RequestError as exc:
+                bad += 1
+                error = exc if exc.source else exc.with_source(source)
+                console.error(*render_request_error(error))
+                continue
+            if as_json:
+                console.print(json.dumps(decision.to_dict(), ensure_ascii=False))
+                continue
+            if not first:
+                console.print("")
+            first = False
+            console.print(
+                *render_decision(
+                    decision, request, policy, console.style, source=source
+                )
+            )
+    if bad:
+        console.error(f"{plural(bad, 'request')} could not be evaluated")
+        return BAD_INPUT
+    return OK
+
+
+# -- test ----------------------------------------------------------------------------
+
+
+def _case_files(specs: Sequence[str]) -> Iterator[Path]:
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            yield from sorted(path.rglob("*.toml"))
+        else:
+            yield path
+
+
+def run_test(
+    cases: Sequence[str],
+    console: Console,
+    *,
+    rules: str | None = None,
+    verbose: bool = False,
+) -> int:
+    """``returnrules test``: run case files, report what differed, then a count."""
+    if cases:
+        files = list(_case_files(cases))
+    else:
+        default = Path(DEFAULT_CASES)
+        files = sorted(default.glob("*.toml")) if default.is_dir() else []
+        if not files:
+            console.error(
+                f"no case files found in {DEFAULT_CASES}/; name them: "
+                "returnrules test CASES..."
+            )
+            return BAD_INPUT
+    runner = CaseRunner(rules=Path(rules) if rules is not None else None)
+    passed = failed = 0
+    malformed = False
+    reported: set[Path] = set()
+    for path in files:
+        try:
+            case_file = load_case_file(path, default_rules=Path(DEFAULT_RULES))
+        except CaseFileError as exc:
+            console.print(*_problems(exc.problems, console.style))
+            malformed = True
+            continue
+        _report_policy(runner, case_file, reported, console)
+        for outcome in runner.run_file(case_file):
+            if outcome.passed:
+                passed += 1
+                if verbose:
+                    console.print(outcome.report()[0])
+                continue
+            failed += 1
+            head, *details = outcome.report()
+            console.print(console.style.paint(head, "red", "bold"), *details)
+    console.print(f"{passed} passed, {failed} failed")
+    if malformed:
+        return BAD_INPUT
+    return FAILED if failed else OK
+
+
+def _report_policy(
+    runner: CaseRunner, case_file: CaseFile, reported: set[Path], console: Console
+) -> None:
+    """Print a policy's problems once, before the cases that fail because of them."""
+    rules = runner.rules_of(case_file)
+    if rules.resolve() in reported:
+        return
+    reported.add(rules.resolve())
+    try:
+        runner.policy(rules)
+    except PolicyError as exc:
+        console.print(*_problems(exc.problems, console.style))
+
+
+# -- schema, plugins, facts ------------------------------------------------------
+
+
+@attrs.frozen
+class _Loaded:
+    registry: Registry
+    vocabularies: Mapping[str, Vocabulary]
+    problems: tuple[str, ...] = ()
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _registry(rules: str | None) -> _Loaded:
+    """The registry (and vocabularies) of a policy, or the default one.
+
+    A policy with errors in its rules still gives its plugins: only problems
+    that stop the plugins from loading are reported.
+    """
+    if rules is None:
+        registry, issues = load_registry()
+        return _Loaded(
+            registry,
+            registry.vocabularies,
+            tuple(f"error: {i.message}" for i in issues if i.severity == "error"),
+        )
+    try:
+        policy = load_policy(rules)
+        return _Loaded(policy.registry, policy.vocabularies)
+    except PolicyError:
+        pass
+    path = Path(rules)
+    try:
+        text = path.read_bytes().decode("utf-8")
+        doc = tomllib.loads(text)
+    except OSError as exc:
+        message = f"cannot read policy: {exc.strerror}"
+        raise _Unusable([str(Problem(rules, 1, 1, message, "unreadable"))]) from None
+    except UnicodeDecodeError:
+        message = "the policy is not valid UTF-8"
+        raise _Unusable([str(Problem(rules, 1, 1, message, "unreadable"))]) from None
+    except tomllib.TOMLDecodeError as exc:
+        line, col, message = toml_syntax_error(exc)
+        problem = Problem(rules, line, col, f"invalid TOML: {message}", "toml-syntax")
+        raise _Unusable([str(problem)]) from None
+    section = doc.get("plugins")
+    section = section if isinstance(section, Mapping) else {}
+    registry, issues = load_registry(
+        _strings(section.get("modules")),
+        base_dir=path.parent,
+        disable=_strings(section.get("disable")),
+    )
+    vocabularies = dict(registry.vocabularies)
+    tables = doc.get("vocab")
+    if isinstance(tables, Mapping):
+        for name, table in tables.items():
+            if name in vocabularies and isinstance(table, Mapping):
+                labels = {k: v for k, v in table.items() if isinstance(v, str)}
+                vocabularies[name] = vocabularies[name].merged(labels)
+    return _Loaded(registry, vocabularies, tuple(_located(issues, text, rules)))
+
+
+def _located(issues: Iterable[Issue], text: str, source: str) -> Iterator[str]:
+    positions = key_positions(text)
+    for issue in issues:
+        if issue.severity == "error":
+            line, col = locate(positions, issue.path)
+            yield str(Problem(source, line, col, issue.message, issue.code))
+
+
+class _Unusable(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+def _with_registry(rules: str | None, console: Console) -> _Loaded | None:
+    try:
+        loaded = _registry(rules)
+    except _Unusable as exc:
+        console.error(*exc.lines)
+        return None
+    console.error(*loaded.problems)
+    return loaded
+
+
+def run_schema(console: Console, *, rules: str | None = None) -> int:
+    """``returnrules schema``: the JSON Schema of the policy file."""
+    loaded = _with_registry(rules, console)
+    if loaded is None:
+        return FAILED
+    document = policy_schema(loaded.registry, loaded.vocabularies)
+    console.print(json.dumps(document, indent=2, ensure_ascii=False))
+    return FAILED if loaded.problems else OK
+
+
+def run_plugins(
+    console: Console, *, rules: str | None = None, as_json: bool = False
+) -> int:
+    """``returnrules plugins``: the loaded plugins and what each adds."""
+    loaded = _with_registry(rules, console)
+    if loaded is None:
+        return FAILED
+    if as_json:
+        console.print(
+            json.dumps(plugins_data(loaded.registry), indent=2, ensure_ascii=False)
+        )
+    else:
+        console.print(*render_plugins(loaded.registry, console.style))
+    return FAILED if loaded.problems else OK
+
+
+def run_facts(
+    console: Console, *, rules: str | None = None, as_json: bool = False
+) -> int:
+    """``returnrules facts``: every fact a rule can test, with its type."""
+    loaded = _with_registry(rules, console)
+    if loaded is None:
+        return FAILED
+    if as_json:
+        data = facts_data(loaded.registry, loaded.vocabularies)
+        console.print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        console.print(
+            *render_facts(loaded.registry, loaded.vocabularies, console.style)
+        )
+    return FAILED if loaded.problems else OK
+
+
+# -- init -----------------------------------------------------------------------
+
+
+def run_init(directory: str, console: Console) -> int:
+    """``returnrules init``: a starter policy and case file; never overwrites."""
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        console.error(f"returnrules init: {directory} exists and is not a directory")
+        return FAILED
+    try:
+        written = write_starter(target)
+    except StarterExists as exc:
+        names = " and ".join(map(str, exc.paths))
+        verb = "exists" if len(exc.paths) == 1 else "exist"
+        console.error(
+            f"returnrules init: {names} already {verb}; nothing was written "
+            "(move it away, or init another directory)"
+        )
+        return FAILED
+    except OSError as exc:
+        console.error(f"returnrules init: cannot write in {directory}: {exc.strerror}")
+        return FAILED
+    for path in written:
+        console.print(f"created {path}")
+    rules = target / "rules.toml"
+    here = "" if os.path.samefile(target, ".") else f"cd {directory} && "
+    console.print(
+        "",
+        "next:",
+        f"  returnrules check {rules}",
+        f"  {here}returnrules test",
+    )
+    return OK

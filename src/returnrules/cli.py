@@ -1,0 +1,329 @@
+"""The ``returnrules`` command line: parse the arguments, call a command.
+
+What each command does lives in :mod:`returnrules._commands`; this module
+only builds the parser (whose help texts teach, with examples) and maps its
+result onto a call.  ``main(argv)`` returns the exit status instead of exiting,
+so it can be called from tests and other programs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from returnrules import __version__
+from returnrules._commands import (
+    BAD_INPUT,
+    DEFAULT_RULES,
+    Console,
+    run_check,
+    run_eval,
+    run_facts,
+    run_init,
+    run_plugins,
+    run_schema,
+    run_test,
+)
+
+__all__ = ["build_parser", "main"]
+
+Run = Callable[[argparse.Namespace, Console], int]
+
+EXIT_CODES: Final = """\
+exit status:
+  0  done: the policy is clean, every request was evaluated, every case passed
+  1  the policy has errors, a case failed, or init would overwrite a file
+  2  a request, data or case file is invalid, or the command line is wrong"""
+
+DESCRIPTION: Final = """\
+Decide auto-parts returns and cancellations (退单) with a typed policy written
+in TOML: check the policy like a type checker, dry-run requests against it
+(nothing is executed), and run the policy's own test cases."""
+
+EPILOG: Final = f"""\
+a rule author's round trip:
+  returnrules init shop                     a starter rules.toml and test cases
+  returnrules check shop/rules.toml         every mistake, FILE:LINE:COL: error: ...
+  returnrules eval req.toml --explain       the decision, the actions, and why
+  returnrules test                          run tests/policy/*.toml
+
+see what rules can use:
+  returnrules facts                         facts, their types and plugins
+  returnrules plugins                       checks and actions with parameters
+  returnrules schema > rules.schema.json    editor completion for rules.toml
+
+{EXIT_CODES}
+
+`returnrules COMMAND --help` tells more about each command."""
+
+CHECK_EPILOG: Final = """\
+examples:
+  returnrules check                     check ./rules.toml
+  returnrules check shop/rules.toml examples/*.toml
+
+Each problem is one line, `FILE:LINE:COL: error: MESSAGE` (warnings say
+`warning:`), then `Found N errors.`; a clean policy prints one line such as
+`rules.toml: no problems (12 rules)`.  Exit status 1 when there are errors
+(warnings alone exit 0)."""
+
+EVAL_EPILOG: Final = """\
+examples:
+  returnrules eval req.toml                          the decision, at the desk
+  returnrules eval req.toml --explain                ... and why, rule by rule
+  returnrules eval requests/*.toml --data data.toml  with stock and supplier data
+  returnrules eval batch.jsonl --json > out.jsonl    JSON Lines, one per request
+  curl -s $URL | returnrules eval - --json           one JSON request on stdin
+
+Requests are TOML (.toml) or JSON (.json) by extension; a .jsonl file holds one
+JSON request per line.  With --json each request gives one line:
+  {"request", "decision", "lines": [{"line", "decision", "matched",
+   "decided_by", "messages", "actions": [{"action", "rule", ...}], "errors"}]}
+plus "trace" with --explain.  An invalid request is reported on stderr with its
+file and key path (`req.toml: $.lines[0].qty: must be ≥ 1, got 0`); the others
+are still evaluated.  Exit status 1 when the policy has errors, 2 when a
+request or the data file is invalid, else 0."""
+
+TEST_EPILOG: Final = """\
+examples:
+  returnrules test                            every tests/policy/*.toml
+  returnrules test tests/policy/refunds.toml -v
+  returnrules test --rules draft.toml         the same cases, another policy
+
+A case file names the policy (`rules = "../../rules.toml"`, relative to the
+case file; default ./rules.toml) and has [[case]] tables, each with a name, a
+request (a file, or an inline [case.request] table), and [case.expect]:
+
+  [[case]]
+  name = "a wrong part is refunded in full"
+  request = "../requests/wrong-part.toml"
+  [case.expect]
+  decision = "approve"
+  lines = [{ line = 1, decided_by = ["wrong-part"],
+             actions = [{ action = "refund", amount = "370.00" }] }]
+
+Listed action fields are compared, the action names must match exactly.  The
+run ends with `N passed, N failed`.  Exit status 1 when a case failed, 2 when a
+case file is malformed or none was found."""
+
+SCHEMA_EPILOG: Final = """\
+examples:
+  returnrules schema > rules.schema.json
+  returnrules schema --rules rules.toml > rules.schema.json
+
+Then put `#:schema ./rules.schema.json` on the first line of rules.toml: Taplo
+and Even Better TOML complete fact, check and action names, parameters,
+operators and vocabulary codes.  With --rules, the policy's [plugins] and
+[vocab] additions are included."""
+
+LISTING_EPILOG: Final = """\
+examples:
+  returnrules {name}
+  returnrules {name} --rules rules.toml     include the policy's [plugins]
+  returnrules {name} --json"""
+
+INIT_EPILOG: Final = """\
+examples:
+  returnrules init                 in the current directory
+  returnrules init shop && returnrules check shop/rules.toml
+
+Writes DIR/rules.toml and DIR/tests/policy/starter.toml; refuses (exit status
+1) when either exists."""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    run: Run,
+    *,
+    help: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=epilog,
+        formatter_class=_formatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _rules_option(parser: argparse.ArgumentParser, *, default: str | None) -> None:
+    if default is None:
+        text = (
+            "also load the plugins of this policy's [plugins] (and its [vocab] codes)"
+        )
+    else:
+        text = f"the policy file (default: ./{default})"
+    parser.add_argument("--rules", metavar="RULES", default=default, help=text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``returnrules`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="returnrules",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"returnrules {__version__}"
+    )
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND"
+    )
+
+    check = _command(
+        commands,
+        "check",
+        lambda a, c: run_check(a.rules, c),
+        help="type-check policies and report every problem",
+        epilog=CHECK_EPILOG,
+    )
+    check.add_argument(
+        "rules",
+        nargs="*",
+        metavar="RULES",
+        default=[DEFAULT_RULES],
+        help=f"policy files (default: ./{DEFAULT_RULES})",
+    )
+
+    evaluate = _command(
+        commands,
+        "eval",
+        lambda a, c: run_eval(
+            a.requests,
+            c,
+            rules=a.rules,
+            data=a.data,
+            as_json=a.json,
+            explain=a.explain,
+        ),
+        help="dry-run requests: the decision, the planned actions, and why",
+        epilog=EVAL_EPILOG,
+    )
+    evaluate.add_argument(
+        "requests",
+        nargs="+",
+        metavar="REQUEST",
+        help="request files (.toml, .json, .jsonl), or - for one JSON request on stdin",
+    )
+    _rules_option(evaluate, default=DEFAULT_RULES)
+    evaluate.add_argument(
+        "--data",
+        metavar="DATA",
+        help="data for the plugins (stock, suppliers...): a .toml or .json file",
+    )
+    evaluate.add_argument(
+        "--json", action="store_true", help="print JSON Lines: one object per request"
+    )
+    evaluate.add_argument(
+        "--explain",
+        action="store_true",
+        help="show every rule, matched or not, and each condition with its value",
+    )
+
+    test = _command(
+        commands,
+        "test",
+        lambda a, c: run_test(a.cases, c, rules=a.rules, verbose=a.verbose),
+        help="run the policy's test cases and report what differed",
+        epilog=TEST_EPILOG,
+    )
+    test.add_argument(
+        "cases",
+        nargs="*",
+        metavar="CASES",
+        help="case files or directories (default: tests/policy/*.toml)",
+    )
+    test.add_argument(
+        "--rules",
+        metavar="RULES",
+        help="run every case against this policy instead of the one each file names",
+    )
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="also list the cases that pass"
+    )
+
+    schema = _command(
+        commands,
+        "schema",
+        lambda a, c: run_schema(c, rules=a.rules),
+        help="print the JSON Schema of the policy file, for TOML editors",
+        epilog=SCHEMA_EPILOG,
+    )
+    _rules_option(schema, default=None)
+
+    plugins = _command(
+        commands,
+        "plugins",
+        lambda a, c: run_plugins(c, rules=a.rules, as_json=a.json),
+        help="list the plugins, and the checks and actions they add",
+        epilog=LISTING_EPILOG.format(name="plugins"),
+    )
+    facts = _command(
+        commands,
+        "facts",
+        lambda a, c: run_facts(c, rules=a.rules, as_json=a.json),
+        help="list the facts a rule can test, with types and plugins",
+        epilog=LISTING_EPILOG.format(name="facts"),
+    )
+    for listing in (plugins, facts):
+        _rules_option(listing, default=None)
+        listing.add_argument("--json", action="store_true", help="print JSON")
+
+    init = _command(
+        commands,
+        "init",
+        lambda a, c: run_init(a.directory, c),
+        help="write a starter rules.toml and test cases",
+        epilog=INIT_EPILOG,
+    )
+    init.add_argument(
+        "directory",
+        nargs="?",
+        default=".",
+        metavar="DIR",
+        help="where to write them (default: the current directory)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``returnrules`` with *argv* (default ``sys.argv[1:]``); the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error
+        return exc.code if isinstance(exc.code, int) else BAD_INPUT
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return BAD_INPUT
+    for stream in (sys.stdout, sys.stderr):
+        # Chinese labels on a terminal that cannot show them: never a traceback.
+        if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+    console = Console(sys.stdout, sys.stderr, getattr(sys.stdin, "buffer", None))
+    run: Run = args.run
+    try:
+        return run(args, console)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`returnrules eval ... | head`): stop quietly,
+        # and keep Python from failing again when it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -1,0 +1,228 @@
+"""``returnrules schema``: a JSON Schema that accepts good policies, rejects bad ones.
+
+TOML editors validate the document tomllib would read, with dates as strings;
+``instance()`` does the same conversion before validating.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from returnrules._plugins import load_registry
+from returnrules._schema import policy_schema
+from returnrules._starter import starter_files
+from returnrules.cli import main
+from tests.plugins import cli_extras, fake_std, sample
+
+# jsonschema is a test dependency of this module only; without it, skip.
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data" / "cli"
+
+Schema = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _no_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def instance(value: Any) -> Any:
+    """A tomllib document as a JSON-minded editor sees it."""
+    if isinstance(value, dict):
+        return {k: instance(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [instance(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return value
+
+
+def schema_for(*plugins: object) -> Schema:
+    registry, issues = load_registry(plugins=plugins, autoload=False)
+    assert issues == []
+    return policy_schema(registry)
+
+
+def cli_schema(capsys: pytest.CaptureFixture[str], *argv: str) -> Schema:
+    assert main(["schema", *argv]) == 0
+    schema: Schema = json.loads(capsys.readouterr().out)
+    return schema
+
+
+def errors(schema: Schema, text: str) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    found = validator.iter_errors(instance(tomllib.loads(text)))
+    return [e.message for e in found]
+
+
+GOOD = """\
+version = 1
+[policy]
+currency = "CNY"
+default = "review"
+[plugins]
+modules = []
+[vocab.reason]
+core_return = "旧件返还"
+[vocab.status]
+delivered = "已送达"
+
+[[rule]]
+id = "wrong-part"
+title = "错发配件"
+when.all = [
+  { fact = "line.reason", in = ["wrong_part", "defective"] },
+  { fact = "line.qty", le = { fact = "line.returnable_qty" } },
+  { fact = "part.supplier", present = true },
+  { not = { fact = "part.kit", eq = true } },
+  { any = [
+    { check = "window", days = 30, per_tier = { vip = 60 } },
+    { check = "flag" },
+  ] },
+  { fact = "line.amount", ge = "100.00" },
+  { fact = "request.days_since_delivery", lt = 30 },
+]
+decide = "approve"
+message = "{line.reason}"
+priority = 2
+then = [
+  { action = "pay", percent = 90, minimum = "5.00" },
+  { action = "credit", method = "account_credit", cap = 100, memo = "{part.sku}" },
+  { action = "note", to = "customer" },
+]
+
+[[rule]]
+id = "tell"
+for = ["reject", "review"]
+then = { action = "note", to = "customer", message = "no" }
+"""
+
+
+def test_the_schema_is_valid_json_schema_2020_12(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    schema = cli_schema(capsys)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_a_representative_policy_is_valid() -> None:
+    assert errors(schema_for(sample, cli_extras), GOOD) == []
+
+
+def test_the_cli_test_policy_is_valid_against_its_own_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    schema = cli_schema(capsys, "--rules", str(DATA / "rules.toml"))
+    assert errors(schema, (DATA / "rules.toml").read_text(encoding="utf-8")) == []
+
+
+def test_the_starter_policy_is_valid() -> None:
+    text = starter_files()[Path("rules.toml")]
+    assert errors(schema_for(fake_std), text) == []
+
+
+def test_a_policys_own_codes_need_its_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rule = '[[rule]]\nid = "x"\nwhen = { fact = "line.reason", eq = "core_return" }\n'
+    text = (DATA / "rules.toml").read_text(encoding="utf-8") + rule
+    with_policy = cli_schema(capsys, "--rules", str(DATA / "rules.toml"))
+    assert errors(with_policy, text) == []
+    default = schema_for(sample, cli_extras)
+    assert any("'core_return' is not one of" in e for e in errors(default, text))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("version = 1", "version = 2"), "1 was expected"),
+        (('currency = "CNY"', 'currency = "cny"'), "does not match '^[A-Z]{3}$'"),
+        (("[plugins]", "colour = 1\n[plugins]"), "'colour' was unexpected"),
+        (("priority = 2", "prio = 2"), "'prio' was unexpected"),
+        (('decide = "approve"', 'decide = "aprove"'), "'aprove' is not one of"),
+        (('"reject", "review"', '"reject", "later"'), "'later' is not one of"),
+        (("in = [", "inside = ["), "'inside' was unexpected"),
+        (("le = { fact", "lt_eq = { fact"), "'lt_eq' was unexpected"),
+        (('kit", eq = true', 'kit", lt = true'), "'lt' is not one of ['fact', 'eq', "),
+        (('"wrong_part", "defective"', '"wrong_part", "defectve"'), "'defectve'"),
+        (('"line.reason", in', '"line.reson", in'), "'line.reson' is not one of"),
+        (("lt = 30", 'lt = "30"'), "'30' is not of type 'integer'"),
+        (('check = "flag"', 'check = "flg"'), "'flg' is not one of"),
+        (("days = 30,", 'days = "30",'), "'30' is not of type 'integer'"),
+        (('{ check = "window", days = 30,', '{ check = "window",'), "'days' is a req"),
+        (("vip = 60", "vipp = 60"), "'vipp' is not one of"),
+        (('method = "account_credit"', 'method = "cash"'), "'cash' is not one of"),
+        (('action = "pay"', 'action = "pya"'), "'pya' is not one of"),
+        (("percent = 90", "percnt = 90"), "'percnt' was unexpected"),
+        (('to = "customer" },\n]', "to = 3 },\n]"), "3 is not of type 'string'"),
+        (('delivered = "已送达"', 'lost = "丢失"'), "'lost' is not one of"),
+        (('id = "wrong-part"', 'id = "Wrong Part"'), "does not match"),
+        (("{ not = {", "{ nope = {"), "'fact' is a required property"),
+    ],
+)
+def test_the_schema_rejects_a_bad_policy(change: tuple[str, str], message: str) -> None:
+    old, new = change
+    assert old in GOOD
+    found = errors(schema_for(sample, cli_extras), GOOD.replace(old, new, 1))
+    assert any(message in e for e in found), found
+
+
+def test_parameters_carry_types_defaults_and_required(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    defs = cli_schema(capsys, "--rules", str(DATA / "rules.toml"))["$defs"]
+    window = defs["check:window"]
+    assert window["required"] == ["check", "days"]
+    assert window["properties"]["from"] == {
+        "enum": ["delivery", "order"],
+        "default": "delivery",
+    }
+    assert window["properties"]["per_tier"]["propertyNames"] == {
+        "enum": ["retail", "workshop", "fleet", "vip"]
+    }
+    credit = defs["action:credit"]["properties"]
+    assert credit["rate"]["default"] == "0.5"
+    assert credit["tags"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+    }
+    assert defs["action:credit"]["description"] == "credit the account"
+    assert defs["fact:line.reason"]["propertyNames"] == {
+        "enum": ["fact", "eq", "ne", "in", "not_in", "present"]
+    }
+
+
+def shipped_policies() -> Iterator[Path]:
+    for path in [ROOT / "rules.toml", *sorted((ROOT / "examples").rglob("*.toml"))]:
+        if path.is_file() and "[policy]" in path.read_text(encoding="utf-8"):
+            yield path
+
+
+def std_pack_installed() -> bool:
+    return bool(importlib.metadata.entry_points(group="returnrules"))
+
+
+@pytest.mark.skipif(not std_pack_installed(), reason="the standard pack is absent")
+@pytest.mark.parametrize(
+    "policy", list(shipped_policies()), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_the_shipped_policies_are_valid(
+    policy: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD")
+    schema = cli_schema(capsys, "--rules", str(policy))
+    assert errors(schema, policy.read_text(encoding="utf-8")) == []
