@@ -279,7 +279,24 @@ def test_a_failing_rule_has_the_error_in_its_entry(
         "rule": "boom",
         "matched": False,
         "error": "RuntimeError: the sample check exploded",
-        "condition": None,
+        "condition": {
+            "all": [
+                {
+                    "fact": "line.qty",
+                    "value": 2,
+                    "op": "ge",
+                    "expected": 1,
+                    "result": True,
+                },
+                {
+                    "check": "explode",
+                    "params": {},
+                    "result": None,
+                    "error": "RuntimeError: the sample check exploded",
+                },
+            ],
+            "result": None,
+        },
     }
 
 

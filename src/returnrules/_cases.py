@@ -92,11 +92,11 @@ from returnrules._errors import (
     RequestProblem,
     did_you_mean,
 )
-from returnrules._inputs import read_data, read_document, toml_syntax_error
+from returnrules._inputs import read_data, read_document
 from returnrules._loader import load_policy
 from returnrules._money import to_decimal
 from returnrules._report import plural, render_request_error
-from returnrules._tomlpos import key_positions, locate
+from returnrules._tomlpos import key_positions, locate, syntax_error_position
 
 __all__ = [
     "Case",
@@ -357,7 +357,7 @@ def load_case_file(path: str | os.PathLike[str], *, default_rules: Path) -> Case
             [Problem(source, 1, 1, "the case file is not valid UTF-8", "unreadable")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        line, col, message = toml_syntax_error(exc)
+        line, col, message = syntax_error_position(str(exc), text)
         raise CaseFileError(
             [Problem(source, line, col, f"invalid TOML: {message}", "toml-syntax")]
         ) from None

@@ -48,11 +48,18 @@ from returnrules._ir import (
     Present,
     RuleIR,
 )
+from returnrules._lint import lint
 from returnrules._money import Money, is_currency_code
 from returnrules._plugins import Registry
 from returnrules._vocab import Vocabulary
 
-__all__ = ["MAX_DEPTH", "MAX_RULES", "check_policy", "compile_template"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_RULES",
+    "check_policy",
+    "compile_template",
+    "merged_vocabularies",
+]
 
 MAX_DEPTH: Final = 32
 MAX_RULES: Final = 20_000
@@ -659,53 +666,60 @@ def _quoted(value: object) -> str:
 # -- the document ------------------------------------------------------------------
 
 
-def _vocabularies(
-    doc: Mapping[str, Any], registry: Registry, checker: _Checker
-) -> dict[str, Vocabulary]:
+def merged_vocabularies(
+    doc: Mapping[str, Any], registry: Registry
+) -> tuple[dict[str, Vocabulary], list[Issue]]:
+    """The registry's vocabularies with the policy's ``[vocab.NAME]`` merged in.
+
+    Bad entries are left out and reported as issues.
+    """
     merged = dict(registry.vocabularies)
+    issues: list[Issue] = []
     tables = doc.get("vocab", {})
     if not isinstance(tables, Mapping):
-        checker.error(
-            ("vocab",), "vocab is a table of [vocab.NAME] tables", "bad-value"
+        issues.append(
+            Issue(("vocab",), "vocab is a table of [vocab.NAME] tables", "bad-value")
         )
-        return merged
+        return merged, issues
     for name, table in tables.items():
         path: PathKey = ("vocab", name)
         if name not in merged:
-            checker.error(
-                path,
-                f'unknown vocabulary "{name}"{did_you_mean(name, merged)}',
-                "unknown-vocabulary",
+            hint = did_you_mean(name, merged)
+            issues.append(
+                Issue(path, f'unknown vocabulary "{name}"{hint}', "unknown-vocabulary")
             )
             continue
         if not isinstance(table, Mapping):
-            checker.error(path, f"[vocab.{name}] maps codes to labels", "bad-value")
+            issues.append(
+                Issue(path, f"[vocab.{name}] maps codes to labels", "bad-value")
+            )
             continue
         extra: dict[str, str] = {}
         for code, label in table.items():
+            where: PathKey = (*path, code)
             if not _CODE.fullmatch(code):
-                checker.error(
-                    (*path, code),
-                    f'a code uses a-z, 0-9 and _; got "{code}"',
-                    "bad-code",
+                issues.append(
+                    Issue(
+                        where, f'a code uses a-z, 0-9 and _; got "{code}"', "bad-code"
+                    )
                 )
             elif not isinstance(label, str):
-                checker.error(
-                    (*path, code),
-                    f"a label is a string, got {show(label)}",
-                    "bad-value",
+                issues.append(
+                    Issue(where, f"a label is a string, got {show(label)}", "bad-value")
                 )
             elif merged[name].closed and code not in merged[name]:
-                checker.error(
-                    (*path, code),
-                    f"vocabulary {name} is closed: its codes "
-                    "can be relabelled, not added",
-                    "closed-vocabulary",
+                issues.append(
+                    Issue(
+                        where,
+                        f"vocabulary {name} is closed: its codes can be "
+                        "relabelled, not added",
+                        "closed-vocabulary",
+                    )
                 )
             else:
                 extra[code] = label
         merged[name] = merged[name].merged(extra)
-    return merged
+    return merged, issues
 
 
 def check_policy(
@@ -762,11 +776,9 @@ def check_policy(
             currency = value
         default = section.get("default", "review")
 
-    checker = _Checker(
-        registry, _Scope(currency, registry.vocabularies, registry), issues
-    )
-    vocabularies = _vocabularies(doc, registry, checker)
-    checker.scope = _Scope(currency, vocabularies, registry)
+    vocabularies, vocabulary_issues = merged_vocabularies(doc, registry)
+    issues += vocabulary_issues
+    checker = _Checker(registry, _Scope(currency, vocabularies, registry), issues)
     the_default = checker.decision(default, ("policy", "default"))
 
     rules_raw = doc.get("rule", [])
@@ -780,10 +792,12 @@ def check_policy(
     rules = [checker.rule(raw, i, seen) for i, raw in enumerate(rules_raw)]
     if any(i.severity == "error" for i in issues):
         return None, issues
+    checked = [r for r in rules if r is not None]
+    issues += lint(checked, doc, registry.vocabularies)
     return PolicyIR(
         source=source,
         currency=currency,
         default=the_default or "review",
-        rules=tuple(r for r in rules if r is not None),
+        rules=tuple(checked),
         vocabularies=vocabularies,
     ), issues

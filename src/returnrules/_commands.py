@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, TextIO
@@ -19,11 +18,10 @@ import attrs
 
 from returnrules._cases import CaseFile, CaseFileError, CaseRunner, load_case_file
 from returnrules._engine import Policy
-from returnrules._errors import Issue, PolicyError, Problem, RequestError
-from returnrules._inputs import read_data, read_requests, toml_syntax_error
-from returnrules._lint import lint
+from returnrules._errors import PolicyError, Problem, RequestError
+from returnrules._inputs import read_data, read_requests
 from returnrules._listing import facts_data, plugins_data, render_facts, render_plugins
-from returnrules._loader import load_policy
+from returnrules._loader import load_plugins, load_policy
 from returnrules._plugins import Registry, load_registry
 from returnrules._report import (
     Style,
@@ -35,7 +33,6 @@ from returnrules._report import (
 )
 from returnrules._schema import policy_schema
 from returnrules._starter import StarterExists, write_starter
-from returnrules._tomlpos import key_positions, locate
 from returnrules._vocab import Vocabulary
 
 __all__ = [
@@ -120,11 +117,7 @@ def run_check(paths: Sequence[str], console: Console) -> int:
             errors += len(exc.errors)
             warnings += len(exc.problems) - len(exc.errors)
             continue
-        try:
-            extra = lint(policy, Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):  # it changed since it loaded
-            extra = []
-        found = sorted([*policy.warnings, *extra], key=lambda p: (p.line, p.col))
+        found = list(policy.warnings)
         console.print(*_problems(found, console.style))
         warnings += len(found)
         rules = plural(len(policy.rules), "rule")
@@ -290,12 +283,6 @@ class _Loaded:
     problems: tuple[str, ...] = ()
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
 def _registry(rules: str | None) -> _Loaded:
     """The registry (and vocabularies) of a policy, or the default one.
 
@@ -310,47 +297,11 @@ def _registry(rules: str | None) -> _Loaded:
             tuple(f"error: {i.message}" for i in issues if i.severity == "error"),
         )
     try:
-        policy = load_policy(rules)
-        return _Loaded(policy.registry, policy.vocabularies)
-    except PolicyError:
-        pass
-    path = Path(rules)
-    try:
-        text = path.read_bytes().decode("utf-8")
-        doc = tomllib.loads(text)
-    except OSError as exc:
-        message = f"cannot read policy: {exc.strerror}"
-        raise _Unusable([str(Problem(rules, 1, 1, message, "unreadable"))]) from None
-    except UnicodeDecodeError:
-        message = "the policy is not valid UTF-8"
-        raise _Unusable([str(Problem(rules, 1, 1, message, "unreadable"))]) from None
-    except tomllib.TOMLDecodeError as exc:
-        line, col, message = toml_syntax_error(exc)
-        problem = Problem(rules, line, col, f"invalid TOML: {message}", "toml-syntax")
-        raise _Unusable([str(problem)]) from None
-    section = doc.get("plugins")
-    section = section if isinstance(section, Mapping) else {}
-    registry, issues = load_registry(
-        _strings(section.get("modules")),
-        base_dir=path.parent,
-        disable=_strings(section.get("disable")),
-    )
-    vocabularies = dict(registry.vocabularies)
-    tables = doc.get("vocab")
-    if isinstance(tables, Mapping):
-        for name, table in tables.items():
-            if name in vocabularies and isinstance(table, Mapping):
-                labels = {k: v for k, v in table.items() if isinstance(v, str)}
-                vocabularies[name] = vocabularies[name].merged(labels)
-    return _Loaded(registry, vocabularies, tuple(_located(issues, text, rules)))
-
-
-def _located(issues: Iterable[Issue], text: str, source: str) -> Iterator[str]:
-    positions = key_positions(text)
-    for issue in issues:
-        if issue.severity == "error":
-            line, col = locate(positions, issue.path)
-            yield str(Problem(source, line, col, issue.message, issue.code))
+        registry, vocabularies, problems = load_plugins(rules)
+    except PolicyError as exc:
+        raise _Unusable([str(p) for p in exc.problems]) from None
+    errors = tuple(str(p) for p in problems if p.severity == "error")
+    return _Loaded(registry, vocabularies, errors)
 
 
 class _Unusable(Exception):

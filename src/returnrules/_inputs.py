@@ -15,13 +15,13 @@ all reported that way, never as a traceback.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final
 
 from returnrules._errors import RequestError, RequestProblem
+from returnrules._tomlpos import syntax_error_position
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -30,7 +30,6 @@ __all__ = [
     "read_data",
     "read_document",
     "read_requests",
-    "toml_syntax_error",
 ]
 
 STDIN: Final = "-"
@@ -38,7 +37,6 @@ STDIN_NAME: Final = "<stdin>"
 REQUEST_SUFFIXES: Final = (".toml", ".json", ".jsonl")
 DATA_SUFFIXES: Final = (".toml", ".json")
 MAX_BYTES: Final = 16 * 1024 * 1024
-_TOML_POSITION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 Loaded = Mapping[str, Any] | RequestError
 """A request mapping, or the error that stands in its place."""
@@ -87,21 +85,12 @@ def parse_json(
     return _table(value, here, what)
 
 
-def toml_syntax_error(exc: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
-    """The line, column and message of a TOML syntax error ((1, 1) if unknown)."""
-    message = str(exc)
-    found = _TOML_POSITION.search(message)
-    if found is None:
-        return 1, 1, message
-    return int(found[1]), int(found[2]), message[: found.start()]
-
-
 def parse_toml(text: str, source: str) -> Mapping[str, Any]:
     """One TOML document; a syntax error is reported at ``SOURCE:LINE:COL``."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col, message = toml_syntax_error(exc)
+        line, col, message = syntax_error_position(str(exc), text)
         where = f"{source}:{line}:{col}"
         raise _error(where, f"invalid TOML: {message}", "syntax") from None
     except RecursionError:

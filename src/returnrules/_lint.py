@@ -1,4 +1,7 @@
-"""Warnings for ``returnrules check`` beyond the checker's own: cheap and certain.
+"""Warnings about a policy that type-checks: cheap and certain.
+
+Run by the checker once every rule is checked; the warnings end up in
+``Policy.warnings`` and in ``returnrules check``:
 
 * a code the policy adds to a vocabulary (``[vocab.reason] core_return = ...``)
   that no rule mentions: lines with it can only get the default decision or
@@ -10,14 +13,12 @@
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from returnrules._engine import Policy
-from returnrules._errors import Issue, Problem
+from returnrules._errors import Issue
 from returnrules._ir import AllOf, AnyOf, CheckCall, Compare, Cond, NotOf, RuleIR
-from returnrules._tomlpos import key_positions, locate
+from returnrules._vocab import Vocabulary
 
 __all__ = ["lint"]
 
@@ -51,17 +52,20 @@ def _mentions(cond: Cond | None, out: dict[str, set[str]], anywhere: set[str]) -
         out.setdefault(vocab, set()).update(_strings(cond.value))
 
 
-def _unused_codes(policy: Policy, doc: Mapping[str, Any]) -> Iterator[Issue]:
+def _unused_codes(
+    rules: Sequence[RuleIR],
+    doc: Mapping[str, Any],
+    base: Mapping[str, Vocabulary],
+) -> Iterator[Issue]:
     tables = doc.get("vocab")
     if not isinstance(tables, Mapping):
         return
     mentioned: dict[str, set[str]] = {}
     anywhere: set[str] = set()
-    for rule in policy.rules:
+    for rule in rules:
         _mentions(rule.when, mentioned, anywhere)
         for planned in rule.then:
             anywhere.update(_strings(planned.shown))
-    base = policy.registry.vocabularies
     for name, table in tables.items():
         if not isinstance(table, Mapping) or name not in base:
             continue
@@ -81,13 +85,13 @@ def _always(rule: RuleIR) -> bool:
     return rule.when is None or (isinstance(rule.when, AllOf) and not rule.when.items)
 
 
-def _never_decides(policy: Policy) -> Iterator[Issue]:
-    always = [r for r in policy.rules if _always(r) and r.decide is not None]
+def _never_decides(rules: Sequence[RuleIR]) -> Iterator[Issue]:
+    always = [r for r in rules if _always(r) and r.decide is not None]
     if not always:
         return
     strongest = max(always, key=lambda r: _STRENGTH[r.decide or "approve"])
     wins = strongest.decide or "approve"
-    for rule in policy.rules:
+    for rule in rules:
         if rule.decide is None or _STRENGTH[rule.decide] >= _STRENGTH[wins]:
             continue
         yield Issue(
@@ -99,22 +103,11 @@ def _never_decides(policy: Policy) -> Iterator[Issue]:
         )
 
 
-def lint(policy: Policy, text: str) -> list[Problem]:
-    """The extra warnings for a policy that loaded, from its TOML *text*."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:  # it loaded, so this cannot happen
-        return []
-    issues = [*_unused_codes(policy, doc), *_never_decides(policy)]
-    positions = key_positions(text)
-    return [
-        Problem(
-            policy.source,
-            *locate(positions, issue.path),
-            issue.message,
-            issue.code,
-            issue.severity,
-            issue.path,
-        )
-        for issue in issues
-    ]
+def lint(
+    rules: Sequence[RuleIR],
+    doc: Mapping[str, Any],
+    registered: Mapping[str, Vocabulary],
+) -> list[Issue]:
+    """The warnings for checked *rules*; *registered* are the plugins' vocabularies
+    before the policy's ``[vocab]`` additions."""
+    return [*_unused_codes(rules, doc, registered), *_never_decides(rules)]

@@ -15,24 +15,58 @@ The stages, each collecting issues rather than stopping:
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import attrs
 
-from returnrules._checker import check_policy
+from returnrules._checker import check_policy, merged_vocabularies
 from returnrules._engine import Policy
 from returnrules._errors import Issue, PathKey, PolicyError, Problem
-from returnrules._plugins import load_registry
-from returnrules._tomlpos import key_positions, locate
+from returnrules._plugins import Registry, load_registry
+from returnrules._tomlpos import key_positions, locate, syntax_error_position
+from returnrules._vocab import Vocabulary
 
-__all__ = ["MAX_POLICY_BYTES", "load_policy", "loads_policy"]
+__all__ = ["MAX_POLICY_BYTES", "load_plugins", "load_policy", "loads_policy"]
 
 MAX_POLICY_BYTES: Final = 8 * 1024 * 1024
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _fail(
+    source: str, message: str, code: str, line: int = 1, col: int = 1
+) -> NoReturn:
+    raise PolicyError([Problem(source, line, col, message, code)])
+
+
+def _read(path: str | os.PathLike[str]) -> str:
+    """The text of a policy file; unreadable, huge or non-UTF-8 is a PolicyError."""
+    shown = os.fspath(path)
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_POLICY_BYTES:
+            _fail(shown, f"policy larger than {MAX_POLICY_BYTES} bytes", "too-large")
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(shown, f"cannot read policy: {exc.strerror}", "unreadable")
+    try:
+        return data.decode("utf-8-sig")  # editors on Windows may add a BOM
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        _fail(shown, "the policy is not valid UTF-8", "unreadable", line)
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    if len(text) > MAX_POLICY_BYTES:
+        _fail(source, f"policy larger than {MAX_POLICY_BYTES} bytes", "too-large")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, col, message = syntax_error_position(str(exc), text)
+        _fail(source, f"invalid TOML: {message}", "toml-syntax", line, col)
+    except RecursionError:
+        _fail(source, "invalid TOML: nested too deeply", "toml-syntax")
 
 
 def _strings(value: object, path: PathKey, issues: list[Issue]) -> list[str]:
@@ -44,13 +78,18 @@ def _strings(value: object, path: PathKey, issues: list[Issue]) -> list[str]:
     return value
 
 
-def _plugin_settings(
-    doc: Mapping[str, Any], issues: list[Issue]
-) -> tuple[list[str], list[str]]:
+def _load_plugins(
+    doc: Mapping[str, Any],
+    base_dir: Path | None,
+    plugins: Iterable[object],
+    autoload: bool | None,
+) -> tuple[Registry, list[Issue]]:
+    """The registry for a policy document's ``[plugins]`` table."""
+    issues: list[Issue] = []
     section = doc.get("plugins", {})
     if not isinstance(section, Mapping):
         issues.append(Issue(("plugins",), "[plugins] is a table", "bad-value"))
-        return [], []
+        section = {}
     for key in section:
         if key not in ("modules", "disable"):
             issues.append(
@@ -70,10 +109,28 @@ def _plugin_settings(
                     "bad-value",
                 )
             )
-    return (
+    registry, plugin_issues = load_registry(
         _strings(section.get("modules"), ("plugins", "modules"), issues),
-        disable,
+        base_dir=base_dir,
+        disable=disable,
+        plugins=plugins,
+        autoload=autoload,
     )
+    return registry, issues + plugin_issues
+
+
+def _located(
+    issues: Iterable[Issue], positions: Mapping[PathKey, tuple[int, int]], source: str
+) -> list[Problem]:
+    """Issues as problems at their line and column, in file order."""
+    return sorted(
+        (
+            Problem(source, *locate(positions, i.path), i.message, i.code,
+                    i.severity, i.path)
+            for i in issues
+        ),
+        key=lambda p: (p.line, p.col),
+    )  # fmt: skip
 
 
 def loads_policy(
@@ -90,67 +147,12 @@ def loads_policy(
     directory); *plugins* are plugin objects added in code; *autoload* = False
     skips the ``returnrules`` entry points.
     """
-    if len(text) > MAX_POLICY_BYTES:
-        raise PolicyError(
-            [
-                Problem(
-                    source,
-                    1,
-                    1,
-                    f"policy larger than {MAX_POLICY_BYTES} bytes",
-                    "too-large",
-                )
-            ]
-        )
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = _TOML_POSITION.search(message)
-        if found:
-            line, col = int(found[1]), int(found[2])
-        elif message.endswith("(at end of document)"):
-            written = text.rstrip()  # point just after the last thing written
-            line, col = written.count("\n") + 1, len(written) - written.rfind("\n")
-        else:
-            line, col = 1, 1
-        message = _TOML_POSITION.sub("", message).removesuffix(" (at end of document)")
-        raise PolicyError(
-            [Problem(source, line, col, f"invalid TOML: {message}", "toml-syntax")]
-        ) from None
-    except RecursionError:
-        raise PolicyError(
-            [Problem(source, 1, 1, "invalid TOML: nested too deeply", "toml-syntax")]
-        ) from None
-
-    issues: list[Issue] = []
-    modules, disable = _plugin_settings(doc, issues)
-    registry, plugin_issues = load_registry(
-        modules,
-        base_dir=Path(base_dir) if base_dir is not None else None,
-        disable=disable,
-        plugins=plugins,
-        autoload=autoload,
-    )
-    issues += plugin_issues
+    doc = _parse(text, source)
+    base = Path(base_dir) if base_dir is not None else None
+    registry, issues = _load_plugins(doc, base, plugins, autoload)
     ir, check_issues = check_policy(doc, registry, source)
-    issues += check_issues
-
     positions = key_positions(text)
-    problems = sorted(
-        (
-            Problem(
-                source,
-                *locate(positions, i.path),
-                i.message,
-                i.code,
-                i.severity,
-                i.path,
-            )
-            for i in issues
-        ),
-        key=lambda p: (p.line, p.col),
-    )
+    problems = _located(issues + check_issues, positions, source)
     if ir is None or any(p.severity == "error" for p in problems):
         raise PolicyError(problems)
     ir = attrs.evolve(
@@ -174,33 +176,31 @@ def load_policy(
     Raises :class:`~returnrules.PolicyError` whose ``.problems`` lists every
     problem found, each with file, line and column.
     """
-    shown = os.fspath(path)
-    file = Path(path)
-    try:
-        if file.stat().st_size > MAX_POLICY_BYTES:
-            raise PolicyError(
-                [
-                    Problem(
-                        shown,
-                        1,
-                        1,
-                        f"policy larger than {MAX_POLICY_BYTES} bytes",
-                        "too-large",
-                    )
-                ]
-            )
-        data = file.read_bytes()
-    except OSError as exc:
-        raise PolicyError(
-            [Problem(shown, 1, 1, f"cannot read policy: {exc.strerror}", "unreadable")]
-        ) from None
-    try:
-        text = data.decode("utf-8-sig")  # editors on Windows may add a BOM
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise PolicyError(
-            [Problem(shown, line, 1, "the policy is not valid UTF-8", "unreadable")]
-        ) from None
     return loads_policy(
-        text, source=shown, base_dir=file.parent, plugins=plugins, autoload=autoload
+        _read(path),
+        source=os.fspath(path),
+        base_dir=Path(path).parent,
+        plugins=plugins,
+        autoload=autoload,
     )
+
+
+def load_plugins(
+    path: str | os.PathLike[str],
+    *,
+    plugins: Iterable[object] = (),
+    autoload: bool | None = None,
+) -> tuple[Registry, Mapping[str, Vocabulary], list[Problem]]:
+    """The plugins and vocabularies a policy file asks for, even if its rules
+    have errors: for tools (``returnrules plugins --rules``, the schema).
+
+    Returns the registry, the merged vocabularies and the problems of the
+    ``[plugins]`` and ``[vocab]`` tables; an unreadable file or a TOML syntax
+    error raises :class:`~returnrules.PolicyError`.
+    """
+    text, source = _read(path), os.fspath(path)
+    doc = _parse(text, source)
+    registry, issues = _load_plugins(doc, Path(path).parent, plugins, autoload)
+    vocabularies, vocabulary_issues = merged_vocabularies(doc, registry)
+    problems = _located(issues + vocabulary_issues, key_positions(text), source)
+    return registry, vocabularies, problems

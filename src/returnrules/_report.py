@@ -364,7 +364,8 @@ def _condition(
     if "not" in node:
         return [f"{pad}not{tail}", *_condition(node["not"], depth + 2, labels, style)]
     if "error" in node:
-        return [style.paint(f"{pad}! failed: see the error below", "red")]
+        what = f"check {node['check']}" if "check" in node else str(node.get("fact"))
+        return [style.paint(f"{pad}! {what}: {node['error']}", "red")]
     return [pad + _leaf(node, labels, style)]
 
 
@@ -385,6 +386,8 @@ def render_trace(
                 f"{pad}{style.paint('!', 'red')} {name}: "
                 + style.paint(f"error: {entry['error']}", "red")
             )
+            if entry.get("condition") is not None:
+                out.extend(_condition(entry["condition"], indent + 4, labels, style))
             continue
         condition = entry.get("condition")
         if condition is None:

@@ -25,7 +25,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 
-__all__ = ["Path", "key_positions", "locate"]
+__all__ = ["Path", "key_positions", "locate", "syntax_error_position"]
 
 Path = tuple[str | int, ...]
 
@@ -268,3 +268,24 @@ def locate(
         if found is not None:
             return found
     return (1, 1)
+
+
+_SYNTAX_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_AT_END = " (at end of document)"
+
+
+def syntax_error_position(message: str, text: str) -> tuple[int, int, str]:
+    """Line, column and bare message of a :class:`tomllib.TOMLDecodeError`.
+
+    tomllib puts the position at the end of its message, or says "at end of
+    document", in which case the position just after the last thing written
+    is given; (1, 1) when the message names none.
+    """
+    found = _SYNTAX_POSITION.search(message)
+    if found:
+        return int(found[1]), int(found[2]), message[: found.start()]
+    if message.endswith(_AT_END):
+        written = text.rstrip()
+        line = written.count("\n") + 1
+        return line, len(written) - written.rfind("\n"), message.removesuffix(_AT_END)
+    return 1, 1, message

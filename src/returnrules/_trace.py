@@ -41,10 +41,13 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 class _LeafFailed(Exception):
-    def __init__(self, leaf: Leaf, error: Exception) -> None:
+    """A leaf raised; carries the trace node built so far, up to the rule."""
+
+    def __init__(self, leaf: Leaf, error: Exception, node: dict[str, Any]) -> None:
         super().__init__(str(error))
         self.leaf = leaf
         self.error = error
+        self.node = node
 
 
 def _value(ctx: LineContext, fact: FactRef) -> Any:
@@ -103,10 +106,11 @@ def _eval(cond: Cond, ctx: LineContext) -> tuple[bool, dict[str, Any]]:
         for i, item in enumerate(cond.items):
             try:
                 value, child = _eval(item, ctx)
-            except _LeafFailed:
+            except _LeafFailed as failed:
                 node["result"] = None
-                children.append({"error": "see below"})
+                children.append(failed.node)
                 children.extend(_skipped(c) for c in cond.items[i + 1 :])
+                failed.node = node
                 raise
             children.append(child)
             if value == stop_on:
@@ -116,13 +120,18 @@ def _eval(cond: Cond, ctx: LineContext) -> tuple[bool, dict[str, Any]]:
         node["result"] = result
         return result, node
     if isinstance(cond, NotOf):
-        value, child = _eval(cond.item, ctx)
+        try:
+            value, child = _eval(cond.item, ctx)
+        except _LeafFailed as failed:
+            failed.node = {"not": failed.node, "result": None}
+            raise
         return not value, {"not": child, "result": not value}
     node = {}
     try:
         return _leaf(cond, ctx, node), node
     except Exception as exc:
-        raise _LeafFailed(cond, exc) from exc
+        node.update(result=None, error=f"{type(exc).__name__}: {exc}")
+        raise _LeafFailed(cond, exc, node) from exc
 
 
 def _skipped(cond: Cond) -> dict[str, Any]:
@@ -171,7 +180,7 @@ def explain_rules(
                 entry.update(
                     matched=False,
                     error=f"{type(failed.error).__name__}: {failed.error}",
-                    condition=None,
+                    condition=failed.node,
                 )
             else:
                 entry.update(matched=matched, condition=node)
