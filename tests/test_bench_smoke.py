@@ -1,0 +1,87 @@
+"""The benchmark in bench/ keeps working: a tiny workload, checked, not timed.
+
+bench/run.py times the engine against a hand-written function; these tests
+make sure the pieces it relies on stay right: the policy loads cleanly, the
+workload is deterministic, and the engine and the hand-written function agree
+on every line.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+from bench import bigpolicy, handwritten, run, workload
+
+import returnrules
+
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def policy() -> returnrules.Policy:
+    return returnrules.load_policy(run.POLICY_PATH)
+
+
+@pytest.fixture(scope="module")
+def parsed(policy: returnrules.Policy) -> list[returnrules.Request]:
+    return [policy.parse_request(d) for d in workload.generate(300, SEED)]
+
+
+def test_the_benchmark_policy_has_20_rules_and_loads_without_problems(
+    policy: returnrules.Policy,
+) -> None:
+    assert len(policy.rules) == 20
+    assert policy.warnings == ()
+    assert policy.default == "approve"
+
+
+def test_the_workload_is_the_same_for_the_same_seed() -> None:
+    assert workload.generate(40, SEED) == workload.generate(40, SEED)
+    assert workload.generate(40, SEED) != workload.generate(40, SEED + 1)
+    assert list(workload.iter_requests(40, SEED)) == workload.generate(40, SEED)
+
+
+def test_the_workload_data_passes_the_plugins_checks(
+    policy: returnrules.Policy,
+) -> None:
+    policy.check_data(workload.make_data())
+
+
+def test_the_workload_covers_every_decision_and_action(
+    policy: returnrules.Policy, parsed: list[returnrules.Request]
+) -> None:
+    data = workload.make_data()
+    seen = {
+        (d, a)
+        for request in parsed
+        for d, actions in handwritten.decide(request, data)
+        for a in actions or ("-",)
+    }
+    assert {d for d, _ in seen} == {"approve", "reject", "review"}
+    assert {a for _, a in seen} >= {
+        "refund",
+        "restock",
+        "return_to_supplier",
+        "exchange",
+        "scrap",
+        "notify",
+    }
+
+
+def test_plan_and_evaluate_agree_with_the_handwritten_function(
+    policy: returnrules.Policy, parsed: list[returnrules.Request]
+) -> None:
+    counts, found = run.agreement(
+        policy, parsed, workload.make_data(), explain_sample=100
+    )
+    shown = "\n".join(str(d) for d in found[:5])
+    assert counts == {"plan": 0, "evaluate": 0, "explain": 0}, shown
+
+
+def test_the_generated_big_policy_is_what_its_rules_say_and_loads() -> None:
+    text = bigpolicy.make_big_policy(60)
+    assert tomllib.loads(text)["rule"] == bigpolicy.big_policy_rules(60)
+    big = returnrules.loads_policy(text, source="big.toml")
+    assert len(big.rules) == 60
+    assert big.warnings == ()
