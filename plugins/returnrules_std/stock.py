@@ -34,7 +34,7 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import part_and_qty, table
+from returnrules_std._lines import Records, part_and_qty, table
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -52,6 +52,9 @@ class StockLevel:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+_LEVELS: Records[StockLevel] = Records(StockLevel)
 
 
 class StockSpecs:
@@ -79,7 +82,7 @@ def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None
     record = table(context.data, "stock").get(sku)
     if record is None:
         return None
-    return structure_data(record, StockLevel, path=("stock", sku))
+    return _LEVELS.get(record, ("stock", sku))
 
 
 @hookimpl

@@ -38,7 +38,7 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import days, part_and_qty, table
+from returnrules_std._lines import Records, days, part_and_qty, table
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -51,6 +51,9 @@ class SupplierTerms:
     window_days: Annotated[int, Bounds(ge=0)] | None = None
     restocking_fee_percent: Annotated[Decimal, Bounds(ge=0, le=100)] = Decimal(0)
     non_returnable_categories: tuple[Annotated[str, VocabCode("category")], ...] = ()
+
+
+_TERMS: Records[SupplierTerms] = Records(SupplierTerms)
 
 
 class SupplierSpecs:
@@ -80,7 +83,7 @@ def returnrules_supplier_terms(
     record = table(context.data, "supplier").get(supplier)
     if record is None:
         return None
-    return structure_data(record, SupplierTerms, path=("supplier", supplier))
+    return _TERMS.get(record, ("supplier", supplier))
 
 
 @hookimpl

@@ -38,6 +38,7 @@ from returnrules._decision import (
 )
 from returnrules._engine import Policy
 from returnrules._errors import (
+    PathKey,
     PolicyError,
     Problem,
     RequestError,
@@ -81,6 +82,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Overridden",
+    "PathKey",
     "Policy",
     "PolicyError",
     "Problem",

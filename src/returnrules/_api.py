@@ -130,7 +130,6 @@ class FailedFact:
         return f"<failed {self.name}>"
 
 
-@attrs.define(slots=True, eq=False)
 class LineContext:
     """One return line being evaluated, as facts, checks and actions see it.
 
@@ -139,18 +138,35 @@ class LineContext:
     the plugin manager's hook relay, through which a plugin calls its own data
     provider hooks; ``memo`` is a per-line dict a plugin may use to cache a
     record that several of its facts share.
+
+    One is made per line evaluated, so it is a plain slotted class.
     """
 
-    request: Request
-    line: ReturnLine
-    order_line: OrderLine
-    data: Mapping[str, Any]
-    hook: Any
-    memo: dict[object, Any] = attrs.field(factory=dict)
-    # The per-line fact cache, indexed by the registry's fact numbers; filled by
-    # the compiled policy, read by templates.  Not for plugins.
-    values: list[Any] = attrs.field(factory=list, repr=False)
-    facts: tuple[Fact, ...] = attrs.field(default=(), repr=False)
+    __slots__ = ("data", "facts", "hook", "line", "memo", "order_line", "request",
+                 "values")  # fmt: skip
+
+    def __init__(
+        self,
+        request: Request,
+        line: ReturnLine,
+        order_line: OrderLine,
+        data: Mapping[str, Any],
+        hook: Any,
+        facts: tuple[Fact, ...] = (),
+    ) -> None:
+        self.request = request
+        self.line = line
+        self.order_line = order_line
+        self.data = data
+        self.hook = hook
+        self.memo: dict[object, Any] = {}
+        # The per-line fact cache, indexed by the registry's fact numbers; filled
+        # by the compiled policy, read by templates.  Not for plugins.
+        self.values: list[Any] = []
+        self.facts = facts
+
+    def __repr__(self) -> str:
+        return f"<LineContext {self.request.id} line {self.line.line}>"
 
     def fact_value(self, index: int) -> Any:
         """The value of fact number *index*, resolving it at most once."""

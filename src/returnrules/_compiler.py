@@ -46,6 +46,7 @@ from returnrules._ir import (
     PolicyIR,
     Present,
 )
+from returnrules._money import Money
 from returnrules._plugins import Registry
 
 __all__ = ["Matcher", "RuleError", "compile_policy"]
@@ -116,6 +117,7 @@ class _Gen:
     args: dict[str, object] = attrs.field(factory=dict)
     leaves: list[Leaf | None] = attrs.field(factory=lambda: [None])
     loaded: set[int] = attrs.field(factory=set)
+    checks: list[tuple[Any, Any]] = attrs.field(factory=list)
 
     def bind(self, prefix: str, value: object) -> str:
         """A fresh argument name for *value*, made from *prefix* and a number."""
@@ -157,10 +159,21 @@ class _Gen:
             test = f"P({self.load(cond.fact)})"
             return self.leaf(cond, test if cond.expected else f"(not {test})")
         if isinstance(cond, CheckCall):
-            check = self.bind("K", cond.check.test)
-            params = self.bind("A", cond.params)
-            call = f"(c := {check}(ctx, {params}))"
-            return self.leaf(cond, f"({call} is True or (c is not False and BAD(c)))")
+            # The same check with equal parameters in several rules runs once
+            # per line: its result is kept in a local (k0, k1...).
+            for i, (check, params) in enumerate(self.checks):
+                if check is cond.check and params == cond.params:
+                    k = f"k{i}"
+                    break
+            else:
+                k = f"k{len(self.checks)}"
+                self.checks.append((cond.check, cond.params))
+                self.args[k.upper()] = cond.check.test
+                self.args[f"A{k[1:]}"] = cond.params
+            call = f"({k} if {k} is not U else ({k} := {k.upper()}(ctx, A{k[1:]})))"
+            return self.leaf(
+                cond, f"({call} is True or ({k} is not False and BAD({k})))"
+            )
         return self.leaf(cond, self.compare(cond))
 
     def compare(self, cond: Compare) -> str:
@@ -174,6 +187,12 @@ class _Gen:
             if cond.value.type.optional:
                 guards.append(f"{right} is not None")
                 right = f"f{cond.value.number}"
+        elif isinstance(cond.value, Money) and cond.op not in ("in", "not_in"):
+            # Money facts are in the policy's currency (requests are checked on
+            # parsing, plugin facts as they resolve): compare the amounts.  A
+            # failed fact's marker has no .amount and raises, as it should.
+            left = f"{left}.amount"
+            right = self.bind("C", cond.value.amount)
         else:
             right = self.bind("C", cond.value)
         test = f"{left} {_SYMBOLS[cond.op]} {right}"
@@ -206,8 +225,9 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
     used = sorted(gen.loaded)
     values = ", ".join(f"f{n}" if n in gen.loaded else "U" for n in range(len(facts)))
     head = ["def match(ctx):", f"    m = {always}", "    errs = None", "    w = 0"]
-    if used:
-        head.append("    " + " = ".join(f"f{n}" for n in used) + " = U")
+    slots = [f"f{n}" for n in used] + [f"k{i}" for i in range(len(gen.checks))]
+    if slots:
+        head.append("    " + " = ".join(slots) + " = U")
     tail = [f"    ctx.values = [{values}]", "    return m, errs"]
     fixed: dict[str, object] = {
         "U": UNSET,

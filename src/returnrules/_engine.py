@@ -256,7 +256,10 @@ class Policy:
             self._line(request, rline, oline, data, explain)
             for rline, oline in request.pairs
         )
-        overall = combine(line.decision for line in lines)
+        if len(lines) == 1:
+            overall: str = lines[0].decision
+        else:
+            overall = combine([line.decision for line in lines])
         return Decision(request.id, overall, lines, explained=explain)
 
     def plan(
@@ -272,14 +275,17 @@ class Policy:
         """
         request = self._checked(request)
         data = _NO_DATA if data is None else data
-        match = self.matcher.match
+        match, hook, facts, plans = (
+            self.matcher.match,
+            self._hook,
+            self.facts,
+            self._plans,
+        )
         lines = []
         for rline, oline in request.pairs:
-            mask, raised = match(
-                LineContext(request, rline, oline, data, self._hook, facts=self.facts)
-            )
+            mask, raised = match(LineContext(request, rline, oline, data, hook, facts))
             if raised is None:
-                plan = self._plans.get((mask, False)) or self._plan(mask, False)
+                plan = plans.get((mask, False)) or self._plan(mask, False)
                 lines.append(LinePlan(rline.line, plan))
             else:
                 errors = tuple(
@@ -287,7 +293,10 @@ class Policy:
                     for f in raised
                 )
                 lines.append(LinePlan(rline.line, self._plan(mask, True), errors))
-        overall = combine(line.outcome.decision for line in lines)
+        if len(lines) == 1:
+            overall: str = lines[0].outcome.decision
+        else:
+            overall = combine([line.outcome.decision for line in lines])
         return RequestPlan(request.id, overall, tuple(lines))
 
     def _checked(self, request: Request | Mapping[str, Any]) -> Request:
@@ -334,7 +343,7 @@ class Policy:
         data: Mapping[str, Any],
         explain: bool,
     ) -> LineDecision:
-        ctx = LineContext(request, rline, oline, data, self._hook, facts=self.facts)
+        ctx = LineContext(request, rline, oline, data, self._hook, self.facts)
         errors: list[EvalError] = []
         trace: dict[str, Any] | None = None
         if explain:
@@ -452,11 +461,14 @@ class Policy:
             action = planned.action
             try:
                 fields = action.run(ctx, planned.params)
-                if not isinstance(fields, Mapping) or not all(
-                    isinstance(k, str) for k in fields
-                ):
-                    raise TypeError(f"returned {fields!r}, not a mapping of fields")
-                result = ActionResult(action.name, rule.id, dict(fields))
+                if type(fields) is not dict:
+                    if not isinstance(fields, Mapping):
+                        raise TypeError(f"returned {fields!r}, not a mapping of fields")
+                    fields = dict(fields)
+                for key in fields:
+                    if type(key) is not str:
+                        raise TypeError(f"returned {fields!r}, not a mapping of fields")
+                result = ActionResult(action.name, rule.id, fields)
             except Exception as exc:
                 error = EvalError(
                     rule.id,

@@ -52,7 +52,8 @@ _MINOR_UNITS: Final = {
     "LYD": 3,
 }
 _CODE = re.compile(r"[A-Z]{3}")
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+PLAIN_DECIMAL: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+"""What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``."""
 _QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
 
 
@@ -88,7 +89,7 @@ def to_decimal(value: object) -> Decimal:
             raise ValueError(f"expected a finite number, got {value!r}")
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value.strip()):
+        if not PLAIN_DECIMAL.fullmatch(value.strip()):
             raise ValueError(f"expected a decimal number like 180.10, got {value!r}")
         result = Decimal(value.strip())
     else:
@@ -166,7 +167,12 @@ class Money:
         return Money._trusted(self.amount - other.amount, self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
-        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+        kind = factor.__class__
+        if (
+            kind is not int
+            and kind is not Decimal
+            and (kind is bool or not isinstance(factor, int | Decimal))
+        ):
             return NotImplemented
         return Money._trusted(self.amount * factor, self.currency)
 

@@ -9,7 +9,7 @@ slower, and used only when a trace is asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from returnrules._api import FailedFact, LineContext
 from returnrules._compiler import CheckResultError
@@ -50,6 +50,20 @@ class _LeafFailed(Exception):
         self.node = node
 
 
+_CHECKS: Final = object()  # the ctx.memo key of the line's check results
+
+
+def _check_result(cond: CheckCall, ctx: LineContext) -> Any:
+    """Run a check once per line and (check, equal parameters), like compiled code."""
+    done: list[tuple[CheckCall, Any]] = ctx.memo.setdefault(_CHECKS, [])
+    for seen, result in done:
+        if seen.check is cond.check and seen.params == cond.params:
+            return result
+    result = cond.check.test(ctx, cond.params)
+    done.append((cond, result))
+    return result
+
+
 def _value(ctx: LineContext, fact: FactRef) -> Any:
     return ctx.fact_value(fact.number)
 
@@ -57,7 +71,7 @@ def _value(ctx: LineContext, fact: FactRef) -> Any:
 def _leaf(cond: Leaf, ctx: LineContext, node: dict[str, Any]) -> bool:
     if isinstance(cond, CheckCall):
         node.update(check=cond.check.name, params=dict(cond.shown))
-        result = cond.check.test(ctx, cond.params)
+        result = _check_result(cond, ctx)
         if result is not True and result is not False:
             raise CheckResultError(f"returned {result!r}, not true or false")
         node["result"] = result
