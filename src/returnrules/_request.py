@@ -183,14 +183,15 @@ def _references(
     """
     numbers: set[int] = set()
     for i, number in enumerate(order_lines):
+        if not isinstance(number, int) or isinstance(number, bool):
+            continue  # not a line number: its own problem is reported elsewhere
         if number in numbers:
             yield RequestProblem(
                 ("order", "lines", i, "line"),
                 f"duplicate order line {number}",
                 "duplicate-line",
             )
-        if isinstance(number, int):
-            numbers.add(number)
+        numbers.add(number)
     seen: set[int] = set()
     for i, number in enumerate(return_lines):
         if not isinstance(number, int) or isinstance(number, bool):

@@ -1,0 +1,136 @@
+"""The fast request reader agrees with the converter: same request, or it declines.
+
+``parse_request`` tries a straight-line reader first and falls back to the
+cattrs converter for anything it is unsure of.  It must never accept what the
+converter rejects, nor build a different request.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import returnrules
+from returnrules import Request, RequestError, _request, parse_request
+from tests.conftest import BASE_REQUEST
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _examples() -> Iterator[dict[str, Any]]:
+    for path in sorted((ROOT / "examples" / "requests").iterdir()):
+        if path.suffix == ".toml":
+            yield tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json":
+            yield json.loads(path.read_text(encoding="utf-8"))
+
+
+def slow(mapping: Any, vocabularies: Any = None) -> Request:
+    """parse_request with the fast reader switched off."""
+
+    def decline(*args: object) -> Any:
+        raise _request._Decline
+
+    original = _request._fast
+    _request._fast = decline  # type: ignore[assignment]
+    try:
+        return parse_request(mapping, vocabularies=vocabularies)
+    finally:
+        _request._fast = original
+
+
+def same(a: Request, b: Request) -> bool:
+    return a == b and a.pairs == b.pairs and a.currency == b.currency
+
+
+@pytest.mark.parametrize("mapping", list(_examples()), ids=lambda m: str(m["id"]))
+def test_the_fast_reader_reads_every_example_like_the_converter(
+    mapping: dict[str, Any],
+) -> None:
+    policy = returnrules.load_policy(ROOT / "rules.toml")  # it adds reason codes
+    assert _request._fast(mapping, "CNY", policy.vocabularies)
+    assert same(policy.parse_request(mapping), slow(mapping, policy.vocabularies))
+
+
+def test_the_fast_reader_declines_what_it_does_not_know() -> None:
+    mapping = copy.deepcopy(BASE_REQUEST)
+    mapping["lines"][0]["qty"] = 2.0  # a float: the converter reports it
+    with pytest.raises(_request._Decline):
+        _request._fast(mapping, "CNY", _request._DEFAULT_CONTEXT.vocabularies)
+    with pytest.raises(RequestError, match=r"\$\.lines\[0\]\.qty: expected an integer"):
+        parse_request(mapping)
+
+
+_PATHS = [
+    ("id",),
+    ("requested_at",),
+    ("customer", "id"),
+    ("customer", "tier"),
+    ("order", "id"),
+    ("order", "status"),
+    ("order", "channel"),
+    ("order", "placed_at"),
+    ("order", "delivered_at"),
+    ("order", "shipping_fee"),
+    ("order", "lines", 0, "line"),
+    ("order", "lines", 0, "qty"),
+    ("order", "lines", 0, "unit_price"),
+    ("order", "lines", 0, "category"),
+    ("order", "lines", 0, "shipped_qty"),
+    ("order", "lines", 0, "returned_qty"),
+    ("order", "lines", 0, "special_order"),
+    ("order", "lines", 0, "supplier"),
+    ("lines", 0, "line"),
+    ("lines", 0, "qty"),
+    ("lines", 0, "reason"),
+    ("lines", 0, "condition"),
+    ("lines", 0, "packaging"),
+    ("lines", 0, "extra"),
+]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10),
+    st.integers(min_value=10**11, max_value=10**13),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        ["", "1", "2.50", " 3", "-1", "1e3", "1_000", "NaN", "wrong_part", "opened",
+         "damaged", "brake", "vip", "delivered", "placed", "2026-11-04",
+         "2026-11-04T11:00:00+08:00", "2026-11-04T11:00:00", "2026-13-01", "x" * 1001]
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "line"]), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.lists(st.tuples(st.sampled_from(_PATHS), _VALUES), max_size=3))
+def test_the_fast_reader_never_disagrees_with_the_converter(
+    changes: list[tuple[tuple[str | int, ...], object]],
+) -> None:
+    mapping: Any = copy.deepcopy(BASE_REQUEST)
+    for path, value in changes:
+        target = mapping
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    def outcome(read: Any) -> Request | tuple[str, ...]:
+        try:
+            return read(mapping)  # type: ignore[no-any-return]
+        except RequestError as exc:
+            return tuple(map(str, exc.problems))
+
+    expected, got = outcome(slow), outcome(parse_request)
+    if isinstance(expected, Request) and isinstance(got, Request):
+        assert same(got, expected)
+    else:
+        assert got == expected
