@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from returnrules import LineContext, PathKey, structure_data
@@ -50,3 +50,31 @@ class Records(Generic[T]):
             self._cache.clear()
         self._cache[id(record)] = (record, value)
         return value
+
+
+_DIRECT: dict[int, tuple[object, Callable[..., Any]]] = {}
+
+
+def first_result(caller: Any) -> Callable[..., Any]:
+    """A ``firstresult`` hook, called directly when it has one implementation.
+
+    pluggy's general dispatch costs more than a small provider's own work; a
+    hook with a single plain implementation (no wrapper) gives the same
+    result when that implementation is called by itself.  The plugin manager
+    of a loaded policy does not change, so the choice is made once per hook.
+    """
+    hit = _DIRECT.get(id(caller))
+    if hit is not None and hit[0] is caller:
+        return hit[1]
+    impls = caller.get_hookimpls()
+    call: Callable[..., Any] = caller
+    if len(impls) == 1 and not (impls[0].wrapper or impls[0].hookwrapper):
+        function, names = impls[0].function, impls[0].argnames
+
+        def call(**kwargs: Any) -> Any:
+            return function(*[kwargs[name] for name in names])
+
+    if len(_DIRECT) >= 1024:  # policies loaded again and again: forget old ones
+        _DIRECT.clear()
+    _DIRECT[id(caller)] = (caller, call)
+    return call

@@ -18,6 +18,7 @@ from returnrules import (
     FactType,
     LineContext,
     VocabCode,
+    calendar_days,
     hookimpl,
     local_date,
 )
@@ -64,9 +65,7 @@ def _window(ctx: LineContext, params: DeadlineParams) -> int:
 
 def _elapsed(ctx: LineContext, params: DeadlineParams) -> int | None:
     start = _start(ctx, params.from_)
-    if start is None:
-        return None
-    return (ctx.request.requested_at.date() - _date(ctx, start)).days
+    return None if start is None else calendar_days(start, ctx.request.requested_at)
 
 
 def within_deadline(ctx: LineContext, params: DeadlineParams) -> bool:

@@ -87,7 +87,8 @@ def compute_refund(
 def _refund(ctx: LineContext, params: RefundParams) -> Mapping[str, Any]:
     order = ctx.request.order
     line_amount = ctx.order_line.unit_price * ctx.line.qty
-    refund = compute_refund(line_amount, params, order.shipping_fee, order.goods_value)
+    goods_value = order.goods_value if params.include_shipping else None
+    refund = compute_refund(line_amount, params, order.shipping_fee, goods_value)
     return {
         "amount": refund.amount,
         "fee": refund.fee,

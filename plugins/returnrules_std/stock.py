@@ -34,7 +34,7 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import Records, part_and_qty, table
+from returnrules_std._lines import Records, first_result, part_and_qty, table
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -109,7 +109,8 @@ def stock_level(ctx: LineContext) -> StockLevel | None:
     """The line's stock record, asked of the hook once per line."""
     key = ("stock", ctx.order_line.sku)
     if key not in ctx.memo:
-        level = ctx.hook.returnrules_stock_level(sku=ctx.order_line.sku, context=ctx)
+        provider = first_result(ctx.hook.returnrules_stock_level)
+        level = provider(sku=ctx.order_line.sku, context=ctx)
         if level is not None and not isinstance(level, StockLevel):
             raise TypeError(f"returnrules_stock_level returned {level!r}")
         ctx.memo[key] = level

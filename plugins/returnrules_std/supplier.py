@@ -38,7 +38,7 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import Records, days, part_and_qty, table
+from returnrules_std._lines import Records, days, first_result, part_and_qty, table
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -118,7 +118,8 @@ def supplier_terms(ctx: LineContext) -> SupplierTerms | None:
         return None
     key = ("supplier", supplier)
     if key not in ctx.memo:
-        terms = ctx.hook.returnrules_supplier_terms(supplier=supplier, context=ctx)
+        provider = first_result(ctx.hook.returnrules_supplier_terms)
+        terms = provider(supplier=supplier, context=ctx)
         if terms is not None and not isinstance(terms, SupplierTerms):
             raise TypeError(f"returnrules_supplier_terms returned {terms!r}")
         ctx.memo[key] = terms

@@ -289,8 +289,16 @@ class Template:
     text: str
     parts: tuple[str | int, ...] = ()  # literal text, or a fact number
     formatters: tuple[Callable[[Any], str], ...] = attrs.field(default=(), eq=False)
+    fixed: str = attrs.field(init=False, eq=False, repr=False)
+    """The literal text alone: the whole message when there are no placeholders."""
+
+    @fixed.default
+    def _literal_text(self) -> str:
+        return "".join(p for p in self.parts if isinstance(p, str))
 
     def render(self, ctx: LineContext) -> str:
+        if not self.formatters:  # no placeholders: the message is fixed
+            return self.fixed
         out: list[str] = []
         formatters = iter(self.formatters)
         for part in self.parts:

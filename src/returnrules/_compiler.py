@@ -118,6 +118,7 @@ class _Gen:
     leaves: list[Leaf | None] = attrs.field(factory=lambda: [None])
     loaded: set[int] = attrs.field(factory=set)
     checks: list[tuple[Any, Any]] = attrs.field(factory=list)
+    roots: dict[str, str] = attrs.field(factory=dict)
 
     def bind(self, prefix: str, value: object) -> str:
         """A fresh argument name for *value*, made from *prefix* and a number."""
@@ -131,9 +132,12 @@ class _Gen:
         if attribute:
             # A plain attribute of the context: cheaper to read than to cache.
             # The path comes from the fact's registration (validated public
-            # identifiers), never from the policy.
+            # identifiers), never from the policy; its first step (ctx.line,
+            # ctx.request...) is read once per line into a local a0, a1...
             self.loaded.add(n)
-            return f"(f{n} := ctx.{attribute})"
+            root, _, rest = attribute.partition(".")
+            local = self.roots.setdefault(root, f"a{len(self.roots)}")
+            return f"(f{n} := {local}{'.' if rest else ''}{rest})"
         if n not in self.loaded:
             self.loaded.add(n)
             self.args[f"R{n}"] = self.facts_table[n].resolve
@@ -225,6 +229,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
     used = sorted(gen.loaded)
     values = ", ".join(f"f{n}" if n in gen.loaded else "U" for n in range(len(facts)))
     head = ["def match(ctx):", f"    m = {always}", "    errs = None", "    w = 0"]
+    head += [f"    {local} = ctx.{root}" for root, local in gen.roots.items()]
     slots = [f"f{n}" for n in used] + [f"k{i}" for i in range(len(gen.checks))]
     if slots:
         head.append("    " + " = ".join(slots) + " = U")

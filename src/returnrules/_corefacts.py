@@ -7,6 +7,7 @@ other way to know a fact.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
@@ -16,6 +17,7 @@ from returnrules._money import Money
 from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
 from returnrules.hookspecs import hookimpl
 
+ZERO = Decimal(0)
 INT = FactType("int")
 MONEY = FactType("money")
 BOOL = FactType("bool")
@@ -34,10 +36,14 @@ def _days_since_delivery(ctx: LineContext) -> int | None:
 
 
 def _request_amount(ctx: LineContext) -> Money:
-    total = Money.zero(ctx.request.currency)
-    for rline, oline in ctx.request.pairs:
-        total = total + oline.unit_price * rline.qty
-    return total
+    pairs = ctx.request.pairs
+    total = sum((oline.unit_price.amount * rline.qty for rline, oline in pairs), ZERO)
+    return Money(total, ctx.request.currency)
+
+
+def _line_amount(ctx: LineContext) -> Money:
+    price = ctx.order_line.unit_price
+    return Money._trusted(price.amount * ctx.line.qty, price.currency)
 
 
 def _core_charge(ctx: LineContext) -> Money:
@@ -89,7 +95,7 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...
     (
         "line.amount",
         MONEY,
-        lambda c: c.order_line.unit_price * c.line.qty,
+        _line_amount,
         "line.qty × line.unit_price",
     ),
     ("part.sku", STR, "order_line.sku", ""),

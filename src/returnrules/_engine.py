@@ -191,6 +191,7 @@ class Policy:
         self.matcher: Matcher = compile_policy(ir, self.facts)
         self._hook = registry.hook
         self._plans: dict[tuple[int, bool], Outcome] = {}
+        self._line_plans: dict[tuple[int, int], LinePlan] = {}
         masks: dict[str, int] = {"approve": 0, "reject": 0, "review": 0}
         for rule in ir.rules:
             if rule.decide is not None:
@@ -275,18 +276,22 @@ class Policy:
         """
         request = self._checked(request)
         data = _NO_DATA if data is None else data
-        match, hook, facts, plans = (
-            self.matcher.match,
-            self._hook,
-            self.facts,
-            self._plans,
-        )
+        match, hook, facts = self.matcher.match, self._hook, self.facts
+        known = self._line_plans
         lines = []
         for rline, oline in request.pairs:
             mask, raised = match(LineContext(request, rline, oline, data, hook, facts))
             if raised is None:
-                plan = plans.get((mask, False)) or self._plan(mask, False)
-                lines.append(LinePlan(rline.line, plan))
+                # A LinePlan without errors is immutable: one is shared by all the
+                # lines with the same number that match the same rules.
+                line = known.get((rline.line, mask))
+                if line is None:
+                    if len(known) >= _MAX_PLANS:
+                        known.clear()
+                    line = known[rline.line, mask] = LinePlan(
+                        rline.line, self._plan(mask, False)
+                    )
+                lines.append(line)
             else:
                 errors = tuple(
                     self._error(f.rule, self.matcher.leaves[f.leaf], f.error)

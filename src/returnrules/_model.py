@@ -8,6 +8,7 @@ carry a UTC offset, money is in the request's currency).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import NewType
 
 import attrs
@@ -55,6 +56,8 @@ SHIPPED_STATUSES = frozenset({"shipped", "delivered"})
 def local_date(moment: Moment, tz: dt.tzinfo) -> dt.date:
     """The calendar date of *moment* in the time zone *tz* (a bare date is itself)."""
     if isinstance(moment, dt.datetime):
+        if moment.tzinfo == tz:  # the usual case: one offset throughout
+            return moment.date()
         return moment.astimezone(tz).date()
     return moment
 
@@ -135,10 +138,10 @@ class Order:
     def goods_value(self) -> Money:
         """Σ qty × unit price over the order's lines (the base for shipping shares)."""
         currency = self.lines[0].unit_price.currency
-        total = Money.zero(currency)
-        for line in self.lines:
-            total = total + line.unit_price * line.qty
-        return total
+        total = sum(
+            (line.unit_price.amount * line.qty for line in self.lines), Decimal(0)
+        )
+        return Money(total, currency)
 
 
 @attrs.frozen
