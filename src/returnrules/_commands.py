@@ -16,6 +16,13 @@ from typing import IO, Any, Final, TextIO
 
 import attrs
 
+from returnrules._batch import (
+    Options,
+    Progress,
+    count_requests,
+    default_jobs,
+    evaluate_stream,
+)
 from returnrules._cases import CaseFile, CaseFileError, CaseRunner, load_case_file
 from returnrules._engine import Policy
 from returnrules._errors import PolicyError, Problem, RequestError
@@ -26,7 +33,6 @@ from returnrules._plugins import Registry, load_registry
 from returnrules._report import (
     Style,
     plural,
-    render_decision,
     render_problem,
     render_request_error,
     summary,
@@ -160,8 +166,15 @@ def run_eval(
     data: str | None = None,
     as_json: bool = False,
     explain: bool = False,
+    jobs: int = 1,
+    progress: bool | None = None,
 ) -> int:
-    """``returnrules eval``: decide each request; a bad one never stops the others."""
+    """``returnrules eval``: decide each request; a bad one never stops the others.
+
+    Requests stream in and out in order; *jobs* > 1 spreads them over worker
+    processes (0: one per core).  *progress* (default: when stderr is a
+    terminal) shows the count, the rate and the time left on stderr.
+    """
     policy = _load(rules, console)
     if policy is None:
         return FAILED
@@ -170,31 +183,30 @@ def run_eval(
         data_map = _data(data, policy, console)
         if data_map is None:
             return BAD_INPUT
+    if progress is None:
+        progress = _is_terminal(console.err)
+    meter = Progress(console.err, count_requests(requests)) if progress else None
+    items = (item for spec in requests for item in read_requests(spec, console.stdin))
+    options = Options(as_json, explain, console.style.enabled)
     bad = 0
     first = True
-    for spec in requests:
-        for source, loaded in read_requests(spec, console.stdin):
-            try:
-                if isinstance(loaded, RequestError):
-                    raise loaded
-                request = policy.parse_request(loaded)
-                decision = policy.evaluate(request, data_map, explain=explain)
-            except RequestError as exc:
+    try:
+        for result in evaluate_stream(
+            items, policy, rules, data_map, options, jobs or default_jobs()
+        ):
+            if meter is not None:
+                meter.step()
+            if not result.ok:
                 bad += 1
-                error = exc if exc.source else exc.with_source(source)
-                console.error(*render_request_error(error))
+                console.error(*result.err)
                 continue
-            if as_json:
-                console.print(json.dumps(decision.to_dict(), ensure_ascii=False))
-                continue
-            if not first:
+            if not first and not as_json:
                 console.print("")
             first = False
-            console.print(
-                *render_decision(
-                    decision, request, policy, console.style, source=source
-                )
-            )
+            console.print(*result.out)
+    finally:
+        if meter is not None:
+            meter.close()
     if bad:
         console.error(f"{plural(bad, 'request')} could not be evaluated")
         return BAD_INPUT
@@ -396,3 +408,10 @@ def run_init(directory: str, console: Console) -> int:
         f"  {here}returnrules test",
     )
     return OK
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

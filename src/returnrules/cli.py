@@ -157,6 +157,16 @@ def _command(
     return parser
 
 
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of jobs: {text!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError("jobs must be 0 (one per core) or more")
+    return jobs
+
+
 def _rules_option(parser: argparse.ArgumentParser, *, default: str | None) -> None:
     if default is None:
         text = (
@@ -207,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
             data=a.data,
             as_json=a.json,
             explain=a.explain,
+            jobs=a.jobs,
+            progress=a.progress,
         ),
         help="dry-run requests: the decision, the planned actions, and why",
         epilog=EVAL_EPILOG,
@@ -230,6 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain",
         action="store_true",
         help="show every rule, matched or not, and each condition with its value",
+    )
+    evaluate.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="evaluate in N worker processes, output in input order "
+        "(0: one per core; default 1)",
+    )
+    evaluate.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show count, rate and time left on stderr (default: on a terminal)",
     )
 
     test = _command(

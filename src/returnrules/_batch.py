@@ -1,0 +1,224 @@
+"""``returnrules eval`` over many requests: streamed, optionally on several cores.
+
+Requests are read lazily (a ``.jsonl`` file of a year of returns is never held
+in memory), evaluated, rendered and printed in input order.  With ``jobs > 1``
+chunks of requests go to worker processes that each load and compile the
+policy once; ``Pool.imap`` hands the results back in order, and only plain
+strings cross the process boundary.  A request that cannot be read or parsed
+is reported with its source (``batch.jsonl:12``) and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from multiprocessing.pool import AsyncResult
+from typing import Any, Final, TextIO
+
+import attrs
+
+from returnrules._engine import Policy
+from returnrules._errors import RequestError
+from returnrules._loader import load_policy
+from returnrules._report import Style, render_decision, render_request_error
+
+__all__ = ["Options", "Progress", "Result", "evaluate_stream"]
+
+CHUNK: Final = 256
+"""Requests per chunk sent to a worker: large enough to amortise the pickling."""
+
+Loaded = Mapping[str, Any] | RequestError
+
+
+@attrs.frozen
+class Options:
+    """How each request is evaluated and shown (the same in every worker)."""
+
+    as_json: bool = False
+    explain: bool = False
+    colour: bool = False
+
+
+@attrs.frozen
+class Result:
+    """One request's output: lines for stdout, or error lines for stderr."""
+
+    out: tuple[str, ...] = ()
+    err: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.err
+
+
+def render_one(
+    policy: Policy,
+    data: Mapping[str, Any] | None,
+    options: Options,
+    source: str,
+    loaded: Loaded,
+) -> Result:
+    """Parse, evaluate and render one request; a bad one becomes error lines."""
+    try:
+        if isinstance(loaded, RequestError):
+            raise loaded
+        request = policy.parse_request(loaded)
+        decision = policy.evaluate(request, data, explain=options.explain)
+    except RequestError as exc:
+        error = exc if exc.source else exc.with_source(source)
+        return Result(err=tuple(render_request_error(error)))
+    if options.as_json:
+        return Result(out=(json.dumps(decision.to_dict(), ensure_ascii=False),))
+    style = Style(options.colour)
+    return Result(
+        out=tuple(render_decision(decision, request, policy, style, source=source))
+    )
+
+
+# -- workers ---------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(rules: str, data: Mapping[str, Any] | None, options: Options) -> None:
+    """Pool initializer: load and compile the policy once per worker process."""
+    _worker.update(policy=load_policy(rules), data=data, options=options)
+
+
+def _work(chunk: list[tuple[str, Loaded | Result]]) -> list[Result]:
+    policy, data, options = _worker["policy"], _worker["data"], _worker["options"]
+    return [
+        item
+        if isinstance(item, Result)
+        else render_one(policy, data, options, source, item)
+        for source, item in chunk
+    ]
+
+
+def _chunks(
+    items: Iterable[tuple[str, Loaded]], policy: Policy, options: Options
+) -> Iterator[list[tuple[str, Loaded | Result]]]:
+    """Chunks for the workers.  A request that could not even be read is rendered
+    here: a RequestError does not survive pickling (its args are its text)."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, CHUNK)):
+        yield [
+            (source, render_one(policy, None, options, source, item))
+            if isinstance(item, RequestError)
+            else (source, item)
+            for source, item in chunk
+        ]
+
+
+def evaluate_stream(
+    items: Iterable[tuple[str, Loaded]],
+    policy: Policy,
+    rules: str,
+    data: Mapping[str, Any] | None,
+    options: Options,
+    jobs: int = 1,
+) -> Iterator[Result]:
+    """The results of *items* in input order, computed here or in *jobs* workers.
+
+    *policy* is the loaded policy (used here); *rules* is its path, which each
+    worker loads and compiles once.  At most two chunks per worker are in
+    flight, so a huge input is never read ahead into memory.
+    """
+    if jobs <= 1:
+        for source, item in items:
+            yield render_one(policy, data, options, source, item)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs, _start_worker, (rules, data, options)) as pool:
+        window: collections.deque[AsyncResult[list[Result]]] = collections.deque()
+        for chunk in _chunks(items, policy, options):
+            window.append(pool.apply_async(_work, (chunk,)))
+            if len(window) >= 2 * jobs:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()
+
+
+# -- progress --------------------------------------------------------------------------
+
+
+@attrs.define
+class Progress:
+    """A one-line progress display on stderr: count, rate, time left.
+
+    Shown only when asked (the CLI asks when stderr is a terminal); redrawn
+    at most every *interval* seconds and erased at the end.
+    """
+
+    stream: TextIO
+    total: int | None = None
+    interval: float = 0.2
+    count: int = 0
+    started: float = attrs.field(factory=time.monotonic)
+    shown: float = 0.0
+
+    def step(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.shown >= self.interval:
+            self.shown = now
+            self.draw(now)
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.count / elapsed
+        text = f"{self.count:,}"
+        if self.total:
+            text += f"/{self.total:,} requests"
+            if rate > 0 and self.count < self.total:
+                left = (self.total - self.count) / rate
+                text += f", {_duration(left)} left"
+        else:
+            text += " requests"
+        return f"{text}, {rate:,.0f}/s"
+
+    def draw(self, now: float) -> None:
+        self.stream.write("\r\x1b[K" + self.line(now))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def count_requests(specs: Iterable[str]) -> int | None:
+    """How many requests the files hold (lines of a .jsonl), or None if unknown."""
+    total = 0
+    for spec in specs:
+        if spec == "-":
+            return None
+        if spec.endswith(".jsonl"):
+            try:
+                with open(spec, "rb") as f:
+                    total += sum(1 for line in f if line.strip())
+            except OSError:
+                return None
+        else:
+            total += 1
+    return total
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,170 @@
+"""Batches: streaming in and out, --jobs with the order kept, progress, bad lines."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import returnrules
+from returnrules._batch import Progress, count_requests
+from returnrules.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.workload import generate, make_data  # noqa: E402
+
+POLICY = ROOT / "bench" / "policy.toml"
+
+
+def endless() -> Iterator[dict[str, Any]]:
+    yield from itertools.cycle(generate(50, seed=7))
+
+
+def test_evaluate_many_streams_one_request_at_a_time() -> None:
+    policy = returnrules.load_policy(POLICY)
+    consumed = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal consumed
+        for request in endless():
+            consumed += 1
+            yield request
+
+    results = policy.evaluate_many(counted(), make_data())
+    first = list(itertools.islice(results, 3))
+    assert len(first) == 3
+    assert consumed == 3  # nothing was read ahead
+
+
+def test_evaluate_many_yields_the_error_of_a_bad_request_in_its_place() -> None:
+    policy = returnrules.load_policy(POLICY)
+    good = generate(2, seed=3)
+    results = list(policy.evaluate_many([good[0], {"id": "x"}, good[1]], make_data()))
+    assert isinstance(results[0], returnrules.Decision)
+    assert isinstance(results[1], returnrules.RequestError)
+    assert isinstance(results[2], returnrules.Decision)
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> tuple[Path, Path]:
+    requests = generate(600, seed=11)
+    lines = [json.dumps(r, ensure_ascii=False) for r in requests]
+    lines.insert(300, '{"id": "RT-bad"}')  # line 301: a request that does not parse
+    lines.insert(450, "{not json")  # line 451
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(make_data()), encoding="utf-8")
+    return path, data
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, list[str], list[str]]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err.splitlines()
+
+
+def test_a_jsonl_batch_is_evaluated_in_order_with_bad_lines_reported(
+    batch: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, data = batch
+    code, out, err = run(
+        capsys, "eval", str(path), "--rules", str(POLICY), "--data", str(data), "--json"
+    )
+    assert code == 2
+    ids = [json.loads(line)["request"] for line in out]
+    assert ids == [r["id"] for r in generate(600, seed=11)]
+    assert any(line.startswith(f"{path}:301: $.requested_at: ") for line in err)
+    assert any(line.startswith(f"{path}:451:2: invalid JSON") for line in err)
+    assert err[-1] == "2 requests could not be evaluated"
+
+
+def test_jobs_spread_the_batch_over_processes_and_keep_the_order(
+    batch: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, data = batch
+    args = ["eval", str(path), "--rules", str(POLICY), "--data", str(data), "--json"]
+    one = run(capsys, *args)
+    two = run(capsys, *args, "--jobs", "2")
+    assert two == one  # same exit status, same lines in the same order, same errors
+
+
+def test_jobs_render_human_output_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests = [str(p) for p in sorted((ROOT / "examples" / "requests").iterdir())[:4]]
+    rules, data = str(ROOT / "rules.toml"), str(ROOT / "examples" / "data.toml")
+    one = run(capsys, "eval", *requests, "--rules", rules, "--data", data)
+    two = run(capsys, "eval", *requests, "--rules", rules, "--data", data, "-j", "2")
+    assert two == one
+    assert one[0] == 0
+
+
+def test_a_negative_number_of_jobs_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["eval", "x.json", "--jobs", "-1"]) == 2
+    assert "jobs must be 0 (one per core) or more" in capsys.readouterr().err
+
+
+def test_progress_shows_count_rate_and_time_left() -> None:
+    stream = io.StringIO()
+    meter = Progress(stream, total=4, interval=0.0)
+    meter.started -= 2.0  # two seconds ago
+    meter.step()
+    assert meter.line(meter.started + 2.0) == "1/4 requests, 6s left, 0/s"
+    meter.step()
+    shown = stream.getvalue()
+    assert shown.startswith("\r\x1b[K1/4 requests, ")
+    assert "2/4 requests" in shown
+    assert "/s" in shown
+    meter.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_progress_without_a_total_shows_count_and_rate() -> None:
+    meter = Progress(io.StringIO(), total=None)
+    meter.count = 1500
+    assert meter.line(meter.started + 1.0) == "1,500 requests, 1,500/s"
+
+
+def test_eval_shows_progress_on_stderr_when_asked(
+    batch: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, data = batch
+    code, out, err = run(
+        capsys, "eval", str(path), "--rules", str(POLICY), "--data", str(data),
+        "--json", "--progress",
+    )  # fmt: skip
+    assert code == 2
+    assert len(out) == 600
+    text = "\n".join(err)
+    assert "/602 requests" in text  # the total counted from the file
+    assert text.endswith("2 requests could not be evaluated")
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(
+    batch: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, data = batch
+    _, _, err = run(
+        capsys, "eval", str(path), "--rules", str(POLICY), "--data", str(data), "--json"
+    )
+    assert not any("\x1b[K" in line for line in err)
+
+
+def test_count_requests_counts_jsonl_lines_and_files(tmp_path: Path) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text("{}\n\n{}\n{}\n", encoding="utf-8")
+    assert count_requests([str(jsonl), "b.toml"]) == 4
+    assert count_requests(["-"]) is None
+    assert count_requests([str(tmp_path / "missing.jsonl")]) is None
