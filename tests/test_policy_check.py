@@ -826,7 +826,8 @@ def test_a_clean_policy_has_no_warnings_and_knows_its_rule_lines() -> None:
     text = HEAD + '\n[[rule]]\nid = "a"\ndecide = "approve"\n'
     policy = load(text)
     assert policy.warnings == ()
-    assert policy.rules[0].line == 5
+    assert policy.rule_line("a") == 5
+    assert policy.position(("rule", 0, "decide")) == (7, 1)
     assert policy.source == "rules.toml"
     assert policy.currency == "CNY"
     assert policy.default == "review"

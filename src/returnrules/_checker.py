@@ -563,7 +563,6 @@ class _Checker:
             message=message,
             priority=priority,
             then=tuple(then or ()),
-            line=0,
         )
 
     def optional_str(

@@ -14,7 +14,7 @@ Evaluation of one line is three steps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -37,12 +37,13 @@ from returnrules._decision import (
     Overridden,
     jsonable,
 )
-from returnrules._errors import Problem, RequestError, RequestProblem
+from returnrules._errors import PathKey, Problem, RequestError, RequestProblem
 from returnrules._ir import DecisionName, Leaf, PlannedAction, PolicyIR, RuleIR
 from returnrules._model import OrderLine, Request, ReturnLine
 from returnrules._money import Money
 from returnrules._plugins import Registry
 from returnrules._request import parse_request
+from returnrules._tomlpos import key_positions, locate
 from returnrules._trace import explain_rules
 from returnrules._vocab import Vocabulary
 
@@ -173,8 +174,11 @@ class Policy:
         ir: PolicyIR,
         registry: Registry,
         warnings: Iterable[Problem] = (),
+        text: str = "",
     ) -> None:
         self.ir = ir
+        self._text = text
+        self._positions: Mapping[PathKey, tuple[int, int]] | None = None
         self.registry = registry
         self.vocabularies = vocabularies = ir.vocabularies
         self.warnings: tuple[Problem, ...] = tuple(warnings)
@@ -215,6 +219,19 @@ class Policy:
     @property
     def rules(self) -> tuple[RuleIR, ...]:
         return self.ir.rules
+
+    def position(self, path: Sequence[str | int]) -> tuple[int, int]:
+        """Line and column in the policy file of a key path, e.g. ``("rule", 3)``."""
+        if self._positions is None:
+            self._positions = key_positions(self._text)
+        return locate(self._positions, path)
+
+    def rule_line(self, rule_id: str) -> int:
+        """The line of the policy file where rule *rule_id* starts."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return self.position(("rule", rule.index))[0]
+        raise KeyError(rule_id)
 
     def __repr__(self) -> str:
         return f"<Policy {self.source} ({len(self.rules)} rules, {self.currency})>"

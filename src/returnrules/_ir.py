@@ -117,7 +117,6 @@ class RuleIR:
     message: Template | None
     priority: int
     then: tuple[PlannedAction, ...]
-    line: int
 
 
 @attrs.frozen

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-import attrs
-
 from returnrules._checker import check_policy, merged_vocabularies
 from returnrules._engine import Policy
 from returnrules._errors import Issue, PathKey, PolicyError, Problem
@@ -151,18 +149,12 @@ def loads_policy(
     base = Path(base_dir) if base_dir is not None else None
     registry, issues = _load_plugins(doc, base, plugins, autoload)
     ir, check_issues = check_policy(doc, registry, source)
-    positions = key_positions(text)
-    problems = _located(issues + check_issues, positions, source)
+    issues += check_issues
+    # Positions cost more than parsing: they are found only when needed.
+    problems = _located(issues, key_positions(text), source) if issues else []
     if ir is None or any(p.severity == "error" for p in problems):
         raise PolicyError(problems)
-    ir = attrs.evolve(
-        ir,
-        rules=tuple(
-            attrs.evolve(rule, line=locate(positions, ("rule", rule.index))[0])
-            for rule in ir.rules
-        ),
-    )
-    return Policy(ir, registry, warnings=problems)
+    return Policy(ir, registry, warnings=problems, text=text)
 
 
 def load_policy(
