@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 import attrs
 
-from returnrules import Action, Bounds, LineContext, Money, hookimpl
+from returnrules import Action, Bounds, LineContext, Money, hookimpl, round_half_up
 
 Method = Literal["original", "store_credit", "account_credit"]
 
@@ -64,13 +64,18 @@ def compute_refund(
 ) -> Refund:
     """The refund of a line worth *line_amount* (see the module docstring)."""
     currency = line_amount.currency
-    zero = Money.zero(currency).rounded()
-    share = (line_amount * params.percent / 100).rounded()
-    fee = (line_amount * params.fee_percent / 100).rounded()
+
+    def rounded(amount: Decimal) -> Decimal:
+        return round_half_up(amount, currency)
+
+    amount = line_amount.amount
+    zero = rounded(Decimal(0))
+    share = rounded(amount * params.percent / 100)
+    fee = rounded(amount * params.fee_percent / 100)
     if params.fee_min is not None:
-        fee = max(fee, params.fee_min.rounded())
+        fee = max(fee, rounded(params.fee_min.amount))
     fee = min(fee, share)
-    deducted = zero if params.deduct is None else params.deduct.rounded()
+    deducted = zero if params.deduct is None else rounded(params.deduct.amount)
     deducted = min(deducted, share - fee)
     shipping = zero
     if (
@@ -80,8 +85,13 @@ def compute_refund(
         and goods_value.amount > 0
     ):
         # Multiply before dividing: the share is exact until the one rounding.
-        shipping = (shipping_fee * line_amount.amount / goods_value.amount).rounded()
-    return Refund(share, fee, deducted, shipping)
+        shipping = rounded(shipping_fee.amount * amount / goods_value.amount)
+    return Refund(
+        Money(share, currency),
+        Money(fee, currency),
+        Money(deducted, currency),
+        Money(shipping, currency),
+    )
 
 
 def _refund(ctx: LineContext, params: RefundParams) -> Mapping[str, Any]:

@@ -56,7 +56,7 @@ from returnrules._model import (
     returnable_qty,
     shipped_qty,
 )
-from returnrules._money import CurrencyMismatch, Money, minor_units
+from returnrules._money import CurrencyMismatch, Money, minor_units, round_half_up
 from returnrules._request import parse_request
 from returnrules._vocab import Vocabulary
 from returnrules.hookspecs import hookimpl
@@ -102,6 +102,7 @@ __all__ = [
     "minor_units",
     "parse_request",
     "returnable_qty",
+    "round_half_up",
     "shipped_qty",
     "structure_data",
 ]

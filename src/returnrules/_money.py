@@ -15,7 +15,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["CurrencyMismatch", "Money", "minor_units", "to_decimal"]
+__all__ = ["CurrencyMismatch", "Money", "minor_units", "round_half_up", "to_decimal"]
 
 # ISO 4217 minor units for the currencies that differ from the usual two, plus a
 # few common ones spelt out for the reader.  Every other well-formed code has 2.
@@ -55,6 +55,13 @@ _CODE = re.compile(r"[A-Z]{3}")
 PLAIN_DECIMAL: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 """What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``."""
 _QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
+
+
+def round_half_up(amount: Decimal, currency: str) -> Decimal:
+    """*amount* rounded half-up to *currency*'s minor unit (0.125 CNY → 0.13)."""
+    units = minor_units(currency)
+    quant = _QUANTS.get(units) or Decimal(1).scaleb(-units)
+    return amount.quantize(quant, rounding=decimal.ROUND_HALF_UP)
 
 
 class CurrencyMismatch(ValueError):
@@ -143,10 +150,7 @@ class Money:
 
     def rounded(self) -> Money:
         """This amount rounded half-up to the currency's minor unit."""
-        quant = _QUANTS.get(self.minor_units) or Decimal(1).scaleb(-self.minor_units)
-        return Money._trusted(
-            self.amount.quantize(quant, rounding=decimal.ROUND_HALF_UP), self.currency
-        )
+        return Money._trusted(round_half_up(self.amount, self.currency), self.currency)
 
     def format(self) -> str:
         """The rounded amount as a plain string, e.g. ``"306.00"`` (JSON output)."""
