@@ -237,7 +237,7 @@ def test_an_unknown_order_line_lists_the_orders_lines(
 ) -> None:
     request_dict["lines"][0]["line"] = 9
     assert problems(request_dict) == [
-        "$.lines[0].line: order SO-1 has no line 9 (its lines: 1, 2)"
+        '$.lines[0].line: order "SO-1" has no line 9 (its lines: 1, 2)'
     ]
 
 
@@ -447,7 +447,7 @@ def test_a_request_before_the_order_was_placed_is_reported(
     request_dict["order"].pop("delivered_at")
     request_dict["order"]["status"] = "placed"
     assert problems(request_dict) == [
-        "$.requested_at: requested_at is before the order was placed"
+        "$.requested_at: requested_at is before the order's placed_at"
     ]
 
 
@@ -516,7 +516,7 @@ def test_an_unknown_order_line_is_listed_with_other_problems(
     ]
     assert problems(request_dict) == [
         "$.lines[0].qty: must be ≥ 1, got 0",
-        "$.lines[1].line: order SO-1 has no line 9 (its lines: 1, 2)",
+        '$.lines[1].line: order "SO-1" has no line 9 (its lines: 1, 2)',
     ]
 
 

@@ -964,8 +964,8 @@ def test_core_facts_are_computed_from_the_request(
     [
         # 40 minutes, but another calendar day
         ("2026-11-19T23:30:00+08:00", "2026-11-20T00:10:00+08:00", 1),
-        # 16:30 UTC is 00:30 on the 20th in +08:00: the same day
-        ("2026-11-19T16:30:00+00:00", "2026-11-20T00:10:00+08:00", 0),
+        # 16:05 UTC is 00:05 on the 20th in +08:00: the same day
+        ("2026-11-19T16:05:00+00:00", "2026-11-20T00:10:00+08:00", 0),
         # a bare date is that date
         ("2026-11-19", "2026-11-20T00:10:00+08:00", 1),
         # the same UTC date, but 23:00 on the 19th in -05:00

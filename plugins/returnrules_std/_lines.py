@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from returnrules import LineContext, PathKey, structure_data
+import attrs
+
+from returnrules import LineContext, PathKey, RequestError, structure_data
 
 T = TypeVar("T")
 
@@ -46,10 +48,65 @@ class Records(Generic[T]):
         if hit is not None and hit[0] is record:
             return hit[1]
         value = structure_data(record, self.cls, path=path)
+        self._keep(record, value)
+        self._keep(value, value)  # a structured record needs no second check
+        return value
+
+    def checked(self, value: object, hook: str) -> T:
+        """*value* from a host's provider hook, checked like a data record."""
+        hit = self._cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        if not isinstance(value, self.cls):
+            raise TypeError(f"{hook} returned {value!r}, not a {self.cls.__name__}")
+        try:
+            fields = attrs.asdict(value, recurse=False)  # type: ignore[arg-type]
+            structure_data(fields, self.cls, path=())
+        except RequestError as exc:
+            raise ValueError(f"{hook} returned {value!r}: {exc}") from None
+        self._keep(value, value)
+        return value
+
+    def _keep(self, key: object, value: T) -> None:
         if len(self._cache) >= self.limit:
             self._cache.clear()
-        self._cache[id(record)] = (record, value)
-        return value
+        self._cache[id(key)] = (key, value)
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def provided(
+    ctx: LineContext,
+    key: object,
+    ask: Callable[[], object],
+    records: Records[T],
+    hook: str,
+) -> T | None:
+    """A data provider's answer for this line: asked at most once, checked once.
+
+    A provider that raises is not asked again on the same line: the error is
+    kept and raised again for every fact and check that needs the answer.
+    """
+    memo = ctx.memo
+    if key in memo:
+        hit = memo[key]
+        if isinstance(hit, _Failed):
+            raise hit.error
+        result: T | None = hit
+        return result
+    try:
+        value = ask()
+        checked = None if value is None else records.checked(value, hook)
+    except Exception as exc:
+        memo[key] = _Failed(exc)
+        raise
+    memo[key] = checked
+    return checked
 
 
 _DIRECT: dict[int, tuple[object, Callable[..., Any]]] = {}

@@ -34,7 +34,13 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import Records, first_result, part_and_qty, table
+from returnrules_std._lines import (
+    Records,
+    first_result,
+    part_and_qty,
+    provided,
+    table,
+)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -107,15 +113,15 @@ def returnrules_check_data(
 
 def stock_level(ctx: LineContext) -> StockLevel | None:
     """The line's stock record, asked of the hook once per line."""
-    key = ("stock", ctx.order_line.sku)
-    if key not in ctx.memo:
-        provider = first_result(ctx.hook.returnrules_stock_level)
-        level = provider(sku=ctx.order_line.sku, context=ctx)
-        if level is not None and not isinstance(level, StockLevel):
-            raise TypeError(f"returnrules_stock_level returned {level!r}")
-        ctx.memo[key] = level
-    result: StockLevel | None = ctx.memo[key]
-    return result
+    sku = ctx.order_line.sku
+    provider = first_result(ctx.hook.returnrules_stock_level)
+    return provided(
+        ctx,
+        ("stock", sku),
+        lambda: provider(sku=sku, context=ctx),
+        _LEVELS,
+        "returnrules_stock_level",
+    )
 
 
 @attrs.frozen

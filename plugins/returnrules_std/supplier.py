@@ -38,7 +38,14 @@ from returnrules import (
     structure_data,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import Records, days, first_result, part_and_qty, table
+from returnrules_std._lines import (
+    Records,
+    days,
+    first_result,
+    part_and_qty,
+    provided,
+    table,
+)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -116,15 +123,14 @@ def supplier_terms(ctx: LineContext) -> SupplierTerms | None:
     supplier = ctx.order_line.supplier
     if supplier is None:
         return None
-    key = ("supplier", supplier)
-    if key not in ctx.memo:
-        provider = first_result(ctx.hook.returnrules_supplier_terms)
-        terms = provider(supplier=supplier, context=ctx)
-        if terms is not None and not isinstance(terms, SupplierTerms):
-            raise TypeError(f"returnrules_supplier_terms returned {terms!r}")
-        ctx.memo[key] = terms
-    result: SupplierTerms | None = ctx.memo[key]
-    return result
+    provider = first_result(ctx.hook.returnrules_supplier_terms)
+    return provided(
+        ctx,
+        ("supplier", supplier),
+        lambda: provider(supplier=supplier, context=ctx),
+        _TERMS,
+        "returnrules_supplier_terms",
+    )
 
 
 def _days_since_delivery(ctx: LineContext) -> int | None:

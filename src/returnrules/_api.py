@@ -18,6 +18,7 @@ plain types (``int``, ``bool``, ``str``, ``Decimal``, ``date``, ``datetime``,
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -54,7 +55,7 @@ class FactType:
     comparison with an absent fact is false, only ``present`` tests for it.
     """
 
-    kind: Kind
+    kind: Kind = attrs.field(validator=attrs.validators.in_(typing.get_args(Kind)))
     vocab: str | None = None
     optional: bool = False
 

@@ -150,11 +150,6 @@ def _data(path: str, policy: Policy, console: Console) -> Mapping[str, Any] | No
         error = exc if exc.source else exc.with_source(path)
         console.error(*render_request_error(error))
         return None
-    except Exception as exc:  # a plugin's data check failed: report, don't crash
-        console.error(
-            f"{path}: a plugin failed checking the data: {type(exc).__name__}: {exc}"
-        )
-        return None
     return data
 
 

@@ -74,6 +74,11 @@ class RuleError:
     error: BaseException
 
 
+CAUGHT: Final = (Exception, SystemExit)
+"""What a rule's condition may raise without stopping the evaluation: a plugin
+that calls sys.exit() is a broken plugin, not a request to end the process."""
+
+
 def _record(
     errs: list[RuleError] | None, rule: int, leaf: int, exc: BaseException
 ) -> list[RuleError]:
@@ -223,7 +228,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
             "    try:",
             f"        if {test}:",
             f"            m |= {mask}",
-            "    except Exception as e:",
+            "    except EX as e:",
             f"        errs = E(errs, {rule.index}, w, e)",
         ]
     used = sorted(gen.loaded)
@@ -236,6 +241,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
     tail = [f"    ctx.values = [{values}]", "    return m, errs"]
     fixed: dict[str, object] = {
         "U": UNSET,
+        "EX": CAUGHT,
         "E": _record,
         "P": _present,
         "BAD": _bad_check,
@@ -249,7 +255,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
             "",
         ]
     )
-    namespace: dict[str, Any] = {"__builtins__": {"Exception": Exception}}
+    namespace: dict[str, Any] = {"__builtins__": {}}
     exec(compile(source, f"<returnrules policy {ir.source}>", "exec"), namespace)
     match = namespace["make"](**fixed, **gen.args)
     return Matcher(match, tuple(gen.leaves), source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -28,7 +29,13 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from returnrules._api import Bounds, VocabCode
-from returnrules._errors import PathKey, RequestError, RequestProblem, did_you_mean
+from returnrules._errors import (
+    PathKey,
+    RequestError,
+    RequestProblem,
+    did_you_mean,
+    quote,
+)
 from returnrules._money import to_decimal
 from returnrules._vocab import Vocabulary
 
@@ -71,12 +78,24 @@ def strict_int(value: object, _: object = None) -> int:
     return value
 
 
+CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters: never in a request's text (they could forge output)."""
+
+
 def strict_str(value: object, _: object = None) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {show(value)}")
     if len(value) > MAX_STRING:
         raise ValueError(f"string longer than {MAX_STRING} characters")
     return value
+
+
+def plain_str(value: object, _: object = None) -> str:
+    """A string of a request: strict, and without control characters."""
+    text = strict_str(value)
+    if CONTROL.search(text):
+        raise ValueError(f"control characters are not allowed: {quote(text)}")
+    return text
 
 
 def strict_bool(value: object, _: object = None) -> bool:
@@ -86,7 +105,7 @@ def strict_bool(value: object, _: object = None) -> bool:
 
 
 def strict_decimal(value: object, _: object = None) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"expected a number, got {show(value)}")
     number = to_decimal(value)
     if abs(number) >= MAX_INT:
@@ -214,7 +233,9 @@ def _vocab_hook(t: Any) -> Callable[[object, object], str]:
         vocab = known.get(name)
         if vocab is None or value not in vocab:
             codes = vocab.labels if vocab is not None else ()
-            raise ValueError(f'unknown {name} "{value}"{did_you_mean(value, codes)}')
+            raise ValueError(
+                f"unknown {name} {quote(value)}{did_you_mean(value, codes)}"
+            )
         return value
 
     return structure
@@ -282,10 +303,11 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
             if exc.cl is not None and attrs.has(exc.cl)
             else []
         )
-        for extra in sorted(exc.extra_fields):
+        for extra in sorted(exc.extra_fields, key=str):
+            key = extra if isinstance(extra, str) else repr(extra)
             yield (
-                (*path, extra),
-                f'unknown key "{extra}"{did_you_mean(extra, known)}',
+                (*path, key),
+                f"unknown key {quote(key)}{did_you_mean(key, known)}",
                 "unknown-key",
             )
     elif isinstance(exc, KeyError):

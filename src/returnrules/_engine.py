@@ -15,6 +15,7 @@ Evaluation of one line is three steps:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -28,7 +29,7 @@ from returnrules._api import (
     LineContext,
     Template,
 )
-from returnrules._compiler import Matcher, compile_policy, leaf_source
+from returnrules._compiler import CAUGHT, Matcher, compile_policy, leaf_source
 from returnrules._decision import (
     ActionResult,
     Decision,
@@ -76,6 +77,7 @@ def _typed_resolver(
             or (isinstance(value, bool) and ftype.kind != "bool")
             or (codes is not None and value not in codes)
             or (isinstance(value, Money) and value.currency != ctx.request.currency)
+            or (isinstance(value, Decimal) and not value.is_finite())
         ):
             raise FactTypeError(f"fact {name} ({ftype}) resolved to {value!r}")
         return value
@@ -491,7 +493,7 @@ class Policy:
                     if type(key) is not str:
                         raise TypeError(f"returned {fields!r}, not a mapping of fields")
                 result = ActionResult(action.name, rule.id, fields)
-            except Exception as exc:
+            except CAUGHT as exc:
                 error = EvalError(
                     rule.id,
                     f"action {action.name} (plugin {action.plugin})",
@@ -509,7 +511,7 @@ class Policy:
         for rule_id, template in plan.messages:
             try:
                 messages.append(template.render(ctx))
-            except Exception as exc:
+            except CAUGHT as exc:
                 messages.append(template.text)
                 error = EvalError(rule_id, "message", f"{type(exc).__name__}: {exc}")
                 if error not in errors:

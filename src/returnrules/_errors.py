@@ -8,6 +8,7 @@ Each problem has a stable ``code`` (catalogued in ``docs/errors.md``).
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -22,6 +23,7 @@ __all__ = [
     "RequestProblem",
     "did_you_mean",
     "format_path",
+    "quote",
 ]
 
 PathKey = tuple[str | int, ...]
@@ -41,10 +43,21 @@ def format_path(path: Sequence[str | int]) -> str:
     return "".join(out)
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+def did_you_mean(word: object, candidates: Iterable[str]) -> str:
     """``'; did you mean "line.reason"?'`` for the closest candidate, else ``''``."""
+    if not isinstance(word, str):
+        return ""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def quote(text: object) -> str:
+    """A value from a request or data file, quoted safely for a message.
+
+    Control characters are escaped, so a value can never forge an output line
+    or send a terminal escape sequence: ``"RT-9\\nRT-1"``.
+    """
+    return json.dumps(text if isinstance(text, str) else str(text), ensure_ascii=False)
 
 
 @attrs.frozen

@@ -102,10 +102,26 @@ class Registry:
     ) -> list[RequestProblem]:
         """Every plugin's problems with *data* (hook ``returnrules_check_data``)."""
         problems: list[RequestProblem] = []
-        for found in self.plugin_manager.hook.returnrules_check_data(
-            data=data, vocabularies=vocabularies
-        ):
-            problems.extend(found or ())
+        caller = self.plugin_manager.hook.returnrules_check_data
+        arguments = {"data": data, "vocabularies": vocabularies}
+        for impl in caller.get_hookimpls():
+            where = f'plugin "{impl.plugin_name}" failed in returnrules_check_data'
+            try:
+                answer: Any = impl.function(*[arguments[a] for a in impl.argnames])
+                found = list(answer or ())
+            except (Exception, SystemExit) as exc:
+                problems.append(
+                    RequestProblem((), f"{where}: {_describe(exc)}", "plugin-failed")
+                )
+                continue
+            for problem in found:
+                if not isinstance(problem, RequestProblem):
+                    problem = RequestProblem(
+                        (),
+                        f"{where}: returned {problem!r}, not a RequestProblem",
+                        "plugin-failed",
+                    )
+                problems.append(problem)
         return problems
 
 
@@ -297,7 +313,7 @@ def _call_each(caller: Any, loader: _Loader, argument: Callable[[str], object]) 
     for impl in caller.get_hookimpls():  # in registration order
         try:
             impl.function(*[argument(impl.plugin_name) for _ in impl.argnames])
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             loader.issues.append(
                 Issue(
                     (),
@@ -403,6 +419,9 @@ def _validate(
         and thing.type.vocab not in vocabularies
     ):
         return f'fact "{thing.name}" uses unknown vocabulary "{thing.type.vocab}"'
+    function = {Fact: "resolve", Check: "test", Action: "run"}.get(type(thing))
+    if function is not None and not callable(getattr(thing, function)):
+        return f'{kind} "{thing.name}": {function} is not callable'
     if isinstance(thing, Check | Action) and not attrs.has(thing.params):
         return f'{kind} "{thing.name}": params must be an attrs class'
     return None

@@ -22,18 +22,26 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from returnrules._convert import (
+    CONTROL,
     MAX_INT,
     MAX_STRING,
     aware,
     base_converter,
     issues_from_cattrs,
+    plain_str,
     show,
     strict_date,
     strict_datetime,
     strict_decimal,
     strict_int,
 )
-from returnrules._errors import PathKey, RequestError, RequestProblem, did_you_mean
+from returnrules._errors import (
+    PathKey,
+    RequestError,
+    RequestProblem,
+    did_you_mean,
+    quote,
+)
 from returnrules._model import (
     CategoryCode,
     ChannelCode,
@@ -50,6 +58,7 @@ from returnrules._model import (
     ReturnLine,
     StatusCode,
     TierCode,
+    local_date,
     shipped_qty,
 )
 from returnrules._money import PLAIN_DECIMAL as _PLAIN_DECIMAL
@@ -140,7 +149,7 @@ def _code_hook(vocab: str) -> Callable[[object, object], str]:
         known = _context.get().vocabularies[vocab]
         if value not in known:
             raise ValueError(
-                f'unknown {vocab} "{value}"{did_you_mean(value, known.labels)}'
+                f"unknown {vocab} {quote(value)}{did_you_mean(value, known.labels)}"
             )
         return value
 
@@ -149,6 +158,7 @@ def _code_hook(vocab: str) -> Callable[[object, object], str]:
 
 def _make_converter() -> cattrs.Converter:
     conv = base_converter()
+    conv.register_structure_hook(str, plain_str)
     conv.register_structure_hook(Qty, _qty)
     conv.register_structure_hook(Count, _count)
     conv.register_structure_hook(Money, _money)
@@ -200,7 +210,7 @@ def _references(
             known = ", ".join(str(n) for n in sorted(numbers)) or "none"
             yield RequestProblem(
                 ("lines", i, "line"),
-                f"order {order_id} has no line {number} (its lines: {known})",
+                f"order {quote(order_id)} has no line {number} (its lines: {known})",
                 "unknown-line",
             )
         elif number in seen:
@@ -258,32 +268,41 @@ def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
 
 
 def _check_dates(raw: _RawRequest) -> Iterator[RequestProblem]:
+    """Placed ≤ shipped ≤ delivered ≤ requested, for the dates that are given.
+
+    A bare date is compared with the calendar date of the other moment (in
+    requested_at's UTC offset): delivered 2026-11-01 is not before an order
+    placed at 2026-11-01T09:30.
+    """
     order = raw.order
-    steps = [
+    steps: list[tuple[str, Moment | None]] = [
         ("placed_at", order.placed_at),
         ("shipped_at", order.shipped_at),
         ("delivered_at", order.delivered_at),
     ]
     tz = raw.requested_at.tzinfo
     assert tz is not None
-    known = [(name, _instant(m, tz)) for name, m in steps if m is not None]
+    known = [(name, moment) for name, moment in steps if moment is not None]
     for (a, ta), (b, tb) in itertools.pairwise(known):
-        if tb < ta:
+        if _before(tb, ta, tz):
             yield RequestProblem(
                 ("order", b), f"{b} is before {a}", "dates-out-of-order"
             )
-    if known and _instant(raw.requested_at, tz) < known[0][1]:
-        yield RequestProblem(
-            ("requested_at",),
-            "requested_at is before the order was placed",
-            "dates-out-of-order",
-        )
+    for name, moment in known:
+        if _before(raw.requested_at, moment, tz):
+            yield RequestProblem(
+                ("requested_at",),
+                f"requested_at is before the order's {name}",
+                "dates-out-of-order",
+            )
+            break
 
 
-def _instant(moment: Moment, tz: dt.tzinfo) -> dt.datetime:
-    if isinstance(moment, dt.datetime):
-        return moment
-    return dt.datetime.combine(moment, dt.time(), tz)
+def _before(a: Moment, b: Moment, tz: dt.tzinfo) -> bool:
+    """Is *a* strictly before *b*?  By calendar date when either is a bare date."""
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return a < b
+    return local_date(a, tz) < local_date(b, tz)
 
 
 # -- the fast path ------------------------------------------------------------------
@@ -324,7 +343,7 @@ def _table_of(value: object, keys: frozenset[str], required: frozenset[str]) -> 
 
 
 def _text(value: object) -> str:
-    if type(value) is not str or len(value) > MAX_STRING:
+    if type(value) is not str or len(value) > MAX_STRING or CONTROL.search(value):
         raise _Decline
     return value
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from returnrules._api import FailedFact, LineContext
-from returnrules._compiler import CheckResultError
+from returnrules._compiler import CAUGHT, CheckResultError
 from returnrules._decision import jsonable
 from returnrules._ir import (
     AllOf,
@@ -43,7 +43,7 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 class _LeafFailed(Exception):
     """A leaf raised; carries the trace node built so far, up to the rule."""
 
-    def __init__(self, leaf: Leaf, error: Exception, node: dict[str, Any]) -> None:
+    def __init__(self, leaf: Leaf, error: BaseException, node: dict[str, Any]) -> None:
         super().__init__(str(error))
         self.leaf = leaf
         self.error = error
@@ -78,7 +78,7 @@ def _leaf(cond: Leaf, ctx: LineContext, node: dict[str, Any]) -> bool:
         if cond.check.explain is not None:
             try:
                 node["explanation"] = cond.check.explain(ctx, cond.params)
-            except Exception as exc:  # an explanation must not change the outcome
+            except CAUGHT as exc:  # an explanation must not change the outcome
                 node["explanation"] = f"(explanation failed: {exc})"
         return result
     node.update(fact=cond.fact.name)
@@ -143,7 +143,7 @@ def _eval(cond: Cond, ctx: LineContext) -> tuple[bool, dict[str, Any]]:
     node = {}
     try:
         return _leaf(cond, ctx, node), node
-    except Exception as exc:
+    except CAUGHT as exc:
         node.update(result=None, error=f"{type(exc).__name__}: {exc}")
         raise _LeafFailed(cond, exc, node) from exc
 
@@ -176,10 +176,10 @@ def _skipped(cond: Cond) -> dict[str, Any]:
 
 def explain_rules(
     ir: PolicyIR, ctx: LineContext
-) -> tuple[int, list[tuple[int, Leaf | None, Exception]], list[dict[str, Any]]]:
+) -> tuple[int, list[tuple[int, Leaf | None, BaseException]], list[dict[str, Any]]]:
     """Evaluate every rule on *ctx*: the mask, the errors, one trace entry per rule."""
     mask = 0
-    errors: list[tuple[int, Leaf | None, Exception]] = []
+    errors: list[tuple[int, Leaf | None, BaseException]] = []
     entries: list[dict[str, Any]] = []
     for rule in ir.rules:
         entry: dict[str, Any] = {"rule": rule.id}
