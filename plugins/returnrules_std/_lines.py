@@ -7,7 +7,14 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from returnrules import LineContext, PathKey, RequestError, structure_data
+from returnrules import (
+    LineContext,
+    PathKey,
+    RequestError,
+    RequestProblem,
+    Vocabulary,
+    structure_data,
+)
 
 T = TypeVar("T")
 
@@ -135,3 +142,25 @@ def first_result(caller: Any) -> Callable[..., Any]:
         _DIRECT.clear()
     _DIRECT[id(caller)] = (caller, call)
     return call
+
+
+def check_records(
+    data: Mapping[str, Any],
+    key: str,
+    cls: type[Any],
+    vocabularies: Mapping[str, Vocabulary],
+    what: str,
+) -> list[RequestProblem]:
+    """The problems of ``data[key]``, a table of *cls* records (``[stock."SKU"]``)."""
+    table = data.get(key)
+    if table is None:
+        return []
+    if not isinstance(table, Mapping):
+        return [RequestProblem((key,), f"expected a table of {what}", "bad-value")]
+    problems: list[RequestProblem] = []
+    for name, record in table.items():
+        try:
+            structure_data(record, cls, path=(key, name), vocabularies=vocabularies)
+        except RequestError as exc:
+            problems.extend(exc.problems)
+    return problems

@@ -27,15 +27,14 @@ from returnrules import (
     Fact,
     FactType,
     LineContext,
-    RequestError,
     RequestProblem,
     Vocabulary,
     hookimpl,
-    structure_data,
 )
 from returnrules.hookspecs import PROJECT
 from returnrules_std._lines import (
     Records,
+    check_records,
     first_result,
     part_and_qty,
     provided,
@@ -95,20 +94,7 @@ def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None
 def returnrules_check_data(
     data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
 ) -> Iterable[RequestProblem]:
-    stock = data.get("stock")
-    if stock is None:
-        return []
-    if not isinstance(stock, Mapping):
-        return [RequestProblem(("stock",), "expected a table of SKUs", "bad-value")]
-    problems: list[RequestProblem] = []
-    for sku, record in stock.items():
-        try:
-            structure_data(
-                record, StockLevel, path=("stock", sku), vocabularies=vocabularies
-            )
-        except RequestError as exc:
-            problems.extend(exc.problems)
-    return problems
+    return check_records(data, "stock", StockLevel, vocabularies, "SKUs")
 
 
 def stock_level(ctx: LineContext) -> StockLevel | None:

@@ -29,17 +29,16 @@ from returnrules import (
     Fact,
     FactType,
     LineContext,
-    RequestError,
     RequestProblem,
     VocabCode,
     Vocabulary,
     calendar_days,
     hookimpl,
-    structure_data,
 )
 from returnrules.hookspecs import PROJECT
 from returnrules_std._lines import (
     Records,
+    check_records,
     days,
     first_result,
     part_and_qty,
@@ -97,25 +96,7 @@ def returnrules_supplier_terms(
 def returnrules_check_data(
     data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
 ) -> Iterable[RequestProblem]:
-    suppliers = data.get("supplier")
-    if suppliers is None:
-        return []
-    if not isinstance(suppliers, Mapping):
-        return [
-            RequestProblem(("supplier",), "expected a table of suppliers", "bad-value")
-        ]
-    problems: list[RequestProblem] = []
-    for name, record in suppliers.items():
-        try:
-            structure_data(
-                record,
-                SupplierTerms,
-                path=("supplier", name),
-                vocabularies=vocabularies,
-            )
-        except RequestError as exc:
-            problems.extend(exc.problems)
-    return problems
+    return check_records(data, "supplier", SupplierTerms, vocabularies, "suppliers")
 
 
 def supplier_terms(ctx: LineContext) -> SupplierTerms | None:

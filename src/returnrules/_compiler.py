@@ -35,6 +35,7 @@ import attrs
 
 from returnrules._api import UNSET, Fact, FactUnavailable, FailedFact, LineContext
 from returnrules._ir import (
+    OP_SYMBOLS,
     AllOf,
     AnyOf,
     CheckCall,
@@ -51,16 +52,6 @@ from returnrules._plugins import Registry
 
 __all__ = ["Matcher", "RuleError", "compile_policy"]
 
-_SYMBOLS: Final = {
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "in": "in",
-    "not_in": "not in",
-}
 
 MatchFn = Callable[[LineContext], tuple[int, "list[RuleError] | None"]]
 
@@ -204,7 +195,7 @@ class _Gen:
             right = self.bind("C", cond.value.amount)
         else:
             right = self.bind("C", cond.value)
-        test = f"{left} {_SYMBOLS[cond.op]} {right}"
+        test = f"{left} {OP_SYMBOLS[cond.op]} {right}"
         return "(" + " and ".join([*guards, test]) + ")"
 
 

@@ -33,6 +33,17 @@ __all__ = [
 DecisionName = Literal["approve", "reject", "review"]
 DECISIONS: Final[tuple[DecisionName, ...]] = ("approve", "reject", "review")
 OPERATORS: Final = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+OP_SYMBOLS: Final = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "in": "in",
+    "not_in": "not in",
+}
+"""Each operator as Python writes it: the generated code and explanations use it."""
 ORDERING: Final = frozenset({"lt", "le", "gt", "ge"})
 
 

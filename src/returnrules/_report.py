@@ -19,6 +19,7 @@ import attrs
 from returnrules._decision import ActionResult, Decision, LineDecision
 from returnrules._engine import Policy
 from returnrules._errors import Problem, RequestError, format_path
+from returnrules._ir import OP_SYMBOLS
 from returnrules._model import OrderLine, Request, ReturnLine
 from returnrules._money import Money
 
@@ -38,16 +39,6 @@ DECISION_LABELS: Final = {
     "reject": "拒绝",
     "review": "人工审核",
     "partial": "部分通过",
-}
-OP_SYMBOLS: Final = {
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "in": "in",
-    "not_in": "not in",
 }
 _CODES: Final = {
     "bold": "1",
