@@ -12,14 +12,23 @@ factory function as an argument, and every name in the source (``f3``, ``C12``,
 ``K0``...) is made here from numbers.  The source is kept on the matcher
 (``Matcher.source``) for inspection.
 
-For a line ``ctx``, with fact 3 optional and compared to a constant::
+For a line ``ctx``, with fact 3 optional and compared to a constant, and a
+check::
 
     try:
-        if ((w := 1) and ((f3 if f3 is not U else ((f3 := X3) and (f3 := R3(ctx))))
-                          is not None and f3 > C0)):
-            m |= B0
-    except Exception as e:
-        errs = E(errs, 0, w, e)
+        if (
+            (
+            ((f3 if f3 is not U else ((f3 := X3) and (f3 := R3(ctx)))) is not None
+             and f3 > C0)
+            and ((k0 if k0 is not U else (k0 := K0(ctx, A0))) is True or ...)
+            )
+        ):
+            m |= B1
+    except EX as e:
+        errs = E(errs, 0, e)
+
+Each leaf has a line of its own: when one raises, the traceback's line
+number tells which, at no cost to the lines that do not fail.
 
 ``X3`` is a marker stored *before* the resolver is called: if the resolver
 raises, the marker stays, and any later use of fact 3 on this line raises
@@ -28,7 +37,7 @@ raises, the marker stays, and any later use of fact 3 on this line raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -54,15 +63,18 @@ __all__ = ["Matcher", "RuleError", "compile_policy"]
 
 
 MatchFn = Callable[[LineContext], tuple[int, "list[RuleError] | None"]]
+Line = tuple[str, "Leaf | None"]
+"""A line of generated source, with the condition leaf it evaluates (if any)."""
 
 
 @attrs.frozen
 class RuleError:
-    """A rule whose condition raised: which rule, which leaf, what exception."""
+    """A rule whose condition raised: which rule, what exception, and the line of
+    the generated source it was raised on (which tells the leaf)."""
 
     rule: int
-    leaf: int
     error: BaseException
+    line: int
 
 
 CAUGHT: Final = (Exception, SystemExit)
@@ -71,11 +83,18 @@ that calls sys.exit() is a broken plugin, not a request to end the process."""
 
 
 def _record(
-    errs: list[RuleError] | None, rule: int, leaf: int, exc: BaseException
+    errs: list[RuleError] | None, rule: int, exc: BaseException
 ) -> list[RuleError]:
+    """Keep a rule's error with the generated line it came from.
+
+    The caught exception's traceback starts in the generated function, at the
+    line of the leaf being evaluated: every leaf has a line of its own, so
+    the success path pays nothing for knowing which leaf failed.
+    """
     if errs is None:
         errs = []
-    errs.append(RuleError(rule, leaf, exc))
+    tb = exc.__traceback__
+    errs.append(RuleError(rule, exc, tb.tb_lineno if tb is not None else 0))
     return errs
 
 
@@ -97,21 +116,24 @@ def _bad_check(value: object) -> bool:
 class Matcher:
     """The compiled conditions of a policy.
 
-    ``match(ctx)`` → ``(mask, errors)``; ``leaves[n]`` is the condition leaf
-    numbered *n* in the source (for error messages); ``source`` is the
-    generated code.
+    ``match(ctx)`` → ``(mask, errors)``; ``lines`` maps each line of the
+    generated ``source`` that evaluates a condition leaf to that leaf (an
+    error's line tells which fact or check failed).
     """
 
     match: MatchFn
-    leaves: tuple[Leaf | None, ...]
+    lines: Mapping[int, Leaf]
     source: str
+
+    def leaf_of(self, error: RuleError) -> Leaf | None:
+        """The condition leaf a rule's error was raised in."""
+        return self.lines.get(error.line)
 
 
 @attrs.define
 class _Gen:
     facts_table: Sequence[Fact]
     args: dict[str, object] = attrs.field(factory=dict)
-    leaves: list[Leaf | None] = attrs.field(factory=lambda: [None])
     loaded: set[int] = attrs.field(factory=set)
     checks: list[tuple[Any, Any]] = attrs.field(factory=list)
     roots: dict[str, str] = attrs.field(factory=dict)
@@ -140,24 +162,22 @@ class _Gen:
             self.args[f"X{n}"] = FailedFact(fact.name)
         return f"(f{n} if f{n} is not U else ((f{n} := X{n}) and (f{n} := R{n}(ctx))))"
 
-    def leaf(self, leaf: Leaf, test: str) -> str:
-        self.leaves.append(leaf)
-        return f"((w := {len(self.leaves) - 1}) and {test})"
-
-    def cond(self, cond: Cond) -> str:
-        if isinstance(cond, AllOf):
+    def cond(self, cond: Cond) -> list[Line]:
+        """The condition as source lines, one per leaf (with the leaf it holds)."""
+        if isinstance(cond, AllOf | AnyOf):
             if not cond.items:
-                return "True"
-            return "(" + " and ".join(self.cond(c) for c in cond.items) + ")"
-        if isinstance(cond, AnyOf):
-            if not cond.items:
-                return "False"
-            return "(" + " or ".join(self.cond(c) for c in cond.items) + ")"
+                return [("True" if isinstance(cond, AllOf) else "False", None)]
+            word = "and" if isinstance(cond, AllOf) else "or"
+            lines: list[Line] = [("(", None)]
+            for i, item in enumerate(cond.items):
+                first, *rest = self.cond(item)
+                lines += [(f"{word} {first[0]}" if i else first[0], first[1]), *rest]
+            return [*lines, (")", None)]
         if isinstance(cond, NotOf):
-            return f"(not {self.cond(cond.item)})"
+            return [("(not (", None), *self.cond(cond.item), ("))", None)]
         if isinstance(cond, Present):
             test = f"P({self.load(cond.fact)})"
-            return self.leaf(cond, test if cond.expected else f"(not {test})")
+            return [(test if cond.expected else f"(not {test})", cond)]
         if isinstance(cond, CheckCall):
             # The same check with equal parameters in several rules runs once
             # per line: its result is kept in a local (k0, k1...).
@@ -171,10 +191,8 @@ class _Gen:
                 self.args[k.upper()] = cond.check.test
                 self.args[f"A{k[1:]}"] = cond.params
             call = f"({k} if {k} is not U else ({k} := {k.upper()}(ctx, A{k[1:]})))"
-            return self.leaf(
-                cond, f"({call} is True or ({k} is not False and BAD({k})))"
-            )
-        return self.leaf(cond, self.compare(cond))
+            return [(f"({call} is True or ({k} is not False and BAD({k})))", cond)]
+        return [(self.compare(cond), cond)]
 
     def compare(self, cond: Compare) -> str:
         guards: list[str] = []
@@ -207,7 +225,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
     """
     gen = _Gen(facts)
     always = 0
-    body: list[str] = []
+    body: list[Line] = []
     for rule in ir.rules:
         bit = 1 << rule.index
         if rule.when is None:
@@ -216,15 +234,17 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
         test = gen.cond(rule.when)
         mask = gen.bind("B", bit)
         body += [
-            "    try:",
-            f"        if {test}:",
-            f"            m |= {mask}",
-            "    except EX as e:",
-            f"        errs = E(errs, {rule.index}, w, e)",
+            ("    try:", None),
+            ("        if (", None),
+            *((f"            {text}", leaf) for text, leaf in test),
+            ("        ):", None),
+            (f"            m |= {mask}", None),
+            ("    except EX as e:", None),
+            (f"        errs = E(errs, {rule.index}, e)", None),
         ]
     used = sorted(gen.loaded)
     values = ", ".join(f"f{n}" if n in gen.loaded else "U" for n in range(len(facts)))
-    head = ["def match(ctx):", f"    m = {always}", "    errs = None", "    w = 0"]
+    head = ["def match(ctx):", f"    m = {always}", "    errs = None"]
     head += [f"    {local} = ctx.{root}" for root, local in gen.roots.items()]
     slots = [f"f{n}" for n in used] + [f"k{i}" for i in range(len(gen.checks))]
     if slots:
@@ -238,18 +258,19 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
         "BAD": _bad_check,
     }
     params = [*fixed, *gen.args]
-    source = "\n".join(
-        [
-            f"def make({', '.join(params)}):",
-            *("    " + line for line in [*head, *body, *tail]),
-            "    return match",
-            "",
-        ]
-    )
+    lines: list[Line] = [
+        (f"def make({', '.join(params)}):", None),
+        *((f"    {text}", None) for text in head),
+        *((f"    {text}", leaf) for text, leaf in body),
+        *((f"    {text}", None) for text in tail),
+        ("    return match", None),
+    ]
+    source = "\n".join(text for text, _ in lines) + "\n"
+    leaves = {number: leaf for number, (_, leaf) in enumerate(lines, 1) if leaf}
     namespace: dict[str, Any] = {"__builtins__": {}}
     exec(compile(source, f"<returnrules policy {ir.source}>", "exec"), namespace)
     match = namespace["make"](**fixed, **gen.args)
-    return Matcher(match, tuple(gen.leaves), source)
+    return Matcher(match, leaves, source)
 
 
 def leaf_source(leaf: Leaf | None, registry: Registry) -> str:

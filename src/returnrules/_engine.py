@@ -313,7 +313,7 @@ class Policy:
                 lines.append(line)
             else:
                 errors = tuple(
-                    self._error(f.rule, self.matcher.leaves[f.leaf], f.error)
+                    self._error(f.rule, self.matcher.leaf_of(f), f.error)
                     for f in raised
                 )
                 lines.append(LinePlan(rline.line, self._plan(mask, True), errors))
@@ -379,7 +379,7 @@ class Policy:
         else:
             mask, raised = self.matcher.match(ctx)
             for failure in raised or ():
-                leaf = self.matcher.leaves[failure.leaf]
+                leaf = self.matcher.leaf_of(failure)
                 errors.append(self._error(failure.rule, leaf, failure.error))
 
         plan = self._plan(mask, bool(errors))
