@@ -36,7 +36,7 @@ from returnrules._decision import (
     LineDecision,
     Overridden,
 )
-from returnrules._engine import Policy
+from returnrules._engine import LinePlan, Outcome, Policy, RequestPlan
 from returnrules._errors import (
     PathKey,
     PolicyError,
@@ -77,10 +77,12 @@ __all__ = [
     "FactUnavailable",
     "LineContext",
     "LineDecision",
+    "LinePlan",
     "Money",
     "NoParams",
     "Order",
     "OrderLine",
+    "Outcome",
     "Overridden",
     "PathKey",
     "Policy",
@@ -88,6 +90,7 @@ __all__ = [
     "Problem",
     "Request",
     "RequestError",
+    "RequestPlan",
     "RequestProblem",
     "ReturnLine",
     "Template",
