@@ -41,6 +41,7 @@ from returnrules import (
     loads_policy,
     parse_request,
 )
+from returnrules._api import FailedFact
 from returnrules._checker import MAX_DEPTH, MAX_RULES
 from returnrules._convert import CONTROL, MAX_STRING
 from returnrules._loader import MAX_POLICY_BYTES
@@ -106,6 +107,7 @@ def model_attributes() -> set[str]:
         returnrules.ReturnLine,
         returnrules.Customer,
         returnrules.Money,
+        FailedFact,  # a failed fact's marker: .fail() raises FactUnavailable
     )
     for cls in classes:
         if attrs.has(cls):

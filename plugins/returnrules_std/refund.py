@@ -21,7 +21,18 @@ from typing import Annotated, Any, Literal
 
 import attrs
 
-from returnrules import Action, Bounds, LineContext, Money, hookimpl, round_half_up
+from returnrules import (
+    MONEY_CONTEXT as CONTEXT,
+)
+from returnrules import (
+    Action,
+    Bounds,
+    CurrencyMismatch,
+    LineContext,
+    Money,
+    hookimpl,
+    round_half_up,
+)
 
 Method = Literal["original", "store_credit", "account_credit"]
 
@@ -64,19 +75,25 @@ def compute_refund(
 ) -> Refund:
     """The refund of a line worth *line_amount* (see the module docstring)."""
     currency = line_amount.currency
+    for other in (params.fee_min, params.deduct, shipping_fee, goods_value):
+        if other is not None and other.currency != currency:
+            raise CurrencyMismatch(f"cannot combine {currency} with {other.currency}")
 
     def rounded(amount: Decimal) -> Decimal:
         return round_half_up(amount, currency)
 
+    def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
+        return CONTEXT.divide(CONTEXT.multiply(amount, percent), 100)
+
     amount = line_amount.amount
     zero = rounded(Decimal(0))
-    share = rounded(amount * params.percent / 100)
-    fee = rounded(amount * params.fee_percent / 100)
+    share = rounded(percent_of(amount, params.percent))
+    fee = rounded(percent_of(amount, params.fee_percent))
     if params.fee_min is not None:
         fee = max(fee, rounded(params.fee_min.amount))
     fee = min(fee, share)
     deducted = zero if params.deduct is None else rounded(params.deduct.amount)
-    deducted = min(deducted, share - fee)
+    deducted = min(deducted, CONTEXT.subtract(share, fee))
     shipping = zero
     if (
         params.include_shipping
@@ -85,7 +102,11 @@ def compute_refund(
         and goods_value.amount > 0
     ):
         # Multiply before dividing: the share is exact until the one rounding.
-        shipping = rounded(shipping_fee.amount * amount / goods_value.amount)
+        shipping = rounded(
+            CONTEXT.divide(
+                CONTEXT.multiply(shipping_fee.amount, amount), goods_value.amount
+            )
+        )
     return Refund(
         Money(share, currency),
         Money(fee, currency),

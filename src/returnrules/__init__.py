@@ -56,6 +56,7 @@ from returnrules._model import (
     returnable_qty,
     shipped_qty,
 )
+from returnrules._money import CONTEXT as MONEY_CONTEXT
 from returnrules._money import CurrencyMismatch, Money, minor_units, round_half_up
 from returnrules._request import parse_request
 from returnrules._vocab import Vocabulary
@@ -64,6 +65,7 @@ from returnrules.hookspecs import hookimpl
 __version__ = "0.1.0"
 
 __all__ = [
+    "MONEY_CONTEXT",
     "Action",
     "ActionResult",
     "Bounds",

@@ -194,17 +194,35 @@ class _Gen:
             return [(f"({call} is True or ({k} is not False and BAD({k})))", cond)]
         return [(self.compare(cond), cond)]
 
+    def present(self, fact: FactRef) -> str:
+        """A guard that is true when an optional fact is there, loading it first.
+
+        A fact whose resolver failed earlier on the line is not "there": it
+        raises, as any other use of it does, rather than passing the guard.
+        """
+        n = fact.number
+        load = self.load(fact)
+        if self.facts_table[n].attribute:  # read directly: can never have failed
+            return f"{load} is not None"
+        return f"{load} is not None and (f{n} is not X{n} or X{n}.fail())"
+
     def compare(self, cond: Compare) -> str:
+        # Left to right, like the explain interpreter: the left fact is loaded
+        # first even when only the right one is optional.
         guards: list[str] = []
         left = self.load(cond.fact)
         if cond.fact.type.optional:
-            guards.append(f"{left} is not None")
+            guards.append(self.present(cond.fact))
             left = f"f{cond.fact.number}"
         if isinstance(cond.value, FactRef):
-            right = self.load(cond.value)
             if cond.value.type.optional:
-                guards.append(f"{right} is not None")
+                if not guards:  # load the left fact before the right one
+                    guards.append(f"{left} is not U")
+                    left = f"f{cond.fact.number}"
+                guards.append(self.present(cond.value))
                 right = f"f{cond.value.number}"
+            else:
+                right = self.load(cond.value)
         elif isinstance(cond.value, Money) and cond.op not in ("in", "not_in"):
             # Money facts are in the policy's currency (requests are checked on
             # parsing, plugin facts as they resolve): compare the amounts.  A

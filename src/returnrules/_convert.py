@@ -36,7 +36,7 @@ from returnrules._errors import (
     did_you_mean,
     quote,
 )
-from returnrules._money import to_decimal
+from returnrules._money import MAX_DIGITS, to_decimal
 from returnrules._vocab import Vocabulary
 
 __all__ = [
@@ -110,6 +110,8 @@ def strict_decimal(value: object, _: object = None) -> Decimal:
     number = to_decimal(value)
     if abs(number) >= MAX_INT:
         raise ValueError(f"number out of range: {value}")
+    if len(number.as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS} significant digits: {value!r}")
     return number
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from returnrules._api import Fact, FactType, LineContext
 from returnrules._model import calendar_days, returnable_qty
-from returnrules._money import Money
+from returnrules._money import CONTEXT, Money
 from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
 from returnrules.hookspecs import hookimpl
 
@@ -37,13 +37,15 @@ def _days_since_delivery(ctx: LineContext) -> int | None:
 
 def _request_amount(ctx: LineContext) -> Money:
     pairs = ctx.request.pairs
-    total = sum((oline.unit_price.amount * rline.qty for rline, oline in pairs), ZERO)
-    return Money(total, ctx.request.currency)
+    total = ZERO
+    for rline, oline in pairs:
+        total = CONTEXT.add(total, CONTEXT.multiply(oline.unit_price.amount, rline.qty))
+    return Money._trusted(total, ctx.request.currency)
 
 
 def _line_amount(ctx: LineContext) -> Money:
     price = ctx.order_line.unit_price
-    return Money._trusted(price.amount * ctx.line.qty, price.currency)
+    return Money._trusted(CONTEXT.multiply(price.amount, ctx.line.qty), price.currency)
 
 
 def _core_charge(ctx: LineContext) -> Money:

@@ -14,6 +14,7 @@ Evaluation of one line is three steps:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
@@ -78,6 +79,8 @@ def _typed_resolver(
             or (codes is not None and value not in codes)
             or (isinstance(value, Money) and value.currency != ctx.request.currency)
             or (isinstance(value, Decimal) and not value.is_finite())
+            or (ftype.kind == "date" and isinstance(value, dt.datetime))
+            or (isinstance(value, dt.datetime) and value.utcoffset() is None)
         ):
             raise FactTypeError(f"fact {name} ({ftype}) resolved to {value!r}")
         return value

@@ -13,7 +13,7 @@ from typing import NewType
 
 import attrs
 
-from returnrules._money import Money
+from returnrules._money import CONTEXT, Money
 
 __all__ = [
     "CategoryCode",
@@ -138,9 +138,11 @@ class Order:
     def goods_value(self) -> Money:
         """Σ qty × unit price over the order's lines (the base for shipping shares)."""
         currency = self.lines[0].unit_price.currency
-        total = sum(
-            (line.unit_price.amount * line.qty for line in self.lines), Decimal(0)
-        )
+        total = Decimal(0)
+        for line in self.lines:
+            total = CONTEXT.add(
+                total, CONTEXT.multiply(line.unit_price.amount, line.qty)
+            )
         return Money(total, currency)
 
 

@@ -15,7 +15,14 @@ from typing import Final
 
 import attrs
 
-__all__ = ["CurrencyMismatch", "Money", "minor_units", "round_half_up", "to_decimal"]
+__all__ = [
+    "CONTEXT",
+    "CurrencyMismatch",
+    "Money",
+    "minor_units",
+    "round_half_up",
+    "to_decimal",
+]
 
 # ISO 4217 minor units for the currencies that differ from the usual two, plus a
 # few common ones spelt out for the reader.  Every other well-formed code has 2.
@@ -56,12 +63,27 @@ PLAIN_DECIMAL: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 """What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``."""
 _QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
 
+MAX_DIGITS: Final = 24
+"""Significant digits a money or decimal value may have (far above any price)."""
+
+CONTEXT: Final = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+"""The decimal context of all money arithmetic (34 digits, IEEE decimal128).
+
+Arithmetic never runs in the caller's context: a host that lowered
+``decimal.getcontext().prec`` must not change a refund.  Values have at most
+:data:`MAX_DIGITS` digits, so sums and products are exact and a quotient is
+rounded once, here, before the half-up rounding to the minor unit."""
+
 
 def round_half_up(amount: Decimal, currency: str) -> Decimal:
     """*amount* rounded half-up to *currency*'s minor unit (0.125 CNY → 0.13)."""
     units = minor_units(currency)
     quant = _QUANTS.get(units) or Decimal(1).scaleb(-units)
-    return amount.quantize(quant, rounding=decimal.ROUND_HALF_UP)
+    return amount.quantize(quant, rounding=decimal.ROUND_HALF_UP, context=CONTEXT)
 
 
 class CurrencyMismatch(ValueError):
@@ -164,11 +186,13 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money._trusted(self.amount + other.amount, self.currency)
+        return Money._trusted(CONTEXT.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money._trusted(self.amount - other.amount, self.currency)
+        return Money._trusted(
+            CONTEXT.subtract(self.amount, other.amount), self.currency
+        )
 
     def __mul__(self, factor: int | Decimal) -> Money:
         kind = factor.__class__
@@ -178,14 +202,14 @@ class Money:
             and (kind is bool or not isinstance(factor, int | Decimal))
         ):
             return NotImplemented
-        return Money._trusted(self.amount * factor, self.currency)
+        return Money._trusted(CONTEXT.multiply(self.amount, factor), self.currency)
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: int | Decimal) -> Money:
         if isinstance(divisor, bool) or not isinstance(divisor, int | Decimal):
             return NotImplemented
-        return Money._trusted(self.amount / divisor, self.currency)
+        return Money._trusted(CONTEXT.divide(self.amount, divisor), self.currency)
 
     def __neg__(self) -> Money:
         return Money._trusted(-self.amount, self.currency)

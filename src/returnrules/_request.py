@@ -61,8 +61,8 @@ from returnrules._model import (
     local_date,
     shipped_qty,
 )
+from returnrules._money import MAX_DIGITS, Money, is_currency_code
 from returnrules._money import PLAIN_DECIMAL as _PLAIN_DECIMAL
-from returnrules._money import Money, is_currency_code
 from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
 
 __all__ = ["DEFAULT_CURRENCY", "parse_request"]
@@ -397,7 +397,7 @@ def _amount(value: object, currency: str) -> Money:
         amount = Decimal(value)
     else:
         raise _Decline
-    if not 0 <= amount < MAX_INT:
+    if not 0 <= amount < MAX_INT or len(amount.as_tuple().digits) > MAX_DIGITS:
         raise _Decline
     return Money._trusted(amount, currency)
 

@@ -1,0 +1,600 @@
+"""Hypothesis strategies: random valid policies, requests and data.
+
+``cases()`` draws a whole differential-testing case (see :class:`Case`): a
+policy (as TOML text and as the mapping ``tomllib`` reads back from it) and one
+to three requests, each with its data mapping for the test plugin
+``tests/plugins/diff_facts.py``.  Everything drawn is *valid*: the policy loads
+without errors and every request parses, so any disagreement between the
+engine and ``tests/reference.py`` is about evaluation, not about input checks.
+
+What the policies cover:
+
+* ``when`` trees of ``all``/``any``/``not`` nested up to :data:`MAX_DEPTH`
+  (empty ``all``/``any`` lists included), or no ``when`` at all;
+* every operator (``eq ne lt le gt ge in not_in`` and ``present``) on every
+  fact kind it applies to, with literals of the right type written the ways a
+  TOML author may write them (money and decimals as integers, floats or
+  strings; dates as TOML dates or strings; empty ``in`` lists);
+* fact-to-fact comparisons between compatible facts (int with decimal, money
+  with money, tier with tier, a fact with itself...);
+* optional facts present and absent (``request.days_since_delivery``,
+  ``part.supplier`` and the plugin's facts);
+* the plugin's checks with and without parameters;
+* ``decide``, ``for`` (including ``[]``), ``priority`` (ties, negatives, the
+  64-bit extremes), ``message`` with placeholders, and ``then`` mixing the
+  single actions ``diff_hold``/``diff_ship`` with repeated, identical and
+  identical-once-rendered ``diff_tag`` (multiple) actions;
+* policies that add codes to the ``reason`` and ``category`` vocabularies or
+  relabel ``tier``, and currencies with 0, 2 and 3 minor digits.
+
+Requests have 1–4 return lines over 1–4 order lines (return qty below, equal
+to and above the returnable qty), every order status, optional
+``shipped_qty``/``returned_qty``/``shipping_fee``/``supplier``/...,
+``requested_at`` in various UTC offsets, and ``placed_at``/``shipped_at``/
+``delivered_at`` as bare dates or date-times in other offsets (or absent).
+The data gives each line the plugin's fact values, with faults (a resolver
+that raises, a value of the wrong type, a check that raises or returns a
+non-boolean, an action that raises) at a rate the test chooses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import tomli_w
+from hypothesis import strategies as st
+
+from tests.plugins import diff_facts
+from tests.reference import FACTS, FactSpec
+
+__all__ = [
+    "Case",
+    "Vocab",
+    "cases",
+    "conditions",
+    "data_for",
+    "policies",
+    "requests",
+]
+
+MAX_DEPTH: Final = 4
+
+
+CURRENCIES: Final = ("CNY", "CNY", "JPY", "KWD", "USD")
+DECISIONS: Final = ("approve", "reject", "review")
+OFFSETS: Final = tuple(
+    dt.timezone(dt.timedelta(minutes=m)) for m in (480, 0, -300, 345, -660, 840)
+)
+BASE: Final = dt.datetime(2026, 11, 20, 10, 0, tzinfo=OFFSETS[0])
+
+SKUS: Final = ("BOSCH-0986494", "NGK-BKR6E", "MANN-W712", "x")
+BRANDS: Final = ("Bosch", "NGK", "", "Mann")
+CUSTOMERS: Final = ("C-1", "C-2")
+SUPPLIERS: Final = ("SUP-A", "SUP-B")
+CODES: Final = ("SUP-A", "x", "")
+PRICES: Final = ("0.01", "1.5", "35.50", "180.00", "999.999", "20", "0.333", "0")
+MESSAGES: Final = (
+    "plain",
+    "qty {line.qty}",
+    "{part.sku} × {line.qty} {{braces}}",
+    "days={request.days_since_delivery}",
+    "",
+)
+
+VOCAB_CODES: Final[Mapping[str, tuple[str, ...]]] = {
+    "kind": ("cancel", "return"),
+    "status": ("placed", "allocated", "shipped", "delivered"),
+    "channel": ("store", "online", "phone"),
+    "tier": ("retail", "workshop", "fleet", "vip"),
+    "reason": (
+        "wrong_part",
+        "ordered_wrong",
+        "defective",
+        "damaged_in_transit",
+        "late_delivery",
+        "changed_mind",
+        "duplicate_order",
+        "out_of_stock",
+        "other",
+    ),
+    "condition": ("unopened", "opened", "installed", "damaged", "incomplete"),
+    "packaging": ("original", "damaged", "missing"),
+    "category": (
+        "engine",
+        "electrical",
+        "brake",
+        "suspension",
+        "body",
+        "filter",
+        "battery",
+        "fluid",
+        "tyre",
+        "consumable",
+        "accessory",
+        "other",
+    ),
+}
+#: Codes a generated policy may add with ``[vocab.NAME]``.
+EXTRA_CODES: Final[Mapping[str, tuple[str, str]]] = {
+    "reason": ("core_swap", "旧件回收"),
+    "category": ("adapter", "转接件"),
+}
+
+# Facts that may be compared with each other (DESIGN: int with decimal, else
+# the same kind, and enums of the same vocabulary).
+_GROUPS: Final[tuple[tuple[str, ...], ...]] = tuple(
+    tuple(
+        name
+        for name, spec in FACTS.items()
+        if (spec.kind if spec.kind != "decimal" else "int", spec.vocab) == key
+    )
+    for key in sorted(
+        {(s.kind if s.kind != "decimal" else "int", s.vocab) for s in FACTS.values()},
+        key=str,
+    )
+)
+_ORDERING: Final = ("lt", "le", "gt", "ge")
+
+
+@attrs.frozen
+class Vocab:
+    """Which codes a generated policy knows: the defaults, plus its additions."""
+
+    extra: frozenset[str] = frozenset()  # vocabulary names with an added code
+    relabel_tier: bool = False
+
+    def codes(self, vocab: str) -> tuple[str, ...]:
+        codes = VOCAB_CODES[vocab]
+        if vocab in self.extra:
+            codes = (*codes, EXTRA_CODES[vocab][0])
+        return codes
+
+    def table(self) -> dict[str, dict[str, str]]:
+        table: dict[str, dict[str, str]] = {}
+        for name in sorted(self.extra):
+            code, label = EXTRA_CODES[name]
+            table[name] = {code: label}
+        if self.relabel_tier:
+            table["tier"] = {"vip": "VIP 大客户"}
+        return table
+
+
+@attrs.frozen
+class Case:
+    """A policy and the requests to evaluate against it.
+
+    ``doc`` is what ``tomllib`` reads from ``text`` (what the engine loads);
+    ``requests`` pairs each request mapping with its data mapping.
+    """
+
+    text: str
+    doc: Mapping[str, Any]
+    currency: str
+    requests: tuple[tuple[dict[str, Any], dict[str, Any]], ...]
+
+
+# -- literals --------------------------------------------------------------------------
+
+
+def _decimal_text(draw: st.DrawFn, high: int = 2000) -> str:
+    places = draw(st.integers(0, 3))
+    number = Decimal(draw(st.integers(-10, high * 10**places))).scaleb(-places)
+    text = str(number)
+    if draw(st.integers(0, 9)) == 0:
+        text = draw(st.sampled_from([f" {text} ", f"+{text}" if number >= 0 else text]))
+    return text
+
+
+@st.composite
+def numbers(draw: st.DrawFn, integral: bool) -> object:
+    """A number literal: an integer, or (unless *integral*) a float or a string."""
+    choice = draw(st.integers(0, 9 if not integral else 3))
+    if choice <= 2:
+        return draw(st.integers(-2, 12))
+    if choice == 3:
+        # the extremes: an int literal may be ±10^12, a decimal one is below
+        limit = 10**12 if integral else 10**12 - 1
+        return draw(st.integers(-limit, limit))
+    if choice <= 5:
+        return draw(st.sampled_from([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
+    if choice == 6:
+        return draw(
+            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
+        )
+    if choice == 7:
+        return draw(st.sampled_from(PRICES))
+    return _decimal_text(draw)
+
+
+def _dates() -> st.SearchStrategy[dt.date]:
+    return st.dates(dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+
+
+def _datetimes() -> st.SearchStrategy[dt.datetime]:
+    return st.builds(
+        lambda day, minutes, tz: (
+            dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(minutes=minutes)
+        ),
+        _dates(),
+        st.integers(0, 24 * 60 - 1),
+        st.sampled_from(OFFSETS),
+    )
+
+
+@st.composite
+def literals(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
+    """A literal that type-checks against fact *name*."""
+    spec = FACTS[name]
+    kind = spec.kind
+    if kind == "int":
+        return draw(numbers(integral=True))
+    if kind in ("decimal", "money"):
+        return draw(numbers(integral=False))
+    if kind == "bool":
+        return draw(st.booleans())
+    if kind == "date":
+        day = draw(_dates())
+        return day.isoformat() if draw(st.booleans()) else day
+    if kind == "datetime":
+        moment = draw(_datetimes())
+        return moment.isoformat() if draw(st.booleans()) else moment
+    if kind == "enum":
+        assert spec.vocab is not None
+        return draw(st.sampled_from(vocab.codes(spec.vocab)))
+    pools = {
+        "customer.id": CUSTOMERS,
+        "part.sku": SKUS,
+        "part.brand": BRANDS,
+        "part.supplier": SUPPLIERS,
+        "diff.code": CODES,
+    }
+    return draw(st.sampled_from(pools[name]) | st.text(max_size=3))
+
+
+def _operators(spec: FactSpec) -> tuple[str, ...]:
+    if spec.kind == "bool":
+        return ("eq", "ne")
+    if spec.ordered:
+        return ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+    return ("eq", "ne", "in", "not_in")
+
+
+# -- conditions ------------------------------------------------------------------------
+
+
+@st.composite
+def leaves(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
+    """One condition leaf: a comparison, a fact-to-fact comparison, present, a check."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        if draw(st.booleans()):
+            node: dict[str, Any] = {"check": "diff_gate"}
+            if draw(st.booleans()):
+                node["min"] = draw(st.integers(-1, 5))
+            return node
+        return {"check": "diff_qty_over", "qty": draw(st.integers(-1, 8))}
+    name = draw(st.sampled_from(sorted(FACTS)))
+    spec = FACTS[name]
+    if kind == 1:
+        return {"fact": name, "present": draw(st.booleans())}
+    if kind <= 3:
+        (group,) = [g for g in _GROUPS if name in g]
+        other = draw(st.sampled_from(group))
+        ops = ("eq", "ne", *_ORDERING) if spec.ordered else ("eq", "ne")
+        return {"fact": name, draw(st.sampled_from(ops)): {"fact": other}}
+    op = draw(st.sampled_from(_operators(spec)))
+    if op in ("in", "not_in"):
+        return {"fact": name, op: draw(st.lists(literals(name, vocab), max_size=4))}
+    return {"fact": name, op: draw(literals(name, vocab))}
+
+
+@st.composite
+def conditions(draw: st.DrawFn, vocab: Vocab, depth: int = MAX_DEPTH) -> Any:
+    """A ``when`` tree, nested at most *depth* combinators deep."""
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        return draw(leaves(vocab))
+    combinator = draw(st.sampled_from(["all", "any", "not"]))
+    if combinator == "not":
+        return {"not": draw(conditions(vocab, depth - 1))}
+    items = draw(st.lists(conditions(vocab, depth - 1), max_size=3))
+    return {combinator: items}
+
+
+# -- rules and policies ----------------------------------------------------------------
+
+
+@st.composite
+def actions(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A ``then`` list: each single action at most once, diff_tag any number."""
+    then: list[dict[str, Any]] = []
+    if draw(st.booleans()):
+        hold: dict[str, Any] = {"action": "diff_hold"}
+        if draw(st.booleans()):
+            hold["bin"] = draw(st.sampled_from(["main", "b2", "qc"]))
+        then.append(hold)
+    if draw(st.booleans()):
+        ship: dict[str, Any] = {"action": "diff_ship"}
+        if draw(st.booleans()):
+            ship["speed"] = draw(st.sampled_from(["slow", "fast"]))
+        then.append(ship)
+    for _ in range(draw(st.integers(0, 3))):
+        tag: dict[str, Any] = {
+            "action": "diff_tag",
+            "label": draw(st.sampled_from(["a", "A", "b"])),
+        }
+        if draw(st.booleans()):
+            tag["upper"] = draw(st.booleans())
+        then.append(tag)
+    return draw(st.permutations(then))
+
+
+@st.composite
+def rules(
+    draw: st.DrawFn, vocab: Vocab, rule_id: str, depth: int = MAX_DEPTH
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"id": rule_id}
+    if draw(st.booleans()):
+        rule["title"] = draw(st.sampled_from(["退货", "a rule", ""]))
+    if draw(st.integers(0, 5)) > 0:
+        rule["when"] = draw(conditions(vocab, depth))
+    decide = draw(
+        st.sampled_from([None, None, "approve", "approve", "review", "reject"])
+    )
+    if decide is not None:
+        rule["decide"] = decide
+    if draw(st.integers(0, 3)) == 0:
+        rule["message"] = draw(st.sampled_from(MESSAGES))
+    then = draw(actions())
+    if then:
+        rule["then"] = then
+    if draw(st.integers(0, 2)) == 0:
+        rule["for"] = draw(
+            st.lists(st.sampled_from(DECISIONS), unique=True, max_size=3)
+        )
+    if draw(st.booleans()):
+        rule["priority"] = draw(
+            st.sampled_from([0, 1, 2, -1])
+            | st.sampled_from([2**63 - 1, -(2**63), 10**12])
+        )
+    return rule
+
+
+@st.composite
+def policies(
+    draw: st.DrawFn, rule_count: tuple[int, int] = (1, 8), depth: int = MAX_DEPTH
+) -> tuple[dict[str, Any], Vocab, str]:
+    """A policy document (TOML-able mapping), its vocabulary and its currency.
+
+    *rule_count* bounds the number of rules, *depth* the nesting of conditions.
+    """
+    vocab = Vocab(
+        extra=frozenset(draw(st.sets(st.sampled_from(sorted(EXTRA_CODES))))),
+        relabel_tier=draw(st.booleans()),
+    )
+    currency = draw(st.sampled_from(CURRENCIES))
+    section: dict[str, Any] = {"currency": currency}
+    if draw(st.integers(0, 5)) > 0:
+        section["default"] = draw(st.sampled_from(DECISIONS))
+    doc: dict[str, Any] = {"version": 1, "policy": section}
+    if vocab.extra or vocab.relabel_tier:
+        doc["vocab"] = vocab.table()
+    count = draw(st.integers(*rule_count))
+    doc["rule"] = [draw(rules(vocab, f"r{i}", depth)) for i in range(count)]
+    return doc, vocab, currency
+
+
+# -- requests and data -----------------------------------------------------------------
+
+
+def _price(draw: st.DrawFn) -> object:
+    """A unit price as JSON or TOML may give it: usually a string, else a number."""
+    text = draw(st.sampled_from(PRICES))
+    style = draw(st.integers(0, 5))
+    if style == 0:
+        return float(text)
+    if style == 1 and Decimal(text) == int(Decimal(text)):
+        return int(Decimal(text))
+    if style == 2:
+        return f" {text} "
+    return text
+
+
+@st.composite
+def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
+    """A valid request mapping (as JSON or TOML would give it)."""
+    tz = draw(st.sampled_from(OFFSETS))
+    requested = BASE.astimezone(tz) + dt.timedelta(
+        minutes=draw(st.integers(-3 * 24 * 60, 3 * 24 * 60))
+    )
+    status = draw(st.sampled_from(VOCAB_CODES["status"]))
+    shipped = status in ("shipped", "delivered")
+    # placed <= shipped <= delivered <= requested: each as an instant in some
+    # offset, or as its calendar date in requested_at's offset (a bare date)
+    span = draw(st.integers(0, 40 * 24 * 60))
+    placed = requested - dt.timedelta(minutes=span)
+    ship_after, deliver_after = sorted(
+        (draw(st.integers(0, span)), draw(st.integers(0, span)))
+    )
+    order: dict[str, Any] = {"id": "SO-1", "status": status}
+    order["placed_at"] = _moment(draw, placed, tz)
+    if shipped and draw(st.booleans()):
+        shipped_at = placed + dt.timedelta(minutes=ship_after)
+        order["shipped_at"] = _moment(draw, shipped_at, tz)
+    if status == "delivered" and draw(st.integers(0, 4)) > 0:
+        delivered = placed + dt.timedelta(minutes=deliver_after)
+        order["delivered_at"] = _moment(draw, delivered, tz)
+    step = st.integers(0, 20 * 24 * 60).map(lambda m: dt.timedelta(minutes=m))
+    if draw(st.integers(0, 3)) == 0:
+        promised = placed + draw(step)
+        order["promised_at"] = promised.astimezone(draw(st.sampled_from(OFFSETS)))
+    if draw(st.booleans()):
+        order["channel"] = draw(st.sampled_from(VOCAB_CODES["channel"]))
+    if draw(st.booleans()):
+        order["shipping_fee"] = draw(st.sampled_from(["20.00", "0", "7.5", "3"]))
+    if draw(st.booleans()):
+        order["currency"] = currency
+
+    count = draw(st.integers(1, 4))
+    numbers_ = draw(
+        st.lists(st.integers(1, 99), min_size=count, max_size=count, unique=True)
+    )
+    order_lines = []
+    for number in numbers_:
+        qty = draw(st.integers(1, 6))
+        oline: dict[str, Any] = {
+            "line": number,
+            "sku": draw(st.sampled_from(SKUS)),
+            "category": draw(st.sampled_from(vocab.codes("category"))),
+            "qty": qty,
+            "unit_price": _price(draw),
+        }
+        shipped_qty = qty if shipped else 0
+        if draw(st.booleans()):
+            shipped_qty = oline["shipped_qty"] = draw(st.integers(0, qty))
+        if draw(st.booleans()):
+            top = shipped_qty if shipped else 3
+            oline["returned_qty"] = draw(st.integers(0, top))
+        for key in ("special_order", "no_return", "kit"):
+            if draw(st.integers(0, 2)) == 0:
+                oline[key] = draw(st.booleans())
+        if draw(st.booleans()):
+            oline["supplier"] = draw(st.sampled_from(SUPPLIERS))
+        if draw(st.booleans()):
+            oline["brand"] = draw(st.sampled_from(BRANDS))
+        if draw(st.integers(0, 3)) == 0:
+            oline["name"] = draw(st.sampled_from(["前刹车片", "", "plug"]))
+        if draw(st.integers(0, 3)) == 0:
+            oline["core_charge"] = draw(st.sampled_from(["0", "15.00", "2.5"]))
+        order_lines.append(oline)
+    order["lines"] = order_lines
+
+    returned = draw(
+        st.lists(st.sampled_from(numbers_), min_size=1, max_size=4, unique=True)
+    )
+    lines = []
+    for number in returned:
+        rline: dict[str, Any] = {
+            "line": number,
+            "qty": draw(st.integers(1, 8)),
+            "reason": draw(st.sampled_from(vocab.codes("reason"))),
+            "condition": draw(st.sampled_from(VOCAB_CODES["condition"])),
+        }
+        if draw(st.booleans()):
+            rline["packaging"] = draw(st.sampled_from(VOCAB_CODES["packaging"]))
+        lines.append(rline)
+    customer: dict[str, Any] = {"id": draw(st.sampled_from(CUSTOMERS))}
+    if draw(st.integers(0, 3)) > 0:
+        customer["tier"] = draw(st.sampled_from(VOCAB_CODES["tier"]))
+    return {
+        "id": "RT-1",
+        "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
+        "customer": customer,
+        "order": order,
+        "lines": lines,
+    }
+
+
+def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:
+    """*instant* as a request may give it: a date-time in some offset (text or
+    ``datetime``), or its calendar date in *tz* (text or ``date``)."""
+    style = draw(st.integers(0, 3))
+    if style == 0:
+        day = instant.astimezone(tz).date()
+        return day.isoformat() if draw(st.booleans()) else day
+    moment = instant.astimezone(draw(st.sampled_from(OFFSETS)))
+    return moment.isoformat() if style == 1 else moment
+
+
+_FAULTS: Final = (diff_facts.RAISE, diff_facts.WRONG, diff_facts.NONE)
+
+
+def _faults(name: str) -> tuple[str, ...]:
+    if name == "diff.ratio" or name in diff_facts.NONSENSE_VALUES:
+        return (*_FAULTS, diff_facts.NONSENSE)
+    return _FAULTS
+
+
+@st.composite
+def _fact_values(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
+    kind = FACTS[name].kind
+    if kind == "int":
+        return draw(st.integers(-2, 12) | st.integers(-(10**15), 10**15))
+    if kind == "decimal":
+        return draw(
+            st.integers(-2, 12)
+            | st.decimals(-1000, 1000, places=3, allow_nan=False, allow_infinity=False)
+        )
+    if kind == "money":
+        return draw(st.decimals(0, 2000, places=3, allow_nan=False))
+    if kind == "bool":
+        return draw(st.booleans())
+    if kind == "date":
+        return draw(_dates())
+    if kind == "datetime":
+        return draw(_datetimes())
+    if kind == "enum":
+        return draw(st.sampled_from(VOCAB_CODES["tier"]))
+    return draw(st.sampled_from(CODES) | st.text(max_size=3))
+
+
+@st.composite
+def data_for(
+    draw: st.DrawFn, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
+) -> dict[str, Any]:
+    """The data mapping: the test plugin's per-line table for some of the lines.
+
+    Each value is a fault marker with probability *fault_percent* %.
+    """
+
+    def faulty() -> bool:
+        return draw(st.integers(0, 99)) < fault_percent
+
+    tables: dict[str, Any] = {}
+    for number in line_numbers:
+        if draw(st.integers(0, 4)) == 0:
+            continue
+        table: dict[str, Any] = {}
+        for name, (_, key) in diff_facts.FACTS.items():
+            if not draw(st.booleans()):
+                continue
+            if faulty():
+                table[key] = draw(st.sampled_from(_faults(name)))
+            else:
+                table[key] = draw(_fact_values(name, vocab))
+        if draw(st.booleans()):
+            if faulty():
+                table["gate"] = draw(
+                    st.sampled_from([diff_facts.RAISE, diff_facts.BAD])
+                )
+            else:
+                table["gate"] = draw(st.integers(-1, 5))
+        if faulty():
+            table["hold"] = diff_facts.RAISE
+        tables[str(number)] = table
+    if not tables and draw(st.booleans()):
+        return {}
+    return {"diff": tables}
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn,
+    fault_percent: int = 3,
+    max_requests: int = 3,
+    rule_count: tuple[int, int] = (1, 8),
+    depth: int = MAX_DEPTH,
+) -> Case:
+    """A policy and 1..*max_requests* requests with their data."""
+    doc, vocab, currency = draw(policies(rule_count, depth))
+    text = tomli_w.dumps(doc)
+    pairs = []
+    for _ in range(draw(st.integers(1, max_requests))):
+        request = draw(requests(vocab, currency))
+        numbers_ = [line["line"] for line in request["lines"]]
+        pairs.append((request, draw(data_for(numbers_, vocab, fault_percent))))
+    return Case(text, tomllib.loads(text), currency, tuple(pairs))
