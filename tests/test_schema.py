@@ -226,3 +226,18 @@ def test_the_shipped_policies_are_valid(
     monkeypatch.delenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD")
     schema = cli_schema(capsys, "--rules", str(policy))
     assert errors(schema, policy.read_text(encoding="utf-8")) == []
+
+
+def test_bounds_become_minimum_and_maximum() -> None:
+    from decimal import Decimal
+    from typing import Annotated
+
+    from returnrules import Bounds
+    from returnrules._schema import type_schema
+
+    assert type_schema(Annotated[int, Bounds(ge=1)], {}) == {
+        "type": "integer",
+        "minimum": 1,
+    }
+    percent = type_schema(Annotated[Decimal, Bounds(ge=0, le=Decimal("99.5"))], {})
+    assert (percent["minimum"], percent["maximum"]) == (0, 99.5)

@@ -26,12 +26,13 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
 from returnrules import __version__
-from returnrules._api import Fact, FactType
+from returnrules._api import Bounds, Fact, FactType
 from returnrules._ir import DECISIONS, OPERATORS, ORDERING
 from returnrules._params import (
     MISSING,
@@ -89,6 +90,10 @@ def _codes(vocab: Vocabulary | None, name: str) -> Schema:
     }
 
 
+def _json_number(value: int | Decimal) -> int | float:
+    return value if isinstance(value, int) else float(value)
+
+
 def type_schema(t: Any, vocabularies: Mapping[str, Vocabulary]) -> Schema:
     """The schema of a parameter of Python type *t* (as the checker reads it)."""
     vocab = vocab_of(t)
@@ -97,7 +102,14 @@ def type_schema(t: Any, vocabularies: Mapping[str, Vocabulary]) -> Schema:
     origin = typing.get_origin(t)
     args = typing.get_args(t)
     if origin is typing.Annotated:
-        return type_schema(args[0], vocabularies)
+        inner_schema = type_schema(args[0], vocabularies)
+        for meta in t.__metadata__:
+            if isinstance(meta, Bounds):  # applies to numbers (not to "1.5")
+                if meta.ge is not None:
+                    inner_schema["minimum"] = _json_number(meta.ge)
+                if meta.le is not None:
+                    inner_schema["maximum"] = _json_number(meta.le)
+        return inner_schema
     if origin is typing.Literal:
         return {"enum": list(args)}
     optional, inner = is_optional(t)
