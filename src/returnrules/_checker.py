@@ -14,7 +14,6 @@ import datetime as dt
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -28,9 +27,11 @@ from returnrules._convert import (
     show,
     strict_decimal,
     strict_int,
+    strict_money,
     vocabularies_in_scope,
 )
-from returnrules._errors import Issue, PathKey, did_you_mean
+from returnrules._decision import jsonable
+from returnrules._errors import Issue, PathKey, did_you_mean, quote
 from returnrules._ir import (
     DECISIONS,
     OPERATORS,
@@ -147,9 +148,7 @@ _scope: contextvars.ContextVar[_Scope] = contextvars.ContextVar("returnrules_sco
 
 
 def _money_param(value: object, _: object) -> Money:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected an amount of money, got {show(value)}")
-    return Money(strict_decimal(value), _scope.get().currency)
+    return strict_money(value, _scope.get().currency)
 
 
 def _template_param(value: object, _: object) -> Template:
@@ -180,9 +179,7 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
     if kind == "decimal":
         return strict_decimal(value)
     if kind == "money":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError(f"expected an amount of money, got {show(value)}")
-        return Money(strict_decimal(value), scope.currency)
+        return strict_money(value, scope.currency)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {show(value)}")
@@ -211,19 +208,6 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
         raise ValueError(
             f'unknown {vocab.name} "{value}"{did_you_mean(value, vocab.labels)}'
         )
-    return value
-
-
-def _shown(value: object) -> object:
-    """A JSON-able rendering of a literal as written, for the trace."""
-    if isinstance(value, list):
-        return [_shown(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _shown(v) for k, v in value.items()}
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal | float):
-        return str(value)
     return value
 
 
@@ -445,7 +429,7 @@ class _Checker:
             items = [self.literal(v, fact, (*where, i)) for i, v in enumerate(value)]
             if any(item is _BAD for item in items):
                 return None
-            return Compare(fact, op, frozenset(items), _shown(value))
+            return Compare(fact, op, frozenset(items), jsonable(value))
         if isinstance(value, list):
             self.error(
                 where, f"{op} takes a single value; use in for a list", "bad-value"
@@ -454,7 +438,7 @@ class _Checker:
         constant = self.literal(value, fact, where)
         if constant is _BAD:
             return None
-        return Compare(fact, op, constant, _shown(value))
+        return Compare(fact, op, constant, jsonable(value))
 
     def literal(self, value: object, fact: FactRef, where: PathKey) -> object:
         try:
@@ -481,7 +465,7 @@ class _Checker:
         check = checks[name]
         raw = {k: v for k, v in node.items() if k != "check"}
         params = self.structure(raw, check.params, path, f"check {name}")
-        return None if params is None else CheckCall(check, params, _shown(raw))  # type: ignore[arg-type]
+        return None if params is None else CheckCall(check, params, jsonable(raw))
 
     # rules
 
@@ -650,7 +634,7 @@ class _Checker:
             raw = {k: v for k, v in entry.items() if k != "action"}
             params = self.structure(raw, action.params, where, f"action {name}")
             if params is not None:
-                planned.append(PlannedAction(action, params, _shown(raw)))  # type: ignore[arg-type]
+                planned.append(PlannedAction(action, params, jsonable(raw)))
         return planned
 
 
@@ -659,7 +643,7 @@ _BAD: Final = object()
 
 def _quoted(value: object) -> str:
     """A name as the author wrote it: ``"flg"``, or the value if not a string."""
-    return f'"{value}"' if isinstance(value, str) else show(value)
+    return quote(value) if isinstance(value, str) else show(value)
 
 
 # -- the document ------------------------------------------------------------------

@@ -36,7 +36,7 @@ from returnrules._errors import (
     did_you_mean,
     quote,
 )
-from returnrules._money import MAX_DIGITS, to_decimal
+from returnrules._money import MAX_DIGITS, Money, to_decimal
 from returnrules._vocab import Vocabulary
 
 __all__ = [
@@ -113,6 +113,13 @@ def strict_decimal(value: object, _: object = None) -> Decimal:
     if len(number.as_tuple().digits) > MAX_DIGITS:
         raise ValueError(f"more than {MAX_DIGITS} significant digits: {value!r}")
     return number
+
+
+def strict_money(value: object, currency: str) -> Money:
+    """An amount of money as TOML or JSON writes it (``"180.10"``, ``5000``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected an amount of money, got {show(value)}")
+    return Money(strict_decimal(value), currency)
 
 
 def aware(value: dt.datetime) -> dt.datetime:

@@ -31,8 +31,8 @@ from returnrules._convert import (
     show,
     strict_date,
     strict_datetime,
-    strict_decimal,
     strict_int,
+    strict_money,
 )
 from returnrules._errors import (
     PathKey,
@@ -123,12 +123,10 @@ def _count(value: object, t: object) -> int:
 
 
 def _money(value: object, t: object) -> Money:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"expected an amount of money, got {show(value)}")
-    amount = strict_decimal(value, t)
-    if amount < 0:
+    money = strict_money(value, _context.get().currency)
+    if money.amount < 0:
         raise ValueError(f"must not be negative, got {value}")
-    return Money(amount, _context.get().currency)
+    return money
 
 
 def _moment(value: object, t: object) -> Moment:
