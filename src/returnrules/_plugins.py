@@ -23,7 +23,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Literal
@@ -102,19 +102,17 @@ class Registry:
     ) -> list[RequestProblem]:
         """Every plugin's problems with *data* (hook ``returnrules_check_data``)."""
         problems: list[RequestProblem] = []
-        caller = self.plugin_manager.hook.returnrules_check_data
         arguments = {"data": data, "vocabularies": vocabularies}
-        for impl in caller.get_hookimpls():
-            where = f'plugin "{impl.plugin_name}" failed in returnrules_check_data'
-            try:
-                answer: Any = impl.function(*[arguments[a] for a in impl.argnames])
-                found = list(answer or ())
-            except (Exception, SystemExit) as exc:
+        caller = self.plugin_manager.hook.returnrules_check_data
+        answers = each_impl(caller, lambda _: arguments, lambda a: list(a or ()))
+        for plugin, answer, error in answers:
+            where = f'plugin "{plugin}" failed in returnrules_check_data'
+            if error is not None:
                 problems.append(
-                    RequestProblem((), f"{where}: {_describe(exc)}", "plugin-failed")
+                    RequestProblem((), f"{where}: {_describe(error)}", "plugin-failed")
                 )
                 continue
-            for problem in found:
+            for problem in answer:
                 if not isinstance(problem, RequestProblem):
                     problem = RequestProblem(
                         (),
@@ -303,22 +301,40 @@ def _load_module(loader: _Loader, spec: str, base_dir: Path, where: PathKey) -> 
         loader.add(plugin, name, origin, spec, where)
 
 
-def _call_each(caller: Any, loader: _Loader, argument: Callable[[str], object]) -> None:
-    """Call every implementation of a register hook, telling them apart by plugin.
+def each_impl(
+    caller: Any,
+    arguments: Callable[[str], Mapping[str, object]],
+    collect: Callable[[Any], Any] = lambda answer: answer,
+) -> Iterator[tuple[str, Any, BaseException | None]]:
+    """Call every implementation of a hook on its own, in registration order.
 
-    pluggy's normal call returns results without saying which plugin gave them;
-    registration needs the plugin's name for error messages and for
-    ``returnrules plugins``, so each implementation is called on its own.
+    Yields ``(plugin name, answer, None)`` or ``(plugin name, None, error)``.
+    pluggy's normal call returns answers without saying which plugin gave
+    them; registration and data checks need the plugin's name for messages,
+    and one failing plugin must not hide the others' answers.  *collect*
+    turns an answer into its final form while a failure is still the plugin's
+    (a generator of problems raises only when read).
     """
-    for impl in caller.get_hookimpls():  # in registration order
+    for impl in caller.get_hookimpls():
+        given = arguments(impl.plugin_name)
         try:
-            impl.function(*[argument(impl.plugin_name) for _ in impl.argnames])
-        except (Exception, SystemExit) as exc:
+            answer = collect(impl.function(*[given[name] for name in impl.argnames]))
+        except (Exception, SystemExit) as exc:  # a plugin must not end the process
+            yield impl.plugin_name, None, exc
+            continue
+        yield impl.plugin_name, answer, None
+
+
+def _call_each(caller: Any, loader: _Loader, argument: Callable[[str], object]) -> None:
+    """Call a one-argument hook of every plugin with ``argument(plugin name)``;
+    a failure is an issue naming the plugin."""
+    (name,) = caller.spec.argnames
+    for plugin, _, error in each_impl(caller, lambda p: {name: argument(p)}):
+        if error is not None:
             loader.issues.append(
                 Issue(
                     (),
-                    f'plugin "{impl.plugin_name}" failed in {caller.name}: '
-                    f"{_describe(exc)}",
+                    f'plugin "{plugin}" failed in {caller.name}: {_describe(error)}',
                     "plugin-failed",
                 )
             )
