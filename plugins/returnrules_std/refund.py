@@ -64,7 +64,25 @@ class Refund:
 
     @property
     def amount(self) -> Money:
-        return self.share - self.fee - self.deducted + self.shipping
+        """share − fee − deducted + shipping (all in one currency, by construction)."""
+        self.share._same(self.fee)
+        self.share._same(self.deducted)
+        self.share._same(self.shipping)
+        rest = CONTEXT.subtract(self.share.amount, self.fee.amount)
+        rest = CONTEXT.subtract(rest, self.deducted.amount)
+        return Money._trusted(
+            CONTEXT.add(rest, self.shipping.amount), self.fee.currency
+        )
+
+
+_HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
+
+
+def _percent_of(amount: Decimal, percent: Decimal) -> Decimal:
+    if percent == _HUNDRED:
+        return amount  # exactly amount × 100 / 100, without the two operations
+    return CONTEXT.divide(CONTEXT.multiply(amount, percent), _HUNDRED)
 
 
 def compute_refund(
@@ -75,25 +93,22 @@ def compute_refund(
 ) -> Refund:
     """The refund of a line worth *line_amount* (see the module docstring)."""
     currency = line_amount.currency
-    for other in (params.fee_min, params.deduct, shipping_fee, goods_value):
+    fee_min, deduct = params.fee_min, params.deduct
+    for other in (fee_min, deduct, shipping_fee, goods_value):
         if other is not None and other.currency != currency:
             raise CurrencyMismatch(f"cannot combine {currency} with {other.currency}")
-
-    def rounded(amount: Decimal) -> Decimal:
-        return round_half_up(amount, currency)
-
-    def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
-        return CONTEXT.divide(CONTEXT.multiply(amount, percent), 100)
-
     amount = line_amount.amount
-    zero = rounded(Decimal(0))
-    share = rounded(percent_of(amount, params.percent))
-    fee = rounded(percent_of(amount, params.fee_percent))
-    if params.fee_min is not None:
-        fee = max(fee, rounded(params.fee_min.amount))
+    share = round_half_up(_percent_of(amount, params.percent), currency)
+    fee = round_half_up(_percent_of(amount, params.fee_percent), currency)
+    if fee_min is not None:
+        fee = max(fee, round_half_up(fee_min.amount, currency))
     fee = min(fee, share)
-    deducted = zero if params.deduct is None else rounded(params.deduct.amount)
-    deducted = min(deducted, CONTEXT.subtract(share, fee))
+    zero = round_half_up(_ZERO, currency)
+    deducted = zero
+    if deduct is not None:
+        deducted = min(
+            round_half_up(deduct.amount, currency), CONTEXT.subtract(share, fee)
+        )
     shipping = zero
     if (
         params.include_shipping
@@ -102,16 +117,19 @@ def compute_refund(
         and goods_value.amount > 0
     ):
         # Multiply before dividing: the share is exact until the one rounding.
-        shipping = rounded(
+        shipping = round_half_up(
             CONTEXT.divide(
                 CONTEXT.multiply(shipping_fee.amount, amount), goods_value.amount
-            )
+            ),
+            currency,
         )
+    # Every part is a finite Decimal in a checked currency: no need to check again.
+    trusted = Money._trusted
     return Refund(
-        Money(share, currency),
-        Money(fee, currency),
-        Money(deducted, currency),
-        Money(shipping, currency),
+        trusted(share, currency),
+        trusted(fee, currency),
+        trusted(deducted, currency),
+        trusted(shipping, currency),
     )
 
 

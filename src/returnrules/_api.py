@@ -292,22 +292,50 @@ class Template:
     formatters: tuple[Callable[[Any], str], ...] = attrs.field(default=(), eq=False)
     fixed: str = attrs.field(init=False, eq=False, repr=False)
     """The literal text alone: the whole message when there are no placeholders."""
+    _steps: tuple[tuple[str, int, Callable[[Any], str]], ...] = attrs.field(
+        init=False, eq=False, repr=False
+    )
+    """(literal text before it, fact number, formatter) for each placeholder."""
+    _tail: str = attrs.field(init=False, eq=False, repr=False)
+    """The literal text after the last placeholder."""
 
     @fixed.default
     def _literal_text(self) -> str:
         return "".join(p for p in self.parts if isinstance(p, str))
 
-    def render(self, ctx: LineContext) -> str:
-        if not self.formatters:  # no placeholders: the message is fixed
-            return self.fixed
-        out: list[str] = []
+    @_steps.default
+    def _make_steps(self) -> tuple[tuple[str, int, Callable[[Any], str]], ...]:
+        if not self.formatters:  # built without placeholders' formatters: fixed text
+            return ()
+        steps: list[tuple[str, int, Callable[[Any], str]]] = []
+        literal = ""
         formatters = iter(self.formatters)
         for part in self.parts:
             if isinstance(part, str):
-                out.append(part)
+                literal += part
             else:
-                out.append(next(formatters)(ctx.fact_value(part)))
-        return "".join(out)
+                steps.append((literal, part, next(formatters, str)))
+                literal = ""
+        return tuple(steps)
+
+    @_tail.default
+    def _make_tail(self) -> str:
+        tail: list[str] = []
+        for part in reversed(self.parts):
+            if not isinstance(part, str):
+                break
+            tail.append(part)
+        return "".join(reversed(tail))
+
+    def render(self, ctx: LineContext) -> str:
+        steps = self._steps
+        if not steps:  # no placeholders: the message is fixed
+            return self.fixed
+        value = ctx.fact_value
+        text = ""
+        for literal, index, show in steps:
+            text += literal + show(value(index))
+        return text + self._tail
 
     def __str__(self) -> str:
         return self.text

@@ -275,15 +275,16 @@ class Policy:
         """
         request = self._checked(request)
         data = _NO_DATA if data is None else data
+        pairs = request.pairs
+        if len(pairs) == 1:  # most requests: no generator, nothing to combine
+            ((rline, oline),) = pairs
+            line = self._line(request, rline, oline, data, explain)
+            return Decision(request.id, line.decision, (line,), explain)
         lines = tuple(
-            self._line(request, rline, oline, data, explain)
-            for rline, oline in request.pairs
+            self._line(request, rline, oline, data, explain) for rline, oline in pairs
         )
-        if len(lines) == 1:
-            overall: str = lines[0].decision
-        else:
-            overall = combine([line.decision for line in lines])
-        return Decision(request.id, overall, lines, explained=explain)
+        overall = combine([line.decision for line in lines])
+        return Decision(request.id, overall, lines, explain)
 
     def plan(
         self,
@@ -379,14 +380,30 @@ class Policy:
             for rule, leaf, exc in failures:
                 errors.append(self._error(rule, leaf, exc))
             trace = {"line": rline.line, "rules": entries}
+            plan = self._plan(mask, bool(errors))
+            actions, messages = self._realize(plan, ctx, errors)
         else:
             mask, raised = self.matcher.match(ctx)
-            for failure in raised or ():
-                leaf = self.matcher.leaf_of(failure)
-                errors.append(self._error(failure.rule, leaf, failure.error))
-
-        plan = self._plan(mask, bool(errors))
-        actions, messages = self._realize(plan, ctx, errors)
+            if raised is None:
+                plan = self._plan(mask, False)
+                actions, messages = self._realize(plan, ctx, errors)
+                if not errors:  # the usual line: straight through
+                    return LineDecision(
+                        rline.line,
+                        plan.decision,
+                        plan.matched,
+                        plan.decided_by,
+                        messages,
+                        actions,
+                        (),
+                        plan.overridden,
+                    )
+            else:
+                for failure in raised:
+                    leaf = self.matcher.leaf_of(failure)
+                    errors.append(self._error(failure.rule, leaf, failure.error))
+                plan = self._plan(mask, True)
+                actions, messages = self._realize(plan, ctx, errors)
         if errors and plan.decision != "review":
             plan = self._plan(mask, True)
             actions, messages = self._realize(plan, ctx, errors)
@@ -505,11 +522,14 @@ class Policy:
                 if error not in errors:
                     errors.append(error)
                 continue
-            if action.multiple and any(
-                r.action == result.action and r.fields == result.fields for r in results
-            ):
-                continue  # identical once rendered, though written differently
-            results.append(result)
+            if action.multiple:
+                for earlier in results:
+                    if earlier.action == result.action and earlier.fields == fields:
+                        break  # identical once rendered, though written differently
+                else:
+                    results.append(result)
+            else:
+                results.append(result)
         messages: list[str] = []
         for rule_id, template in plan.messages:
             try:

@@ -61,7 +61,6 @@ _MINOR_UNITS: Final = {
 _CODE = re.compile(r"[A-Z]{3}")
 PLAIN_DECIMAL: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 """What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``."""
-_QUANTS: Final = {n: Decimal(1).scaleb(-n) for n in range(4)}
 
 MAX_DIGITS: Final = 24
 """Significant digits a money or decimal value may have (far above any price)."""
@@ -79,11 +78,20 @@ Arithmetic never runs in the caller's context: a host that lowered
 rounded once, here, before the half-up rounding to the minor unit."""
 
 
+_HALF_UP: Final = CONTEXT.copy()
+_HALF_UP.rounding = decimal.ROUND_HALF_UP
+_QUANTA: dict[str, Decimal] = {}
+"""The minor unit of each currency seen (``Decimal("0.01")`` for CNY)."""
+
+
 def round_half_up(amount: Decimal, currency: str) -> Decimal:
     """*amount* rounded half-up to *currency*'s minor unit (0.125 CNY → 0.13)."""
-    units = minor_units(currency)
-    quant = _QUANTS.get(units) or Decimal(1).scaleb(-units)
-    return amount.quantize(quant, rounding=decimal.ROUND_HALF_UP, context=CONTEXT)
+    quantum = _QUANTA.get(currency)
+    if quantum is None:
+        quantum = Decimal(1).scaleb(-minor_units(currency))
+        if len(_QUANTA) < 1024:  # a few currencies in practice; never unbounded
+            _QUANTA[currency] = quantum
+    return _HALF_UP.quantize(amount, quantum)
 
 
 class CurrencyMismatch(ValueError):
@@ -149,12 +157,12 @@ class Money:
     amount: Decimal = attrs.field(validator=_check_amount)
     currency: str = attrs.field(validator=_check_code)
 
-    @classmethod
-    def _trusted(cls, amount: Decimal, currency: str) -> Money:
+    @staticmethod
+    def _trusted(amount: Decimal, currency: str) -> Money:
         """Build without validation, for arithmetic on already valid values."""
-        money = object.__new__(cls)
-        object.__setattr__(money, "amount", amount)
-        object.__setattr__(money, "currency", currency)
+        money = _new(Money)
+        _set_amount(money, amount)  # the slots' own setters: frozen, yet fast
+        _set_currency(money, currency)
         return money
 
     @classmethod
@@ -232,3 +240,8 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.format()} {self.currency}"
+
+
+_new = object.__new__
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
