@@ -78,6 +78,7 @@ _PATHS = [
     ("order", "status"),
     ("order", "channel"),
     ("order", "placed_at"),
+    ("order", "shipped_at"),
     ("order", "delivered_at"),
     ("order", "shipping_fee"),
     ("order", "lines", 0, "line"),
@@ -123,6 +124,65 @@ def test_the_fast_reader_never_disagrees_with_the_converter(
             target = target[key]
         target[path[-1]] = value
 
+    def outcome(read: Any) -> Request | tuple[str, ...]:
+        try:
+            return read(mapping)  # type: ignore[no-any-return]
+        except RequestError as exc:
+            return tuple(map(str, exc.problems))
+
+    expected, got = outcome(slow), outcome(parse_request)
+    if isinstance(expected, Request) and isinstance(got, Request):
+        assert same(got, expected)
+    else:
+        assert got == expected
+
+
+def _with(changes: dict[tuple[str | int, ...], object]) -> Any:
+    mapping: Any = copy.deepcopy(BASE_REQUEST)
+    for path, value in changes.items():
+        target = mapping
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return mapping
+
+
+_TWO = [
+    {"line": 1, "qty": 1, "reason": "defective", "condition": "opened"},
+    {"line": 2, "qty": 1, "reason": "defective", "condition": "opened"},
+]
+
+# What only the cross-field checks catch: the fast reader must decline each of
+# these, so that the converter path reports exactly what it always reported.
+_CROSS_FIELD = {
+    "both lines": _with({("lines",): _TWO}),
+    "a line listed twice": _with({("lines",): [_TWO[0], dict(_TWO[0])]}),
+    "an unknown line": _with({("lines", 0, "line"): 7}),
+    "a duplicate order line": _with({("order", "lines", 1, "line"): 1}),
+    "shipped more than ordered": _with({("order", "lines", 0, "shipped_qty"): 5}),
+    "returned more than shipped": _with({("order", "lines", 0, "returned_qty"): 5}),
+    "delivered before placed": _with({("order", "delivered_at"): "2026-10-30"}),
+    "requested before delivered": _with(
+        {("order", "delivered_at"): "2026-11-21T08:00:00+08:00"}
+    ),
+    "a bare date on the day it was placed": _with(
+        {("order", "delivered_at"): "2026-11-01"}
+    ),
+    "requested before placed, delivered a bare date": _with(
+        {
+            ("requested_at",): "2026-11-01T08:00:00+08:00",
+            ("order", "delivered_at"): "2026-11-01",
+        }
+    ),
+    "shipped after delivered": _with(
+        {("order", "shipped_at"): "2026-11-05T09:00:00+08:00"}
+    ),
+    "another offset": _with({("order", "delivered_at"): "2026-11-04T03:30:00Z"}),
+}
+
+
+@pytest.mark.parametrize("mapping", _CROSS_FIELD.values(), ids=list(_CROSS_FIELD))
+def test_the_cross_field_checks_agree_on_both_readers(mapping: Any) -> None:
     def outcome(read: Any) -> Request | tuple[str, ...]:
         try:
             return read(mapping)  # type: ignore[no-any-return]

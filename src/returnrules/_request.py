@@ -42,6 +42,7 @@ from returnrules._errors import (
     quote,
 )
 from returnrules._model import (
+    SHIPPED_STATUSES,
     CategoryCode,
     ChannelCode,
     ConditionCode,
@@ -402,45 +403,94 @@ def _amount(value: object, currency: str) -> Money:
     return Money._trusted(amount, currency)
 
 
+_CODES: dict[int, tuple[object, Mapping[str, Mapping[str, str]]]] = {}
+
+
+def _codes_of(
+    vocabularies: Mapping[str, Vocabulary],
+) -> Mapping[str, Mapping[str, str]]:
+    """Each vocabulary's codes (and labels), worked out once per vocabularies."""
+    hit = _CODES.get(id(vocabularies))
+    if hit is not None and hit[0] is vocabularies:
+        return hit[1]
+    codes = {name: vocab.labels for name, vocab in vocabularies.items()}
+    if len(_CODES) >= 64:  # policies loaded again and again: forget old ones
+        _CODES.clear()
+    _CODES[id(vocabularies)] = (vocabularies, codes)  # held: its id stays its own
+    return codes
+
+
+def _in_order(order: Order, requested_at: dt.datetime) -> bool:
+    """What :func:`_check_dates` checks: placed ≤ shipped ≤ delivered ≤ requested."""
+    tz = requested_at.tzinfo
+    assert tz is not None
+    last: Moment | None = None
+    for moment in (order.placed_at, order.shipped_at, order.delivered_at):
+        if moment is None:
+            continue
+        if last is not None and _before(moment, last, tz):
+            return False
+        if _before(requested_at, moment, tz):
+            return False
+        last = moment
+    return True
+
+
 def _fast(
     m: Mapping[str, Any], currency: str, vocabularies: Mapping[str, Vocabulary]
-) -> tuple[str, dt.datetime, Customer, Order, tuple[ReturnLine, ...]]:
-    """Read a well-formed request, or raise _Decline."""
+) -> Request:
+    """Read a well-formed request, or raise _Decline.
+
+    Anything :func:`_check` would report is declined too, so that the
+    converter path reports it: what this returns needs no further check.
+    """
     if type(m) is not dict or m.keys() != _REQUEST_KEYS:
         raise _Decline
-    codes = {name: vocab.labels for name, vocab in vocabularies.items()}
+    codes = _codes_of(vocabularies)
     c = _table_of(m["customer"], _CUSTOMER_KEYS, _CUSTOMER_REQUIRED)
     customer = Customer(
         _text(c["id"]), TierCode(_code(c.get("tier", "retail"), codes["tier"]))
     )
     o = _table_of(m["order"], _ORDER_KEYS, _ORDER_REQUIRED)
+    status = StatusCode(_code(o["status"], codes["status"]))
+    shipped_status = status in SHIPPED_STATUSES
     raw_lines = o["lines"]
-    if type(raw_lines) is not list or not raw_lines:
+    if type(raw_lines) is not list or not raw_lines or len(raw_lines) > MAX_LINES:
         raise _Decline
-    lines = []
+    by_number: dict[int, OrderLine] = {}
     categories = codes["category"]
     for ol in raw_lines:
         ol = _table_of(ol, _OLINE_KEYS, _OLINE_REQUIRED)
+        number = _number(ol["line"], 1)
+        qty = _number(ol["qty"], 1)
         shipped = ol.get("shipped_qty")
+        if shipped is not None:
+            shipped = _number(shipped, 0)
+            if shipped > qty:
+                raise _Decline
+        returned = _number(ol.get("returned_qty", 0), 0)
+        if shipped_status and returned > (qty if shipped is None else shipped):
+            raise _Decline
+        if number in by_number:
+            raise _Decline
         core = ol.get("core_charge")
         supplier = ol.get("supplier")
-        lines.append(
-            OrderLine(
-                line=Qty(_number(ol["line"], 1)),
-                sku=_text(ol["sku"]),
-                qty=Qty(_number(ol["qty"], 1)),
-                unit_price=_amount(ol["unit_price"], currency),
-                category=CategoryCode(_code(ol["category"], categories)),
-                name=_text(ol.get("name", "")),
-                brand=_text(ol.get("brand", "")),
-                shipped_qty=None if shipped is None else Count(_number(shipped, 0)),
-                returned_qty=Count(_number(ol.get("returned_qty", 0), 0)),
-                special_order=_flag(ol.get("special_order", False)),
-                no_return=_flag(ol.get("no_return", False)),
-                kit=_flag(ol.get("kit", False)),
-                core_charge=None if core is None else _amount(core, currency),
-                supplier=None if supplier is None else _text(supplier),
-            )
+        # Positional, in the fields' order: attrs' __init__ is quicker so.
+        by_number[number] = OrderLine(
+            Qty(number),  # line
+            _text(ol["sku"]),  # sku
+            Qty(qty),  # qty
+            _amount(ol["unit_price"], currency),  # unit_price
+            CategoryCode(_code(ol["category"], categories)),  # category
+            _text(ol.get("name", "")),  # name
+            _text(ol.get("brand", "")),  # brand
+            None if shipped is None else Count(shipped),  # shipped_qty
+            Count(returned),  # returned_qty
+            _flag(ol.get("special_order", False)),  # special_order
+            _flag(ol.get("no_return", False)),  # no_return
+            _flag(ol.get("kit", False)),  # kit
+            None if core is None else _amount(core, currency),  # core_charge
+            None if supplier is None else _text(supplier),  # supplier
         )
     promised, shipped_at, delivered = (
         o.get("promised_at"),
@@ -449,40 +499,53 @@ def _fast(
     )
     fee, given_currency = o.get("shipping_fee"), o.get("currency")
     order = Order(
-        id=_text(o["id"]),
-        status=StatusCode(_code(o["status"], codes["status"])),
-        placed_at=_moment_of(o["placed_at"]),
-        lines=tuple(lines),
-        channel=ChannelCode(_code(o.get("channel", "store"), codes["channel"])),
-        promised_at=None if promised is None else _moment_of(promised),
-        shipped_at=None if shipped_at is None else _moment_of(shipped_at),
-        delivered_at=None if delivered is None else _moment_of(delivered),
-        shipping_fee=None if fee is None else _amount(fee, currency),
-        currency=None if given_currency is None else _text(given_currency),
+        _text(o["id"]),  # id
+        status,  # status
+        _moment_of(o["placed_at"]),  # placed_at
+        tuple(by_number.values()),  # lines
+        ChannelCode(_code(o.get("channel", "store"), codes["channel"])),  # channel
+        None if promised is None else _moment_of(promised),  # promised_at
+        None if shipped_at is None else _moment_of(shipped_at),  # shipped_at
+        None if delivered is None else _moment_of(delivered),  # delivered_at
+        None if fee is None else _amount(fee, currency),  # shipping_fee
+        None if given_currency is None else _text(given_currency),  # currency
     )
+    requested_at = _instant_of(m["requested_at"])
+    if not _in_order(order, requested_at):
+        raise _Decline
     raw_returns = m["lines"]
-    if type(raw_returns) is not list or not raw_returns:
+    if type(raw_returns) is not list or not raw_returns or len(raw_returns) > MAX_LINES:
         raise _Decline
     returns = []
+    pairs = []
+    reasons, conditions = codes["reason"], codes["condition"]
     for rl in raw_returns:
         rl = _table_of(rl, _RLINE_KEYS, _RLINE_REQUIRED)
-        returns.append(
-            ReturnLine(
-                line=Qty(_number(rl["line"], 1)),
-                qty=Qty(_number(rl["qty"], 1)),
-                reason=ReasonCode(_code(rl["reason"], codes["reason"])),
-                condition=ConditionCode(_code(rl["condition"], codes["condition"])),
-                packaging=PackagingCode(
-                    _code(rl.get("packaging", "original"), codes["packaging"])
-                ),
-            )
+        number = _number(rl["line"], 1)
+        oline = by_number.get(number)
+        if oline is None:
+            raise _Decline
+        rline = ReturnLine(
+            Qty(number),  # line
+            Qty(_number(rl["qty"], 1)),  # qty
+            ReasonCode(_code(rl["reason"], reasons)),  # reason
+            ConditionCode(_code(rl["condition"], conditions)),  # condition
+            PackagingCode(  # packaging
+                _code(rl.get("packaging", "original"), codes["packaging"])
+            ),
         )
-    return (
-        _text(m["id"]),
-        _instant_of(m["requested_at"]),
-        customer,
-        order,
-        tuple(returns),
+        returns.append(rline)
+        pairs.append((rline, oline))
+    if len(returns) > 1 and len({rline.line for rline in returns}) < len(returns):
+        raise _Decline  # an order line listed twice
+    return Request(
+        _text(m["id"]),  # id
+        requested_at,  # requested_at
+        customer,  # customer
+        order,  # order
+        tuple(returns),  # lines
+        currency,  # currency
+        tuple(pairs),  # pairs
     )
 
 
@@ -537,7 +600,7 @@ def parse_request(
     try:
         if problems:
             raise _Decline
-        raw = _RawRequest(*_fast(mapping, the_currency, vocabularies))
+        return _fast(mapping, the_currency, vocabularies)
     except _Decline:
         token = _context.set(_Context(the_currency, vocabularies))
         try:
