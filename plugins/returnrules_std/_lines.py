@@ -32,7 +32,9 @@ def days(n: int) -> str:
 def table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """``data[key]`` if it is a table, else an empty one (checked elsewhere)."""
     value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return {}
 
 
 class Records(Generic[T]):
@@ -87,27 +89,31 @@ class _Failed:
         self.error = error
 
 
+_NOT_ASKED: Any = object()
+
+
 def provided(
     ctx: LineContext,
     key: object,
-    ask: Callable[[], object],
+    ask: Callable[[Any, LineContext], object],
+    arg: object,
     records: Records[T],
     hook: str,
 ) -> T | None:
-    """A data provider's answer for this line: asked at most once, checked once.
+    """A data provider's answer for this line: ``ask(arg, ctx)``, once, checked once.
 
     A provider that raises is not asked again on the same line: the error is
     kept and raised again for every fact and check that needs the answer.
     """
     memo = ctx.memo
-    if key in memo:
-        hit = memo[key]
-        if isinstance(hit, _Failed):
+    hit = memo.get(key, _NOT_ASKED)
+    if hit is not _NOT_ASKED:
+        if hit.__class__ is _Failed:
             raise hit.error
         result: T | None = hit
         return result
     try:
-        value = ask()
+        value = ask(arg, ctx)
         checked = None if value is None else records.checked(value, hook)
     except Exception as exc:
         memo[key] = _Failed(exc)
@@ -116,27 +122,37 @@ def provided(
     return checked
 
 
-_DIRECT: dict[int, tuple[object, Callable[..., Any]]] = {}
+_DIRECT: dict[int, tuple[object, Callable[[Any, LineContext], Any]]] = {}
 
 
-def first_result(caller: Any) -> Callable[..., Any]:
-    """A ``firstresult`` hook, called directly when it has one implementation.
+def first_result(caller: Any, argname: str) -> Callable[[Any, LineContext], Any]:
+    """A ``firstresult`` hook ``(argname, context)`` as a positional function.
 
     pluggy's general dispatch costs more than a small provider's own work; a
     hook with a single plain implementation (no wrapper) gives the same
-    result when that implementation is called by itself.  The plugin manager
+    result when that implementation is called by itself, and when it takes
+    its arguments in the hook's order it is that function.  The plugin manager
     of a loaded policy does not change, so the choice is made once per hook.
     """
     hit = _DIRECT.get(id(caller))
     if hit is not None and hit[0] is caller:
         return hit[1]
     impls = caller.get_hookimpls()
-    call: Callable[..., Any] = caller
+    call: Callable[[Any, LineContext], Any]
     if len(impls) == 1 and not (impls[0].wrapper or impls[0].hookwrapper):
-        function, names = impls[0].function, impls[0].argnames
+        function, names = impls[0].function, tuple(impls[0].argnames)
+        if names == (argname, "context"):
+            call = function
+        else:  # fewer arguments, or another order (pluggy passes them by name)
 
-        def call(**kwargs: Any) -> Any:
-            return function(*[kwargs[name] for name in names])
+            def call(arg: Any, context: LineContext) -> Any:
+                given = {argname: arg, "context": context}
+                return function(*[given[name] for name in names])
+
+    else:
+
+        def call(arg: Any, context: LineContext) -> Any:
+            return caller(**{argname: arg, "context": context})
 
     if len(_DIRECT) >= 1024:  # policies loaded again and again: forget old ones
         _DIRECT.clear()

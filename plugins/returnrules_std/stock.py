@@ -100,11 +100,11 @@ def returnrules_check_data(
 def stock_level(ctx: LineContext) -> StockLevel | None:
     """The line's stock record, asked of the hook once per line."""
     sku = ctx.order_line.sku
-    provider = first_result(ctx.hook.returnrules_stock_level)
     return provided(
         ctx,
         ("stock", sku),
-        lambda: provider(sku=sku, context=ctx),
+        first_result(ctx.hook.returnrules_stock_level, "sku"),
+        sku,
         _LEVELS,
         "returnrules_stock_level",
     )

@@ -104,11 +104,11 @@ def supplier_terms(ctx: LineContext) -> SupplierTerms | None:
     supplier = ctx.order_line.supplier
     if supplier is None:
         return None
-    provider = first_result(ctx.hook.returnrules_supplier_terms)
     return provided(
         ctx,
         ("supplier", supplier),
-        lambda: provider(supplier=supplier, context=ctx),
+        first_result(ctx.hook.returnrules_supplier_terms, "supplier"),
+        supplier,
         _TERMS,
         "returnrules_supplier_terms",
     )
@@ -125,7 +125,10 @@ def _days_since_delivery(ctx: LineContext) -> int | None:
 
 def days_left(ctx: LineContext) -> int | None:
     """Days left in the supplier's window (the whole window before delivery)."""
-    terms = supplier_terms(ctx)
+    return _days_left(ctx, supplier_terms(ctx))
+
+
+def _days_left(ctx: LineContext, terms: SupplierTerms | None) -> int | None:
     if terms is None or terms.window_days is None:
         return None
     return terms.window_days - (_days_since_delivery(ctx) or 0)
@@ -144,7 +147,7 @@ def _refusal(ctx: LineContext) -> str | None:
     category = ctx.order_line.category
     if category in terms.non_returnable_categories:
         return f"{supplier} takes no returns of {category} parts"
-    left = days_left(ctx)
+    left = _days_left(ctx, terms)
     if left is not None and left < 0:
         window = days(terms.window_days or 0)
         return f"{supplier}'s window of {window} ended {days(-left)} ago"

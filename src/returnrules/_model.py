@@ -70,7 +70,11 @@ def calendar_days(start: Moment, end: dt.datetime) -> int:
     """
     tz = end.tzinfo
     assert tz is not None, "requested_at is always aware"
-    return (end.date() - local_date(start, tz)).days
+    if not isinstance(start, dt.datetime):
+        return (end.date() - start).days
+    if start.tzinfo is not tz and start.tzinfo != tz:
+        start = start.astimezone(tz)
+    return (end.date() - start.date()).days
 
 
 def shipped_qty(order: Order, line: OrderLine) -> int:
