@@ -91,7 +91,7 @@ RULE_IDS = [
     "_",
 ]
 
-NAME = re.compile(r"ctx|errs|make|match|Exception|[A-Za-z]{1,3}\d*")
+NAME = re.compile(r"ctx|errs|keep|make|match|Exception|[A-Za-z]{1,3}\d*")
 """The generator's own names: a few words, and letters with a number."""
 
 

@@ -62,7 +62,9 @@ from returnrules._plugins import Registry
 __all__ = ["Matcher", "RuleError", "compile_policy"]
 
 
-MatchFn = Callable[[LineContext], tuple[int, "list[RuleError] | None"]]
+MatchFn = Callable[[LineContext, bool], tuple[int, "list[RuleError] | None"]]
+"""``match(ctx, keep)``: with *keep*, the facts loaded are left in ``ctx.values``
+for the messages; ``plan`` renders none and passes False."""
 Line = tuple[str, "Leaf | None"]
 """A line of generated source, with the condition leaf it evaluates (if any)."""
 
@@ -116,7 +118,7 @@ def _bad_check(value: object) -> bool:
 class Matcher:
     """The compiled conditions of a policy.
 
-    ``match(ctx)`` → ``(mask, errors)``; ``lines`` maps each line of the
+    ``match(ctx, keep)`` → ``(mask, errors)``; ``lines`` maps each line of the
     generated ``source`` that evaluates a condition leaf to that leaf (an
     error's line tells which fact or check failed).
     """
@@ -262,12 +264,12 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
         ]
     used = sorted(gen.loaded)
     values = ", ".join(f"f{n}" if n in gen.loaded else "U" for n in range(len(facts)))
-    head = ["def match(ctx):", f"    m = {always}", "    errs = None"]
+    head = ["def match(ctx, keep):", f"    m = {always}", "    errs = None"]
     head += [f"    {local} = ctx.{root}" for root, local in gen.roots.items()]
     slots = [f"f{n}" for n in used] + [f"k{i}" for i in range(len(gen.checks))]
     if slots:
         head.append("    " + " = ".join(slots) + " = U")
-    tail = [f"    ctx.values = [{values}]", "    return m, errs"]
+    tail = ["    if keep:", f"        ctx.values = [{values}]", "    return m, errs"]
     fixed: dict[str, object] = {
         "U": UNSET,
         "EX": CAUGHT,

@@ -297,13 +297,15 @@ class Policy:
         :meth:`evaluate`, and ``(action, rule)`` steps instead of computed
         amounts and rendered messages.
         """
-        request = self._checked(request)
+        if request.__class__ is not Request or request.currency != self.currency:
+            request = self._checked(request)
         data = _NO_DATA if data is None else data
         match, hook, facts = self.matcher.match, self._hook, self.facts
         known = self._line_plans
         lines = []
         for rline, oline in request.pairs:
-            mask, raised = match(LineContext(request, rline, oline, data, hook, facts))
+            ctx = LineContext(request, rline, oline, data, hook, facts)
+            mask, raised = match(ctx, False)  # no messages: no fact values kept
             if raised is None:
                 # A LinePlan without errors is immutable: one is shared by all the
                 # lines with the same number that match the same rules.
@@ -383,7 +385,7 @@ class Policy:
             plan = self._plan(mask, bool(errors))
             actions, messages = self._realize(plan, ctx, errors)
         else:
-            mask, raised = self.matcher.match(ctx)
+            mask, raised = self.matcher.match(ctx, True)
             if raised is None:
                 plan = self._plan(mask, False)
                 actions, messages = self._realize(plan, ctx, errors)
