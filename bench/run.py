@@ -189,16 +189,29 @@ class Timer:
     gc_off: bool
 
     def __call__(self, run: Callable[[], object], repeat: int | None = None) -> float:
-        times: list[float] = []
-        for _ in range(repeat or self.repeat):
-            gc.collect()
-            if self.gc_off:
-                gc.disable()
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-            gc.enable()
-        return statistics.median(times)
+        return statistics.median(self.once(run) for _ in range(repeat or self.repeat))
+
+    def once(self, run: Callable[[], object]) -> float:
+        gc.collect()
+        if self.gc_off:
+            gc.disable()
+        start = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - start
+        gc.enable()
+        return seconds
+
+    def rounds(self, runs: Sequence[Callable[[], object]]) -> list[list[float]]:
+        """Each run's times, the runs taking turns (one of each per round).
+
+        A virtual machine's speed drifts over a minute; taking turns exposes
+        every run to the same drift, and a ratio is taken within a round.
+        """
+        times: list[list[float]] = [[] for _ in runs]
+        for _ in range(self.repeat):
+            for mine, run in zip(times, runs, strict=True):
+                mine.append(self.once(run))
+        return times
 
 
 def _loop(
@@ -495,19 +508,24 @@ def _timings(
     gc.freeze()  # the workload is not garbage: keep the collector off it
     _say()
     _say(
-        f"timings: median of {args.repeat} runs (time.perf_counter, one core); "
-        "one line per request, so lines/s = requests/s"
+        f"timings: median of {args.repeat} rounds, each path once a round "
+        "(time.perf_counter, one core); × hand is the median of the ratios within "
+        "a round; one line per request, so lines/s = requests/s"
     )
     _say(f"  {'path':40} {'input':6} {'per line':>11} {'lines/s':>11} {'× hand':>8}")
-    hand = 0.0
-    for label, source, run, count in runs:
-        seconds = timer(run)
+    times = timer.rounds([run for _, _, run, _ in runs])
+    hand_count = runs[0][3]
+    hand_per_round = [seconds / hand_count for seconds in times[0]]
+    for (label, source, _, count), mine in zip(runs, times, strict=True):
+        seconds = statistics.median(mine)
         per = seconds / count
-        hand = hand or per
-        report.timings.append(_row(label, source, count, seconds, per / hand))
+        ratio = statistics.median(
+            t / count / h for t, h in zip(mine, hand_per_round, strict=True)
+        )
+        report.timings.append(_row(label, source, count, seconds, ratio))
         _say(
             f"  {label:40} {source:6} {per * 1e6:8.2f} µs {count / seconds:>11,.0f} "
-            f"{per / hand:7.2f}×"
+            f"{ratio:7.2f}×"
         )
     gc.unfreeze()
 
