@@ -65,14 +65,13 @@ class Refund:
     @property
     def amount(self) -> Money:
         """share − fee − deducted + shipping (all in one currency, by construction)."""
-        self.share._same(self.fee)
-        self.share._same(self.deducted)
-        self.share._same(self.shipping)
-        rest = CONTEXT.subtract(self.share.amount, self.fee.amount)
-        rest = CONTEXT.subtract(rest, self.deducted.amount)
+        for part in (self.fee, self.deducted, self.shipping):
+            self.share._same(part)
         return Money._trusted(
-            CONTEXT.add(rest, self.shipping.amount), self.fee.currency
-        )
+            _net(self.share.amount, self.fee.amount, self.deducted.amount,
+                 self.shipping.amount),
+            self.share.currency,
+        )  # fmt: skip
 
 
 _HUNDRED = Decimal(100)
@@ -85,19 +84,24 @@ def _percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     return CONTEXT.divide(CONTEXT.multiply(amount, percent), _HUNDRED)
 
 
-def compute_refund(
-    line_amount: Money,
+def _net(share: Decimal, fee: Decimal, deducted: Decimal, shipping: Decimal) -> Decimal:
+    return CONTEXT.add(
+        CONTEXT.subtract(CONTEXT.subtract(share, fee), deducted), shipping
+    )
+
+
+def _parts(
+    amount: Decimal,
+    currency: str,
     params: RefundParams,
-    shipping_fee: Money | None = None,
-    goods_value: Money | None = None,
-) -> Refund:
-    """The refund of a line worth *line_amount* (see the module docstring)."""
-    currency = line_amount.currency
+    shipping_fee: Money | None,
+    goods_value: Money | None,
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(share, fee, deducted, shipping) of a line worth *amount*, each rounded."""
     fee_min, deduct = params.fee_min, params.deduct
     for other in (fee_min, deduct, shipping_fee, goods_value):
         if other is not None and other.currency != currency:
             raise CurrencyMismatch(f"cannot combine {currency} with {other.currency}")
-    amount = line_amount.amount
     share = round_half_up(_percent_of(amount, params.percent), currency)
     fee = round_half_up(_percent_of(amount, params.fee_percent), currency)
     if fee_min is not None:
@@ -123,6 +127,20 @@ def compute_refund(
             ),
             currency,
         )
+    return share, fee, deducted, shipping
+
+
+def compute_refund(
+    line_amount: Money,
+    params: RefundParams,
+    shipping_fee: Money | None = None,
+    goods_value: Money | None = None,
+) -> Refund:
+    """The refund of a line worth *line_amount* (see the module docstring)."""
+    currency = line_amount.currency
+    share, fee, deducted, shipping = _parts(
+        line_amount.amount, currency, params, shipping_fee, goods_value
+    )
     # Every part is a finite Decimal in a checked currency: no need to check again.
     trusted = Money._trusted
     return Refund(
@@ -135,13 +153,22 @@ def compute_refund(
 
 def _refund(ctx: LineContext, params: RefundParams) -> Mapping[str, Any]:
     order = ctx.request.order
-    line_amount = ctx.order_line.unit_price * ctx.line.qty
-    goods_value = order.goods_value if params.include_shipping else None
-    refund = compute_refund(line_amount, params, order.shipping_fee, goods_value)
+    price = ctx.order_line.unit_price
+    currency = price.currency
+    shipping_fee = order.shipping_fee
+    goods_value = (
+        order.goods_value
+        if params.include_shipping and shipping_fee is not None
+        else None
+    )
+    amount = CONTEXT.multiply(price.amount, ctx.line.qty)
+    share, fee, deducted, shipping = _parts(
+        amount, currency, params, shipping_fee, goods_value
+    )
     return {
-        "amount": refund.amount,
-        "fee": refund.fee,
-        "currency": line_amount.currency,
+        "amount": Money._trusted(_net(share, fee, deducted, shipping), currency),
+        "fee": Money._trusted(fee, currency),
+        "currency": currency,
         "method": params.method,
     }
 

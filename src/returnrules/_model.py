@@ -147,7 +147,7 @@ class Order:
             total = CONTEXT.add(
                 total, CONTEXT.multiply(line.unit_price.amount, line.qty)
             )
-        return Money(total, currency)
+        return Money._trusted(total, currency)  # a sum of valid amounts
 
 
 @attrs.frozen
