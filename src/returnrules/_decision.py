@@ -66,6 +66,25 @@ class ActionResult:
         return {"action": self.action, "rule": self.rule, **jsonable(self.fields)}
 
 
+_new = object.__new__
+_set_action = ActionResult.__dict__["action"].__set__
+_set_rule = ActionResult.__dict__["rule"].__set__
+_set_fields = ActionResult.__dict__["fields"].__set__
+
+
+def action_result(action: str, rule: str, fields: Mapping[str, Any]) -> ActionResult:
+    """``ActionResult(action, rule, fields)`` through the slots' own setters.
+
+    The same object, built in about half the time: evaluate makes one for
+    every action of every line.
+    """
+    result = _new(ActionResult)
+    _set_action(result, action)
+    _set_rule(result, rule)
+    _set_fields(result, fields)
+    return result
+
+
 @attrs.frozen
 class Overridden:
     """A single action of a rule that lost to another rule's (priority, then order)."""

@@ -37,6 +37,7 @@ from returnrules._decision import (
     EvalError,
     LineDecision,
     Overridden,
+    action_result,
     jsonable,
 )
 from returnrules._errors import PathKey, Problem, RequestError, RequestProblem
@@ -88,6 +89,10 @@ def _typed_resolver(
     return resolve_checked
 
 
+_Call = tuple[Callable[[LineContext, Any], Any], Any, str, str, bool, str]
+"""(run, params, action name, rule id, multiple, source for an error)."""
+
+
 @attrs.frozen
 class Outcome:
     """What follows from a set of matched rules, before any action runs.
@@ -104,6 +109,22 @@ class Outcome:
     overridden: tuple[Overridden, ...]
     messages: tuple[tuple[str, Template], ...] = attrs.field(repr=False)
     actions: tuple[tuple[RuleIR, PlannedAction], ...] = attrs.field(repr=False)
+    calls: tuple[_Call, ...] = attrs.field(init=False, repr=False, eq=False)
+    """The actions as evaluate runs them, every look-up done once."""
+
+    @calls.default
+    def _calls(self) -> tuple[_Call, ...]:
+        return tuple(
+            (
+                planned.action.run,
+                planned.params,
+                planned.action.name,
+                rule.id,
+                planned.action.multiple,
+                f"action {planned.action.name} (plugin {planned.action.plugin})",
+            )
+            for rule, planned in self.actions
+        )
 
 
 @attrs.frozen
@@ -503,10 +524,9 @@ class Policy:
     ) -> tuple[tuple[ActionResult, ...], tuple[str, ...]]:
         """Run the plan's actions and render its messages; failures go to *errors*."""
         results: list[ActionResult] = []
-        for rule, planned in plan.actions:
-            action = planned.action
+        for run, params, name, rule_id, multiple, source in plan.calls:
             try:
-                fields = action.run(ctx, planned.params)
+                fields = run(ctx, params)
                 if type(fields) is not dict:
                     if not isinstance(fields, Mapping):
                         raise TypeError(f"returned {fields!r}, not a mapping of fields")
@@ -514,24 +534,21 @@ class Policy:
                 for key in fields:
                     if type(key) is not str:
                         raise TypeError(f"returned {fields!r}, not a mapping of fields")
-                result = ActionResult(action.name, rule.id, fields)
             except CAUGHT as exc:
-                error = EvalError(
-                    rule.id,
-                    f"action {action.name} (plugin {action.plugin})",
-                    f"{type(exc).__name__}: {exc}",
-                )
+                error = EvalError(rule_id, source, f"{type(exc).__name__}: {exc}")
                 if error not in errors:
                     errors.append(error)
                 continue
-            if action.multiple:
+            if multiple:
                 for earlier in results:
-                    if earlier.action == result.action and earlier.fields == fields:
+                    if earlier.action == name and earlier.fields == fields:
                         break  # identical once rendered, though written differently
                 else:
-                    results.append(result)
+                    results.append(action_result(name, rule_id, fields))
             else:
-                results.append(result)
+                results.append(action_result(name, rule_id, fields))
+        if not plan.messages:
+            return tuple(results), ()
         messages: list[str] = []
         for rule_id, template in plan.messages:
             try:
