@@ -33,7 +33,9 @@ def _examples() -> Iterator[dict[str, Any]]:
             yield json.loads(path.read_text(encoding="utf-8"))
 
 
-def slow(mapping: Any, vocabularies: Any = None) -> Request:
+def slow(
+    mapping: Any, vocabularies: Any = None, currency: str | None = None
+) -> Request:
     """parse_request with the fast reader switched off."""
 
     def decline(*args: object) -> Any:
@@ -42,7 +44,7 @@ def slow(mapping: Any, vocabularies: Any = None) -> Request:
     original = _request._fast
     _request._fast = decline  # type: ignore[assignment]
     try:
-        return parse_request(mapping, vocabularies=vocabularies)
+        return parse_request(mapping, vocabularies=vocabularies, currency=currency)
     finally:
         _request._fast = original
 
@@ -81,6 +83,7 @@ _PATHS = [
     ("order", "shipped_at"),
     ("order", "delivered_at"),
     ("order", "shipping_fee"),
+    ("order", "currency"),
     ("order", "lines", 0, "line"),
     ("order", "lines", 0, "qty"),
     ("order", "lines", 0, "unit_price"),
@@ -105,7 +108,8 @@ _VALUES = st.one_of(
     st.sampled_from(
         ["", "1", "2.50", " 3", "-1", "1e3", "1_000", "NaN", "wrong_part", "opened",
          "damaged", "brake", "vip", "delivered", "placed", "2026-11-04",
-         "2026-11-04T11:00:00+08:00", "2026-11-04T11:00:00", "2026-13-01", "x" * 1001]
+         "2026-11-04T11:00:00+08:00", "2026-11-04T11:00:00", "2026-13-01", "x" * 1001,
+         "CNY", "USD", "cny"]
     ),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.sampled_from(["a", "line"]), st.integers(), max_size=2),
@@ -113,9 +117,12 @@ _VALUES = st.one_of(
 
 
 @settings(max_examples=300, deadline=None)
-@given(changes=st.lists(st.tuples(st.sampled_from(_PATHS), _VALUES), max_size=3))
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(_PATHS), _VALUES), max_size=3),
+    currency=st.sampled_from([None, "CNY", "USD"]),  # the policy's, if any
+)
 def test_the_fast_reader_never_disagrees_with_the_converter(
-    changes: list[tuple[tuple[str | int, ...], object]],
+    changes: list[tuple[tuple[str | int, ...], object]], currency: str | None
 ) -> None:
     mapping: Any = copy.deepcopy(BASE_REQUEST)
     for path, value in changes:
@@ -130,7 +137,8 @@ def test_the_fast_reader_never_disagrees_with_the_converter(
         except RequestError as exc:
             return tuple(map(str, exc.problems))
 
-    expected, got = outcome(slow), outcome(parse_request)
+    expected = outcome(lambda m: slow(m, currency=currency))
+    got = outcome(lambda m: parse_request(m, currency=currency))
     if isinstance(expected, Request) and isinstance(got, Request):
         assert same(got, expected)
     else:

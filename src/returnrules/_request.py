@@ -437,7 +437,9 @@ def _in_order(order: Order, requested_at: dt.datetime) -> bool:
 
 
 def _fast(
-    m: Mapping[str, Any], currency: str, vocabularies: Mapping[str, Vocabulary]
+    m: Mapping[str, Any],
+    policy_currency: str | None,
+    vocabularies: Mapping[str, Vocabulary],
 ) -> Request:
     """Read a well-formed request, or raise _Decline.
 
@@ -452,6 +454,16 @@ def _fast(
         _text(c["id"]), TierCode(_code(c.get("tier", "retail"), codes["tier"]))
     )
     o = _table_of(m["order"], _ORDER_KEYS, _ORDER_REQUIRED)
+    given_currency = o.get("currency")
+    if given_currency is None:
+        currency = policy_currency or DEFAULT_CURRENCY
+    elif type(given_currency) is str and (
+        given_currency == policy_currency
+        or (policy_currency is None and is_currency_code(given_currency))
+    ):
+        currency = given_currency  # what _currency_of accepts
+    else:
+        raise _Decline
     status = StatusCode(_code(o["status"], codes["status"]))
     shipped_status = status in SHIPPED_STATUSES
     raw_lines = o["lines"]
@@ -497,7 +509,7 @@ def _fast(
         o.get("shipped_at"),
         o.get("delivered_at"),
     )
-    fee, given_currency = o.get("shipping_fee"), o.get("currency")
+    fee = o.get("shipping_fee")
     order = Order(
         _text(o["id"]),  # id
         status,  # status
@@ -590,29 +602,26 @@ def parse_request(
     passes them); without them the core defaults apply.  Raises
     :class:`RequestError` listing every problem with its key path.
     """
+    if vocabularies is None:
+        vocabularies = _DEFAULT_CONTEXT.vocabularies
+    try:
+        return _fast(mapping, currency, vocabularies)
+    except _Decline:
+        pass
     if not isinstance(mapping, Mapping):
         raise RequestError(
             [RequestProblem((), f"expected a table, got {show(mapping)}", "bad-value")]
         )
     the_currency, problems = _currency_of(mapping, currency)
-    if vocabularies is None:
-        vocabularies = _DEFAULT_CONTEXT.vocabularies
+    token = _context.set(_Context(the_currency, vocabularies))
     try:
-        if problems:
-            raise _Decline
-        return _fast(mapping, the_currency, vocabularies)
-    except _Decline:
-        token = _context.set(_Context(the_currency, vocabularies))
-        try:
-            raw = _CONVERTER.structure(mapping, _RawRequest)
-        except (ClassValidationError, IterableValidationError, ValueError) as exc:
-            problems.extend(
-                RequestProblem(*issue) for issue in issues_from_cattrs(exc, ())
-            )
-            problems.extend(_raw_references(mapping))
-            raise RequestError(problems) from None
-        finally:
-            _context.reset(token)
+        raw = _CONVERTER.structure(mapping, _RawRequest)
+    except (ClassValidationError, IterableValidationError, ValueError) as exc:
+        problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
+        problems.extend(_raw_references(mapping))
+        raise RequestError(problems) from None
+    finally:
+        _context.reset(token)
     problems.extend(_check(raw))
     if problems:
         raise RequestError(problems)
