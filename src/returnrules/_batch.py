@@ -3,9 +3,10 @@
 Requests are read lazily (a ``.jsonl`` file of a year of returns is never held
 in memory), evaluated, rendered and printed in input order.  With ``jobs > 1``
 chunks of requests go to worker processes that each load and compile the
-policy once; ``Pool.imap`` hands the results back in order, and only plain
-strings cross the process boundary.  A request that cannot be read or parsed
-is reported with its source (``batch.jsonl:12``) and the batch goes on.
+policy once; the results come back in order, and only plain strings cross the
+process boundary (the lines of a ``.jsonl`` file are decoded in the workers).
+A request that cannot be read or parsed is reported with its source
+(``batch.jsonl:12``) and the batch goes on.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ import attrs
 
 from returnrules._engine import Policy
 from returnrules._errors import RequestError
+from returnrules._inputs import JsonLine, Loaded
 from returnrules._loader import load_policy
 from returnrules._report import Style, render_decision, render_request_error
 
 __all__ = ["Options", "Progress", "Result", "evaluate_stream"]
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per request."""
+
 CHUNK: Final = 256
 """Requests per chunk sent to a worker: large enough to amortise the pickling."""
-
-Loaded = Mapping[str, Any] | RequestError
 
 
 @attrs.frozen
@@ -67,13 +70,15 @@ def render_one(
     try:
         if isinstance(loaded, RequestError):
             raise loaded
+        if isinstance(loaded, JsonLine):
+            loaded = loaded.load()
         request = policy.parse_request(loaded)
         decision = policy.evaluate(request, data, explain=options.explain)
     except RequestError as exc:
         error = exc if exc.source else exc.with_source(source)
         return Result(err=tuple(render_request_error(error)))
     if options.as_json:
-        return Result(out=(json.dumps(decision.to_dict(), ensure_ascii=False),))
+        return Result(out=(_ENCODER.encode(decision.to_dict()),))
     style = Style(options.colour)
     return Result(
         out=tuple(render_decision(decision, request, policy, style, source=source))

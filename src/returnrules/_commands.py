@@ -181,7 +181,11 @@ def run_eval(
     if progress is None:
         progress = _is_terminal(console.err)
     meter = Progress(console.err, count_requests(requests)) if progress else None
-    items = (item for spec in requests for item in read_requests(spec, console.stdin))
+    items = (
+        item
+        for spec in requests
+        for item in read_requests(spec, console.stdin, lazy=True)
+    )
     options = Options(as_json, explain, console.style.enabled)
     bad = 0
     first = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -33,8 +33,18 @@ __all__ = [
 RequestDecision = DecisionName | str  # "partial" for requests
 
 
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A value as the JSON output shows it: money and decimals as strings."""
+    kind = value.__class__
+    if kind in _PLAIN:  # the common cases first, by exact type
+        return value
+    if kind is Money:
+        return value.format()
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, Money):

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final
 
+import attrs
+
 from returnrules._errors import RequestError, RequestProblem
 from returnrules._tomlpos import syntax_error_position
 
@@ -38,8 +40,26 @@ REQUEST_SUFFIXES: Final = (".toml", ".json", ".jsonl")
 DATA_SUFFIXES: Final = (".toml", ".json")
 MAX_BYTES: Final = 16 * 1024 * 1024
 
-Loaded = Mapping[str, Any] | RequestError
-"""A request mapping, or the error that stands in its place."""
+
+@attrs.frozen
+class JsonLine:
+    """One line of a ``.jsonl`` file, read but not yet decoded.
+
+    A batch on several cores hands these to its workers, so that the JSON is
+    decoded there and not in the one process that reads and prints.
+    """
+
+    text: str
+    source: str
+    line: int
+
+    def load(self) -> Mapping[str, Any]:
+        """The request; raises RequestError (with ``SOURCE:LINE:COL``) if it is bad."""
+        return parse_json(self.text, self.source, line=self.line)
+
+
+Loaded = Mapping[str, Any] | RequestError | JsonLine
+"""A request mapping, the error that stands in its place, or a line to decode."""
 
 
 def _error(source: str, message: str, code: str = "unreadable") -> RequestError:
@@ -48,6 +68,10 @@ def _error(source: str, message: str, code: str = "unreadable") -> RequestError:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+"""``json.loads(text, parse_constant=...)``, without a new decoder per request."""
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -76,7 +100,7 @@ def parse_json(
     """
     here = source if line is None else f"{source}:{line}"
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         at = f"{source}:{line or exc.lineno}:{exc.colno}"
         raise _error(at, f"invalid JSON: {exc.msg}", "syntax") from None
@@ -143,7 +167,7 @@ def read_data(path: str | Path) -> Mapping[str, Any]:
     return read_document(path, what="a data table")
 
 
-def _jsonl(path: Path, source: str) -> Iterator[tuple[str, Loaded]]:
+def _jsonl(path: Path, source: str, lazy: bool) -> Iterator[tuple[str, Loaded]]:
     if path.is_dir():
         yield source, _error(source, "is a directory, not a file")
         return
@@ -162,6 +186,9 @@ def _jsonl(path: Path, source: str) -> Iterator[tuple[str, Loaded]]:
                 continue
             if not text.strip():
                 continue
+            if lazy:
+                yield where, JsonLine(text, source, number)
+                continue
             try:
                 yield where, parse_json(text, source, line=number)
             except RequestError as exc:
@@ -169,12 +196,14 @@ def _jsonl(path: Path, source: str) -> Iterator[tuple[str, Loaded]]:
 
 
 def read_requests(
-    spec: str, stdin: IO[bytes] | None = None
+    spec: str, stdin: IO[bytes] | None = None, *, lazy: bool = False
 ) -> Iterator[tuple[str, Loaded]]:
     """The requests named by one command-line argument, lazily.
 
     Yields ``(source, mapping)`` for each request, or ``(source, RequestError)``
-    in its place; one bad request never stops the others.
+    in its place; one bad request never stops the others.  With *lazy*, the
+    lines of a ``.jsonl`` file come as :class:`JsonLine`, decoded by whoever
+    evaluates them.
     """
     if spec == STDIN:
         if stdin is None:
@@ -198,7 +227,7 @@ def read_requests(
         yield spec, exc
         return
     if suffix == ".jsonl":
-        yield from _jsonl(path, spec)
+        yield from _jsonl(path, spec, lazy)
         return
     try:
         yield spec, read_document(path, allowed=REQUEST_SUFFIXES)

@@ -184,7 +184,7 @@ class Money:
 
     def format(self) -> str:
         """The rounded amount as a plain string, e.g. ``"306.00"`` (JSON output)."""
-        return str(self.rounded().amount)
+        return str(round_half_up(self.amount, self.currency))
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
