@@ -14,6 +14,8 @@ import pytest
 
 import returnrules
 from returnrules._batch import Progress, count_requests
+from returnrules._errors import RequestError
+from returnrules._inputs import JsonLine, read_requests
 from returnrules.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +88,23 @@ def test_a_jsonl_batch_is_evaluated_in_order_with_bad_lines_reported(
     assert any(line.startswith(f"{path}:301: $.requested_at: ") for line in err)
     assert any(line.startswith(f"{path}:451:2: invalid JSON") for line in err)
     assert err[-1] == "2 requests could not be evaluated"
+
+
+def test_lazy_jsonl_lines_load_to_what_the_eager_reader_gives(
+    batch: tuple[Path, Path],
+) -> None:
+    path = str(batch[0])
+    eager = list(read_requests(path))
+    lazy = list(read_requests(path, lazy=True))
+    assert [source for source, _ in lazy] == [source for source, _ in eager]
+    for (_, loaded), (_, wanted) in zip(lazy, eager, strict=True):
+        assert isinstance(loaded, JsonLine)
+        if isinstance(wanted, RequestError):
+            with pytest.raises(RequestError) as caught:
+                loaded.load()
+            assert str(caught.value) == str(wanted)
+        else:
+            assert loaded.load() == wanted
 
 
 def test_jobs_spread_the_batch_over_processes_and_keep_the_order(
