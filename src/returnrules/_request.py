@@ -422,17 +422,31 @@ def _codes_of(
 
 def _in_order(order: Order, requested_at: dt.datetime) -> bool:
     """What :func:`_check_dates` checks: placed ≤ shipped ≤ delivered ≤ requested."""
+    placed, shipped, delivered = order.placed_at, order.shipped_at, order.delivered_at
+    if (
+        placed.__class__ is dt.datetime
+        and (shipped is None or shipped.__class__ is dt.datetime)
+        and (delivered is None or delivered.__class__ is dt.datetime)
+    ):
+        # Instants only: the order is transitive, so neighbours are enough.
+        last = placed
+        for moment in (shipped, delivered, requested_at):
+            if moment is not None:
+                if moment < last:
+                    return False
+                last = moment
+        return True
     tz = requested_at.tzinfo
     assert tz is not None
-    last: Moment | None = None
-    for moment in (order.placed_at, order.shipped_at, order.delivered_at):
-        if moment is None:
+    last_moment: Moment | None = None
+    for step in (placed, shipped, delivered):
+        if step is None:
             continue
-        if last is not None and _before(moment, last, tz):
+        if last_moment is not None and _before(step, last_moment, tz):
             return False
-        if _before(requested_at, moment, tz):
+        if _before(requested_at, step, tz):
             return False
-        last = moment
+        last_moment = step
     return True
 
 
