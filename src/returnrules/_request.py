@@ -62,7 +62,6 @@ from returnrules._model import (
     shipped_qty,
 )
 from returnrules._money import MAX_DIGITS, Money, is_currency_code
-from returnrules._money import PLAIN_DECIMAL as _PLAIN_DECIMAL
 from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
 
 __all__ = ["DEFAULT_CURRENCY", "parse_request"]
@@ -390,15 +389,23 @@ def _moment_of(value: object) -> Moment:
 
 def _amount(value: object, currency: str) -> Money:
     if type(value) is str:
-        # At most MAX_DIGITS characters: at most as many digits.
-        if len(value) > MAX_DIGITS or not _PLAIN_DECIMAL.fullmatch(value):
+        # Unsigned ASCII digits with at most one point ("180", "2.50", ".5"), at
+        # most MAX_DIGITS characters: a strict subset of what PLAIN_DECIMAL and
+        # the converter accept, checked without a regex.
+        if (
+            len(value) > MAX_DIGITS
+            or not value.isascii()
+            or not value.replace(".", "", 1).isdigit()
+        ):
             raise _Decline
         amount = Decimal(value)
     elif type(value) is int:
+        if value < 0:
+            raise _Decline
         amount = Decimal(value)
     else:
         raise _Decline
-    if not 0 <= amount < MAX_INT:
+    if amount >= MAX_INT:
         raise _Decline
     return Money._trusted(amount, currency)
 
