@@ -510,22 +510,27 @@ def _timings(
     _say(
         f"timings: median of {args.repeat} rounds, each path once a round "
         "(time.perf_counter, one core); × hand is the median of the ratios within "
-        "a round; one line per request, so lines/s = requests/s"
+        "a round, rounds their range; one line per request, so lines/s = requests/s"
     )
-    _say(f"  {'path':40} {'input':6} {'per line':>11} {'lines/s':>11} {'× hand':>8}")
+    _say(
+        f"  {'path':40} {'input':6} {'per line':>11} {'lines/s':>11} {'× hand':>8} "
+        f"{'rounds':>13}"
+    )
     times = timer.rounds([run for _, _, run, _ in runs])
     hand_count = runs[0][3]
     hand_per_round = [seconds / hand_count for seconds in times[0]]
     for (label, source, _, count), mine in zip(runs, times, strict=True):
         seconds = statistics.median(mine)
         per = seconds / count
-        ratio = statistics.median(
-            t / count / h for t, h in zip(mine, hand_per_round, strict=True)
-        )
-        report.timings.append(_row(label, source, count, seconds, ratio))
+        ratios = [t / count / h for t, h in zip(mine, hand_per_round, strict=True)]
+        ratio = statistics.median(ratios)
+        row = _row(label, source, count, seconds, ratio)
+        row["x_handwritten_rounds"] = ratios
+        report.timings.append(row)
+        spread = f"{min(ratios):.2f}–{max(ratios):.2f}×"
         _say(
             f"  {label:40} {source:6} {per * 1e6:8.2f} µs {count / seconds:>11,.0f} "
-            f"{ratio:7.2f}×"
+            f"{ratio:7.2f}× {spread:>13}"
         )
     gc.unfreeze()
 
