@@ -25,7 +25,6 @@ import datetime as dt
 import gc
 import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +40,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(BENCH.parent))
 
 from bench import handwritten, workload  # noqa: E402
+from bench.run import Timer  # noqa: E402
+from bench.run import loop_over as loop  # noqa: E402
 
 __all__ = ["main", "measure"]
 
@@ -96,15 +97,6 @@ def measure(n: int, repeat: int) -> list[tuple[str, float]]:
         for cls, args in builds:
             cls(*args)
 
-    def loop(
-        fn: Callable[..., object], items: Sequence[Any], *args: Any
-    ) -> Callable[[], None]:
-        def run() -> None:
-            for item in items:
-                fn(item, *args)
-
-        return run
-
     rows: list[Row] = [
         ("floor: date-times and decimals (stdlib)", stdlib),
         ("floor: the model objects, values given", objects),
@@ -117,15 +109,8 @@ def measure(n: int, repeat: int) -> list[tuple[str, float]]:
     for _, run in rows:  # warm up: first calls, plan caches, data records
         run()
     gc.collect()
-    gc.freeze()
-    times: list[list[float]] = [[] for _ in rows]
-    for _ in range(repeat):
-        for mine, (_, run) in zip(times, rows, strict=True):
-            gc.disable()
-            start = time.perf_counter()
-            run()
-            mine.append(time.perf_counter() - start)
-            gc.enable()
+    gc.freeze()  # the workload is not garbage: keep the collector off it
+    times = Timer(repeat, gc_off=True).rounds([run for _, run in rows])
     gc.unfreeze()
     return [
         (label, statistics.median(mine) / n * 1e6)

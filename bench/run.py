@@ -63,7 +63,15 @@ POLICY_PATH: Final = BENCH / "policy.toml"
 MiB: Final = 1024 * 1024
 GIT: Final = ("git", "--no-optional-locks")  # never writes the index
 
-__all__ = ["Disagreement", "agreement", "evaluate_names", "main", "plan_names"]
+__all__ = [
+    "Disagreement",
+    "Timer",
+    "agreement",
+    "evaluate_names",
+    "loop_over",
+    "main",
+    "plan_names",
+]
 
 
 # -- agreement ----------------------------------------------------------------------
@@ -214,9 +222,11 @@ class Timer:
         return times
 
 
-def _loop(
+def loop_over(
     fn: Callable[..., object], items: Sequence[Any], *args: Any
 ) -> Callable[[], None]:
+    """A run that calls ``fn(item, *args)`` for every item, keeping no result."""
+
     def run() -> None:
         for item in items:
             fn(item, *args)
@@ -470,28 +480,38 @@ def _timings(
         (
             "hand-written function",
             "parsed",
-            _loop(handwritten.decide, parsed, data),
+            loop_over(handwritten.decide, parsed, data),
             lines,
         ),
-        ("policy.plan (fast path)", "parsed", _loop(policy.plan, parsed, data), lines),
-        ("policy.evaluate", "parsed", _loop(policy.evaluate, parsed, data), lines),
+        (
+            "policy.plan (fast path)",
+            "parsed",
+            loop_over(policy.plan, parsed, data),
+            lines,
+        ),
+        ("policy.evaluate", "parsed", loop_over(policy.evaluate, parsed, data), lines),
         (
             f"evaluate(explain=True), {len(explained):,} req",
             "parsed",
-            _loop(explain, explained, data),
+            loop_over(explain, explained, data),
             sum(len(r.lines) for r in explained),
         ),
         (
             "policy.parse_request alone",
             "dicts",
-            _loop(policy.parse_request, dicts),
+            loop_over(policy.parse_request, dicts),
             lines,
         ),
-        ("parse + plan: plan(dict)", "dicts", _loop(policy.plan, dicts, data), lines),
+        (
+            "parse + plan: plan(dict)",
+            "dicts",
+            loop_over(policy.plan, dicts, data),
+            lines,
+        ),
         (
             "parse + evaluate: evaluate(dict)",
             "dicts",
-            _loop(policy.evaluate, dicts, data),
+            loop_over(policy.evaluate, dicts, data),
             lines,
         ),
         (
@@ -593,7 +613,7 @@ def _loading(
     subset = parsed[:20_000]
     hand = report.timings[0]["per_line_us"] / 1e6
     for name, fn in (("plan", big.plan), ("evaluate", big.evaluate)):
-        seconds = timer(_loop(fn, subset, data))
+        seconds = timer(loop_over(fn, subset, data))
         row = _row(
             f"{args.big_rules}-rule policy: {name}", "parsed", len(subset), seconds, 0
         )
@@ -741,11 +761,11 @@ def _profile(
     data: Mapping[str, Any],
 ) -> None:
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("policy.plan, parsed requests", _loop(policy.plan, parsed, data)),
-        ("policy.evaluate, parsed requests", _loop(policy.evaluate, parsed, data)),
+        ("policy.plan, parsed requests", loop_over(policy.plan, parsed, data)),
+        ("policy.evaluate, parsed requests", loop_over(policy.evaluate, parsed, data)),
         (
             "policy.evaluate(dict): parse + evaluate",
-            _loop(policy.evaluate, dicts, data),
+            loop_over(policy.evaluate, dicts, data),
         ),
     ]
     for label, run in cases:
