@@ -261,23 +261,22 @@ def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
         yield RequestProblem(("lines",), "nothing to return: no lines", "empty")
     if len(raw.lines) > MAX_LINES or len(order.lines) > MAX_LINES:
         yield RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
-    yield from _check_dates(raw)
+    yield from _check_dates(raw.order, raw.requested_at)
 
 
-def _check_dates(raw: _RawRequest) -> Iterator[RequestProblem]:
+def _check_dates(order: Order, requested_at: dt.datetime) -> Iterator[RequestProblem]:
     """Placed ≤ shipped ≤ delivered ≤ requested, for the dates that are given.
 
     A bare date is compared with the calendar date of the other moment (in
     requested_at's UTC offset): delivered 2026-11-01 is not before an order
     placed at 2026-11-01T09:30.
     """
-    order = raw.order
     steps: list[tuple[str, Moment | None]] = [
         ("placed_at", order.placed_at),
         ("shipped_at", order.shipped_at),
         ("delivered_at", order.delivered_at),
     ]
-    tz = raw.requested_at.tzinfo
+    tz = requested_at.tzinfo
     assert tz is not None
     known = [(name, moment) for name, moment in steps if moment is not None]
     for (a, ta), (b, tb) in itertools.pairwise(known):
@@ -286,7 +285,7 @@ def _check_dates(raw: _RawRequest) -> Iterator[RequestProblem]:
                 ("order", b), f"{b} is before {a}", "dates-out-of-order"
             )
     for name, moment in known:
-        if _before(raw.requested_at, moment, tz):
+        if _before(requested_at, moment, tz):
             yield RequestProblem(
                 ("requested_at",),
                 f"requested_at is before the order's {name}",
@@ -443,18 +442,8 @@ def _in_order(order: Order, requested_at: dt.datetime) -> bool:
                     return False
                 last = moment
         return True
-    tz = requested_at.tzinfo
-    assert tz is not None
-    last_moment: Moment | None = None
-    for step in (placed, shipped, delivered):
-        if step is None:
-            continue
-        if last_moment is not None and _before(step, last_moment, tz):
-            return False
-        if _before(requested_at, step, tz):
-            return False
-        last_moment = step
-    return True
+    # A bare date among them: not transitive, so ask the full check.
+    return next(_check_dates(order, requested_at), None) is None
 
 
 def _fast(
