@@ -61,6 +61,11 @@ class Records(Generic[T]):
         self._keep(value, value)  # a structured record needs no second check
         return value
 
+    def find(self, data: Mapping[str, Any], key: str, name: str) -> T | None:
+        """The record ``data[key][name]``, structured, or None if there is none."""
+        record = table(data, key).get(name)
+        return None if record is None else self.get(record, (key, name))
+
     def checked(self, value: object, hook: str) -> T:
         """*value* from a host's provider hook, checked like a data record."""
         hit = self._cache.get(id(value))

@@ -38,7 +38,6 @@ from returnrules_std._lines import (
     first_result,
     part_and_qty,
     provided,
-    table,
 )
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -84,10 +83,7 @@ def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
 @hookimpl(trylast=True)
 def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None:
-    record = table(context.data, "stock").get(sku)
-    if record is None:
-        return None
-    return _LEVELS.get(record, ("stock", sku))
+    return _LEVELS.find(context.data, "stock", sku)
 
 
 @hookimpl

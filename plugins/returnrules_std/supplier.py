@@ -43,7 +43,6 @@ from returnrules_std._lines import (
     first_result,
     part_and_qty,
     provided,
-    table,
 )
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -86,10 +85,7 @@ def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 def returnrules_supplier_terms(
     supplier: str, context: LineContext
 ) -> SupplierTerms | None:
-    record = table(context.data, "supplier").get(supplier)
-    if record is None:
-        return None
-    return _TERMS.get(record, ("supplier", supplier))
+    return _TERMS.find(context.data, "supplier", supplier)
 
 
 @hookimpl
