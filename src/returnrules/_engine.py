@@ -318,8 +318,7 @@ class Policy:
         :meth:`evaluate`, and ``(action, rule)`` steps instead of computed
         amounts and rendered messages.
         """
-        if request.__class__ is not Request or request.currency != self.currency:
-            request = self._checked(request)
+        request = self._checked(request)
         data = _NO_DATA if data is None else data
         match, hook, facts = self.matcher.match, self._hook, self.facts
         known = self._line_plans
