@@ -768,23 +768,33 @@ def test_a_failing_plugin_is_reported_by_the_cli_without_a_traceback(
 # -- data checks (returnrules_check_data) ------------------------------------------
 
 
-def test_a_check_data_hook_that_raises_is_reported_by_the_cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
-    (tmp_path / "checker.py").write_text(
+def _eval_with_data_checker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, body: str
+) -> tuple[int, str]:
+    """``returnrules eval --data`` with plugin module *name* whose check_data
+    hook runs *body*; the exit status and stderr."""
+    (tmp_path / f"{name}.py").write_text(
         "from returnrules import hookimpl\n\n"
         "@hookimpl\ndef returnrules_check_data(data, vocabularies):\n"
-        "    raise RuntimeError('checker broke')\n"
+        f"    {body}\n"
     )
     rules = tmp_path / "rules.toml"
-    rules.write_text(HEAD + '[plugins]\nmodules = ["checker.py"]\n')
+    rules.write_text(HEAD + f'[plugins]\nmodules = ["{name}.py"]\n')
     (tmp_path / "data.toml").write_text("x = 1\n")
     request = tmp_path / "r.json"
     request.write_text(json.dumps(BASE_REQUEST))
     data = str(tmp_path / "data.toml")
     code = main(["eval", str(request), "--rules", str(rules), "--data", data])
-    _, err = capsys.readouterr()
+    return code, capsys.readouterr().err
+
+
+def test_a_check_data_hook_that_raises_is_reported_by_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    code, err = _eval_with_data_checker(
+        tmp_path, capsys, "checker", "raise RuntimeError('checker broke')"
+    )
     assert code == 2
     assert "Traceback" not in err
     assert err.strip() == (
@@ -797,19 +807,7 @@ def test_a_check_data_hook_returning_junk_is_reported_by_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
-    (tmp_path / "junk.py").write_text(
-        "from returnrules import hookimpl\n\n"
-        "@hookimpl\ndef returnrules_check_data(data, vocabularies):\n"
-        "    return [5]\n"
-    )
-    rules = tmp_path / "rules.toml"
-    rules.write_text(HEAD + '[plugins]\nmodules = ["junk.py"]\n')
-    (tmp_path / "data.toml").write_text("x = 1\n")
-    request = tmp_path / "r.json"
-    request.write_text(json.dumps(BASE_REQUEST))
-    data = str(tmp_path / "data.toml")
-    code = main(["eval", str(request), "--rules", str(rules), "--data", data])
-    _, err = capsys.readouterr()
+    code, err = _eval_with_data_checker(tmp_path, capsys, "junk", "return [5]")
     assert code == 2
     assert "junk" in err
 
