@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 import returnrules
-from returnrules._batch import Progress, count_requests
-from returnrules._errors import RequestError
-from returnrules._inputs import JsonLine, read_requests
 from returnrules.cli import main
+from returnrules.cli.batch import Progress, count_requests
+from returnrules.cli.inputs import JsonLine, read_requests
+from returnrules.model.errors import RequestError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -1,4 +1,4 @@
-"""``returnrules test`` and the case-file format (see ``returnrules._cases``)."""
+"""``returnrules test`` and the case-file format (see ``returnrules.cli.cases``)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import attrs
 import pytest
 
 import returnrules
-from returnrules._cases import (
+from returnrules.cli import main
+from returnrules.cli.cases import (
     CaseFileError,
     Expect,
     ExpectedLine,
     compare,
     load_case_file,
 )
-from returnrules.cli import main
 
 DATA = Path(__file__).parent / "data" / "cli"
 PLUGINS = Path(__file__).parent / "plugins"
@@ -565,7 +565,7 @@ def test_the_shipped_policy_passes_its_cases(
 
 
 def test_the_documented_example_is_a_valid_case_file(tmp_path: Path) -> None:
-    from returnrules import _cases
+    from returnrules.cli import cases as _cases
 
     doc = _cases.__doc__ or ""
     example = doc.split("relative to the case file itself::\n\n", 1)[1]

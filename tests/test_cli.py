@@ -18,8 +18,8 @@ import attrs
 import pytest
 
 import returnrules
-from returnrules._report import Style
 from returnrules.cli import main
+from returnrules.cli.render import Style
 
 DATA = Path(__file__).parent / "data" / "cli"
 
@@ -634,7 +634,7 @@ def test_plugins_lists_origin_and_parameters(cli: Run) -> None:
     result = cli("plugins", "--rules", "rules.toml")
     assert result.code == 0
     out = result.lines
-    assert out[0] == "core  (built-in: returnrules._corefacts)"
+    assert out[0] == "core  (built-in: returnrules.plugin.core)"
     assert "sample  (file: ../../plugins/sample.py)" in out
     assert "cli_extras  (file: ../../plugins/cli_extras.py)" in out
     window = out.index("    check window")
@@ -659,7 +659,7 @@ def test_plugins_lists_origin_and_parameters(cli: Run) -> None:
 def test_plugins_without_rules_lists_the_default_registry(cli: Run) -> None:
     result = cli("plugins")
     assert result.code == 0
-    assert result.lines[0] == "core  (built-in: returnrules._corefacts)"
+    assert result.lines[0] == "core  (built-in: returnrules.plugin.core)"
     assert "sample" not in result.out
 
 
@@ -684,7 +684,7 @@ def test_plugins_json(cli: Run) -> None:
 def test_plugins_of_a_policy_with_rule_errors_still_lists(cli: Run) -> None:
     result = cli("plugins", "--rules", "broken.toml")
     assert (result.code, result.err) == (0, "")
-    assert "core  (built-in: returnrules._corefacts)" in result.out
+    assert "core  (built-in: returnrules.plugin.core)" in result.out
 
 
 def test_plugins_reports_a_plugin_that_does_not_load(cli: Run, tmp_path: Path) -> None:

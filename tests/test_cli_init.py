@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import returnrules
-from returnrules._cases import CaseRunner, load_case_file
-from returnrules._starter import sample_request, starter_files
 from returnrules.cli import main
+from returnrules.cli.cases import CaseRunner, load_case_file
+from returnrules.cli.starter import sample_request, starter_files
 from tests.plugins import fake_std
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 import attrs
 
 from returnrules import ActionResult, Money
-from returnrules._decision import action_result
+from returnrules.model.decision import action_result
 
 
 def _plain(cls: type) -> None:

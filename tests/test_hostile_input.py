@@ -41,12 +41,12 @@ from returnrules import (
     loads_policy,
     parse_request,
 )
-from returnrules._api import FailedFact
-from returnrules._checker import MAX_DEPTH, MAX_RULES
-from returnrules._convert import CONTROL, MAX_STRING
-from returnrules._loader import MAX_POLICY_BYTES
-from returnrules._request import MAX_LINES
 from returnrules.cli import main
+from returnrules.model.convert import CONTROL, MAX_STRING
+from returnrules.model.reader import MAX_LINES
+from returnrules.plugin.api import FailedFact
+from returnrules.policy.check import MAX_DEPTH, MAX_RULES
+from returnrules.policy.load import MAX_POLICY_BYTES
 from tests.conftest import BASE_REQUEST
 from tests.plugins import sample
 
@@ -508,14 +508,14 @@ def test_request_files_larger_than_the_limit_are_refused_unread(
 ) -> None:
     big = tmp_path / name
     with big.open("wb") as f:
-        f.truncate(returnrules._inputs.MAX_BYTES + 1)  # sparse: nothing is written
-    ((_, error),) = list(returnrules._inputs.read_requests(str(big)))
+        f.truncate(returnrules.cli.inputs.MAX_BYTES + 1)  # sparse: nothing is written
+    ((_, error),) = list(returnrules.cli.inputs.read_requests(str(big)))
     assert isinstance(error, RequestError)
     assert [(p.message, p.code) for p in error.problems] == [
-        (f"larger than {returnrules._inputs.MAX_BYTES} bytes", "too-large")
+        (f"larger than {returnrules.cli.inputs.MAX_BYTES} bytes", "too-large")
     ]
     with pytest.raises(RequestError):
-        returnrules._inputs.read_data(big)
+        returnrules.cli.inputs.read_data(big)
 
 
 def request_with_lines(count: int) -> dict[str, Any]:
@@ -635,7 +635,7 @@ def test_nan_in_a_json_request_is_a_syntax_error(tmp_path: Path) -> None:
     text = json.dumps(BASE_REQUEST).replace('"180.00"', "NaN")
     (tmp_path / "r.json").write_text(text)
     with pytest.raises(RequestError) as info:
-        list(returnrules._inputs.read_document(tmp_path / "r.json"))
+        list(returnrules.cli.inputs.read_document(tmp_path / "r.json"))
     assert str(info.value).endswith("invalid JSON: NaN is not a number JSON allows")
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from returnrules import CurrencyMismatch, Money, minor_units
-from returnrules._money import to_decimal
+from returnrules.model.money import to_decimal
 
 # -- minor units -----------------------------------------------------------------------
 

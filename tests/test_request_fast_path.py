@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import returnrules
-from returnrules import Request, RequestError, _request, parse_request
+from returnrules import Request, RequestError, parse_request
+from returnrules.model import reader as _request
 from tests.conftest import BASE_REQUEST
 
 ROOT = Path(__file__).resolve().parent.parent

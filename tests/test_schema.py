@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from returnrules._plugins import load_registry
-from returnrules._schema import policy_schema
-from returnrules._starter import starter_files
 from returnrules.cli import main
+from returnrules.cli.starter import starter_files
+from returnrules.plugin.manager import load_registry
+from returnrules.policy.schema import policy_schema
 from tests.plugins import cli_extras, fake_std, sample
 
 # jsonschema is a test dependency of this module only; without it, skip.
@@ -233,7 +233,7 @@ def test_bounds_become_minimum_and_maximum() -> None:
     from typing import Annotated
 
     from returnrules import Bounds
-    from returnrules._schema import type_schema
+    from returnrules.policy.schema import type_schema
 
     assert type_schema(Annotated[int, Bounds(ge=1)], {}) == {
         "type": "integer",

@@ -1,4 +1,4 @@
-"""Tests for returnrules._tomlpos: source positions of TOML keys."""
+"""Tests for returnrules.files.positions: source positions of TOML keys."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from returnrules._tomlpos import Path, key_positions, locate
+from returnrules.files.positions import Path, key_positions, locate
 
 
 def lines(*source: str) -> str:

@@ -16,7 +16,39 @@ see :mod:`returnrules.hookspecs` and :func:`hookimpl`.
 
 from __future__ import annotations
 
-from returnrules._api import (
+from returnrules.engine.evaluate import LinePlan, Outcome, Policy, RequestPlan
+from returnrules.hookspecs import hookimpl
+from returnrules.model.convert import structure_data
+from returnrules.model.decision import (
+    ActionResult,
+    Decision,
+    EvalError,
+    LineDecision,
+    Overridden,
+)
+from returnrules.model.errors import (
+    PathKey,
+    PolicyError,
+    Problem,
+    RequestError,
+    RequestProblem,
+)
+from returnrules.model.money import CONTEXT as MONEY_CONTEXT
+from returnrules.model.money import CurrencyMismatch, Money, minor_units, round_half_up
+from returnrules.model.reader import parse_request
+from returnrules.model.request import (
+    Customer,
+    Order,
+    OrderLine,
+    Request,
+    ReturnLine,
+    calendar_days,
+    local_date,
+    returnable_qty,
+    shipped_qty,
+)
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import (
     Action,
     Bounds,
     Check,
@@ -28,39 +60,7 @@ from returnrules._api import (
     Template,
     VocabCode,
 )
-from returnrules._convert import structure_data
-from returnrules._decision import (
-    ActionResult,
-    Decision,
-    EvalError,
-    LineDecision,
-    Overridden,
-)
-from returnrules._engine import LinePlan, Outcome, Policy, RequestPlan
-from returnrules._errors import (
-    PathKey,
-    PolicyError,
-    Problem,
-    RequestError,
-    RequestProblem,
-)
-from returnrules._loader import load_policy, loads_policy
-from returnrules._model import (
-    Customer,
-    Order,
-    OrderLine,
-    Request,
-    ReturnLine,
-    calendar_days,
-    local_date,
-    returnable_qty,
-    shipped_qty,
-)
-from returnrules._money import CONTEXT as MONEY_CONTEXT
-from returnrules._money import CurrencyMismatch, Money, minor_units, round_half_up
-from returnrules._request import parse_request
-from returnrules._vocab import Vocabulary
-from returnrules.hookspecs import hookimpl
+from returnrules.policy.load import load_policy, loads_policy
 
 __version__ = "0.1.0"
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pluggy
 
-from returnrules._api import Action, Check, Fact
-from returnrules._errors import RequestProblem
-from returnrules._vocab import Vocabulary
+from returnrules.model.errors import RequestProblem
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import Action, Check, Fact
 
 __all__ = ["PROJECT", "hookimpl"]
 

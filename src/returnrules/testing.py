@@ -2,7 +2,7 @@
 
 Installed with returnrules (entry point ``pytest11``), so a host system's own
 test suite can run the rule authors' case files (the format of
-``returnrules test``, see :mod:`returnrules._cases`) and test its own plugins.
+``returnrules test``, see :mod:`returnrules.cli.cases`) and test its own plugins.
 
 Case files
     Name them in the host's pytest configuration (globs relative to the
@@ -40,7 +40,7 @@ from typing import Any, Final
 
 import pytest
 
-from returnrules._cases import (
+from returnrules.cli.cases import (
     Case,
     CaseFile,
     CaseFileError,
@@ -51,11 +51,11 @@ from returnrules._cases import (
     compare,
     load_case_file,
 )
-from returnrules._decision import Decision
-from returnrules._engine import Policy
-from returnrules._errors import PolicyError
-from returnrules._loader import load_policy, loads_policy
-from returnrules._starter import sample_request
+from returnrules.cli.starter import sample_request
+from returnrules.engine.evaluate import Policy
+from returnrules.model.decision import Decision
+from returnrules.model.errors import PolicyError
+from returnrules.policy.load import load_policy, loads_policy
 
 __all__ = [
     "CaseFailed",

@@ -1,6 +1,6 @@
 """The ``returnrules`` command line: parse the arguments, call a command.
 
-What each command does lives in :mod:`returnrules._commands`; this module
+What each command does lives in :mod:`returnrules.cli.commands`; this module
 only builds the parser (whose help texts teach, with examples) and maps its
 result onto a call.  ``main(argv)`` returns the exit status instead of exiting,
 so it can be called from tests and other programs.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from returnrules import __version__
-from returnrules._commands import (
+from returnrules.cli.commands import (
     BAD_INPUT,
     DEFAULT_RULES,
     Console,

@@ -64,7 +64,7 @@ def quote(text: object) -> str:
 class Issue:
     """A problem found while loading a policy, before it has a line and column.
 
-    The loader collects issues by key path; :func:`returnrules._loader` turns
+    The loader collects issues by key path; :func:`returnrules.policy.load` turns
     them into :class:`Problem` once it can map the path to the file.
     """
 

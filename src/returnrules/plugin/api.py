@@ -25,7 +25,8 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
-from returnrules._model import OrderLine, Request, ReturnLine
+from returnrules.model.convert import Bounds, VocabCode
+from returnrules.model.request import OrderLine, Request, ReturnLine
 
 __all__ = [
     "Action",
@@ -245,37 +246,6 @@ class Action(Generic[P]):
     multiple: bool = False
     doc: str = ""
     plugin: str = ""
-
-
-@attrs.frozen
-class Bounds:
-    """Limits for a number parameter: ``Annotated[int, Bounds(ge=0)]``.
-
-    Checked when the policy (or a data record) is loaded, and reported at the
-    key: ``must be ≤ 100, got 150``.  Works for ``int``, ``Decimal`` and
-    :class:`~returnrules.Money` (its amount).
-    """
-
-    ge: int | Decimal | None = None
-    le: int | Decimal | None = None
-
-    def check(self, value: Any) -> None:
-        """Raise ValueError outside the bounds (for money, its amount is checked)."""
-        value = getattr(value, "amount", value)
-        if self.ge is not None and value < self.ge:
-            raise ValueError(f"must be ≥ {self.ge}, got {value}")
-        if self.le is not None and value > self.le:
-            raise ValueError(f"must be ≤ {self.le}, got {value}")
-
-
-@attrs.frozen
-class VocabCode:
-    """Marks a ``str`` parameter as a code of a vocabulary.
-
-    ``per_tier: dict[Annotated[str, VocabCode("tier")], int]``
-    """
-
-    vocab: str
 
 
 @attrs.frozen

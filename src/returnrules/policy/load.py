@@ -6,8 +6,8 @@ The stages, each collecting issues rather than stopping:
    with tomllib's own line and column, and nothing else can be checked);
 2. load the plugins the policy names, on top of the built-in and entry-point
    ones (a plugin that fails is a problem at its ``[plugins]`` entry);
-3. type-check the document against the registry (:mod:`returnrules._checker`);
-4. map every issue's key path to a line and column (:mod:`returnrules._tomlpos`)
+3. type-check the document against the registry (:mod:`returnrules.policy.check`);
+4. map every issue's key path to a line and column (:mod:`returnrules.files.positions`)
    and raise :class:`~returnrules.PolicyError` if any is an error;
 5. compile.
 """
@@ -20,12 +20,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from returnrules._checker import check_policy, merged_vocabularies
-from returnrules._engine import Policy
-from returnrules._errors import Issue, PathKey, PolicyError, Problem
-from returnrules._plugins import Registry, load_registry
-from returnrules._tomlpos import key_positions, locate, syntax_error_position
-from returnrules._vocab import Vocabulary
+from returnrules.engine.evaluate import Policy
+from returnrules.files.positions import key_positions, locate, syntax_error_position
+from returnrules.model.errors import Issue, PathKey, PolicyError, Problem
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.manager import Registry, load_registry
+from returnrules.policy.check import check_policy, merged_vocabularies
 
 __all__ = ["MAX_POLICY_BYTES", "load_plugins", "load_policy", "loads_policy"]
 

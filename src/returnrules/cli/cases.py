@@ -81,9 +81,12 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules._decision import Decision, LineDecision
-from returnrules._engine import Policy
-from returnrules._errors import (
+from returnrules.cli.inputs import read_data, read_document
+from returnrules.cli.render import plural, render_request_error
+from returnrules.engine.evaluate import Policy
+from returnrules.files.positions import key_positions, locate, syntax_error_position
+from returnrules.model.decision import Decision, LineDecision
+from returnrules.model.errors import (
     Issue,
     PathKey,
     PolicyError,
@@ -92,11 +95,8 @@ from returnrules._errors import (
     RequestProblem,
     did_you_mean,
 )
-from returnrules._inputs import read_data, read_document
-from returnrules._loader import load_policy
-from returnrules._money import to_decimal
-from returnrules._report import plural, render_request_error
-from returnrules._tomlpos import key_positions, locate, syntax_error_position
+from returnrules.model.money import to_decimal
+from returnrules.policy.load import load_policy
 
 __all__ = [
     "Case",

@@ -28,19 +28,20 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
-from returnrules._api import Bounds, VocabCode
-from returnrules._errors import (
+from returnrules.model.errors import (
     PathKey,
     RequestError,
     RequestProblem,
     did_you_mean,
     quote,
 )
-from returnrules._money import MAX_DIGITS, Money, to_decimal
-from returnrules._vocab import Vocabulary
+from returnrules.model.money import MAX_DIGITS, Money, to_decimal
+from returnrules.model.vocab import Vocabulary
 
 __all__ = [
     "MAX_STRING",
+    "Bounds",
+    "VocabCode",
     "base_converter",
     "issues_from_cattrs",
     "public_name",
@@ -54,6 +55,37 @@ M = TypeVar("M")
 
 MAX_STRING: Final = 1_000
 MAX_INT: Final = 10**12
+
+
+@attrs.frozen
+class Bounds:
+    """Limits for a number parameter: ``Annotated[int, Bounds(ge=0)]``.
+
+    Checked when the policy (or a data record) is loaded, and reported at the
+    key: ``must be ≤ 100, got 150``.  Works for ``int``, ``Decimal`` and
+    :class:`~returnrules.Money` (its amount).
+    """
+
+    ge: int | Decimal | None = None
+    le: int | Decimal | None = None
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError outside the bounds (for money, its amount is checked)."""
+        value = getattr(value, "amount", value)
+        if self.ge is not None and value < self.ge:
+            raise ValueError(f"must be ≥ {self.ge}, got {value}")
+        if self.le is not None and value > self.le:
+            raise ValueError(f"must be ≤ {self.le}, got {value}")
+
+
+@attrs.frozen
+class VocabCode:
+    """Marks a ``str`` parameter as a code of a vocabulary.
+
+    ``per_tier: dict[Annotated[str, VocabCode("tier")], int]``
+    """
+
+    vocab: str
 
 
 def show(value: object) -> str:

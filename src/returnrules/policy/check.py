@@ -1,7 +1,7 @@
 """Type-check a policy document against the registry, like a compiler front end.
 
 Input: the dict ``tomllib`` made of ``rules.toml`` and the plugin registry.
-Output: a :class:`~returnrules._ir.PolicyIR` and the list of every issue found,
+Output: a :class:`~returnrules.engine.ir.PolicyIR` and the list of every issue found,
 each at the key path where the author wrote the mistake.  The checker never
 stops at the first problem: a broken rule is skipped after its issues are
 recorded and the others are still checked.
@@ -20,8 +20,22 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from returnrules._api import FactType, Template
-from returnrules._convert import (
+from returnrules.engine.ir import (
+    OPERATORS,
+    ORDERING,
+    AllOf,
+    AnyOf,
+    CheckCall,
+    Compare,
+    Cond,
+    FactRef,
+    NotOf,
+    PlannedAction,
+    PolicyIR,
+    Present,
+    RuleIR,
+)
+from returnrules.model.convert import (
     base_converter,
     issues_from_cattrs,
     show,
@@ -30,29 +44,13 @@ from returnrules._convert import (
     strict_money,
     vocabularies_in_scope,
 )
-from returnrules._decision import jsonable
-from returnrules._errors import Issue, PathKey, did_you_mean, quote
-from returnrules._ir import (
-    DECISIONS,
-    OPERATORS,
-    ORDERING,
-    AllOf,
-    AnyOf,
-    CheckCall,
-    Compare,
-    Cond,
-    DecisionName,
-    FactRef,
-    NotOf,
-    PlannedAction,
-    PolicyIR,
-    Present,
-    RuleIR,
-)
-from returnrules._lint import lint
-from returnrules._money import Money, is_currency_code
-from returnrules._plugins import Registry
-from returnrules._vocab import Vocabulary
+from returnrules.model.decision import DECISIONS, DecisionName, jsonable
+from returnrules.model.errors import Issue, PathKey, did_you_mean, quote
+from returnrules.model.money import Money, is_currency_code
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import FactType, Template
+from returnrules.plugin.manager import Registry
+from returnrules.policy.lint import lint
 
 __all__ = [
     "MAX_DEPTH",

@@ -22,8 +22,8 @@ from typing import IO, Any, Final
 
 import attrs
 
-from returnrules._errors import RequestError, RequestProblem
-from returnrules._tomlpos import syntax_error_position
+from returnrules.files.positions import syntax_error_position
+from returnrules.model.errors import RequestError, RequestProblem
 
 __all__ = [
     "DATA_SUFFIXES",

@@ -16,10 +16,10 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules._api import Template, VocabCode
-from returnrules._convert import public_name
-from returnrules._decision import jsonable
-from returnrules._money import Money
+from returnrules.model.convert import public_name
+from returnrules.model.decision import jsonable
+from returnrules.model.money import Money
+from returnrules.plugin.api import Template, VocabCode
 
 __all__ = [
     "MISSING",

@@ -13,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
-from returnrules._ir import DecisionName
-from returnrules._money import Money
+from returnrules.model.money import Money
 
 __all__ = [
+    "DECISIONS",
     "ActionResult",
     "Decision",
+    "DecisionName",
     "EvalError",
     "LineDecision",
     "Overridden",
@@ -30,6 +31,9 @@ __all__ = [
     "jsonable",
 ]
 
+DecisionName = Literal["approve", "reject", "review"]
+"""A line's decision."""
+DECISIONS: Final[tuple[DecisionName, ...]] = ("approve", "reject", "review")
 RequestDecision = DecisionName | str  # "partial" for requests
 
 

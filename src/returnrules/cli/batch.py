@@ -23,11 +23,11 @@ from typing import Any, Final, TextIO
 
 import attrs
 
-from returnrules._engine import Policy
-from returnrules._errors import RequestError
-from returnrules._inputs import JsonLine, Loaded
-from returnrules._loader import load_policy
-from returnrules._report import Style, render_decision, render_request_error
+from returnrules.cli.inputs import JsonLine, Loaded
+from returnrules.cli.render import Style, render_decision, render_request_error
+from returnrules.engine.evaluate import Policy
+from returnrules.model.errors import RequestError
+from returnrules.policy.load import load_policy
 
 __all__ = ["Options", "Progress", "Result", "evaluate_stream"]
 

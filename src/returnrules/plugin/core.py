@@ -11,11 +11,11 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from returnrules._api import Fact, FactType, LineContext
-from returnrules._model import calendar_days, returnable_qty
-from returnrules._money import CONTEXT, Money
-from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
 from returnrules.hookspecs import hookimpl
+from returnrules.model.money import CONTEXT, Money
+from returnrules.model.request import calendar_days, returnable_qty
+from returnrules.model.vocab import DEFAULT_VOCABULARIES, Vocabulary
+from returnrules.plugin.api import Fact, FactType, LineContext
 
 ZERO = Decimal(0)
 INT = FactType("int")

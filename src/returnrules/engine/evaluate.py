@@ -22,7 +22,26 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules._api import (
+from returnrules.engine.compiler import CAUGHT, Matcher, compile_policy, leaf_source
+from returnrules.engine.ir import Leaf, PlannedAction, PolicyIR, RuleIR
+from returnrules.engine.trace import explain_rules
+from returnrules.files.positions import key_positions, locate
+from returnrules.model.decision import (
+    ActionResult,
+    Decision,
+    DecisionName,
+    EvalError,
+    LineDecision,
+    Overridden,
+    action_result,
+    jsonable,
+)
+from returnrules.model.errors import PathKey, Problem, RequestError, RequestProblem
+from returnrules.model.money import Money
+from returnrules.model.reader import parse_request
+from returnrules.model.request import OrderLine, Request, ReturnLine
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import (
     PYTHON_TYPES,
     UNSET,
     Fact,
@@ -30,25 +49,7 @@ from returnrules._api import (
     LineContext,
     Template,
 )
-from returnrules._compiler import CAUGHT, Matcher, compile_policy, leaf_source
-from returnrules._decision import (
-    ActionResult,
-    Decision,
-    EvalError,
-    LineDecision,
-    Overridden,
-    action_result,
-    jsonable,
-)
-from returnrules._errors import PathKey, Problem, RequestError, RequestProblem
-from returnrules._ir import DecisionName, Leaf, PlannedAction, PolicyIR, RuleIR
-from returnrules._model import OrderLine, Request, ReturnLine
-from returnrules._money import Money
-from returnrules._plugins import Registry
-from returnrules._request import parse_request
-from returnrules._tomlpos import key_positions, locate
-from returnrules._trace import explain_rules
-from returnrules._vocab import Vocabulary
+from returnrules.plugin.manager import Registry
 
 __all__ = ["LinePlan", "Outcome", "Policy", "RequestPlan", "combine"]
 

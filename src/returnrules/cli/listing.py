@@ -10,11 +10,11 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from returnrules._api import Action, Check, Fact
-from returnrules._params import Param, params_of
-from returnrules._plugins import Registry
-from returnrules._report import Style, plural
-from returnrules._vocab import Vocabulary
+from returnrules.cli.render import Style, plural
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import Action, Check, Fact
+from returnrules.plugin.manager import Registry
+from returnrules.policy.params import Param, params_of
 
 __all__ = ["facts_data", "plugins_data", "render_facts", "render_plugins"]
 

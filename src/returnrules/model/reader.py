@@ -21,7 +21,7 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from returnrules._convert import (
+from returnrules.model.convert import (
     MAX_INT,
     MAX_STRING,
     aware,
@@ -34,14 +34,15 @@ from returnrules._convert import (
     strict_int,
     strict_money,
 )
-from returnrules._errors import (
+from returnrules.model.errors import (
     PathKey,
     RequestError,
     RequestProblem,
     did_you_mean,
     quote,
 )
-from returnrules._model import (
+from returnrules.model.money import MAX_DIGITS, Money, is_currency_code
+from returnrules.model.request import (
     SHIPPED_STATUSES,
     CategoryCode,
     ChannelCode,
@@ -61,8 +62,7 @@ from returnrules._model import (
     local_date,
     shipped_qty,
 )
-from returnrules._money import MAX_DIGITS, Money, is_currency_code
-from returnrules._vocab import DEFAULT_VOCABULARIES, Vocabulary
+from returnrules.model.vocab import DEFAULT_VOCABULARIES, Vocabulary
 
 __all__ = ["DEFAULT_CURRENCY", "parse_request"]
 

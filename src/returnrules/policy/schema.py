@@ -32,9 +32,12 @@ from typing import Any, Final
 import attrs
 
 from returnrules import __version__
-from returnrules._api import Bounds, Fact, FactType
-from returnrules._ir import DECISIONS, OPERATORS, ORDERING
-from returnrules._params import (
+from returnrules.engine.ir import OPERATORS, ORDERING
+from returnrules.model.decision import DECISIONS
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import Bounds, Fact, FactType
+from returnrules.plugin.manager import Registry
+from returnrules.policy.params import (
     MISSING,
     Param,
     is_mapping,
@@ -44,8 +47,6 @@ from returnrules._params import (
     simple_name,
     vocab_of,
 )
-from returnrules._plugins import Registry
-from returnrules._vocab import Vocabulary
 
 __all__ = ["DIALECT", "policy_schema", "type_schema"]
 

@@ -8,15 +8,15 @@ runtime type, so nothing downstream parses or looks anything up by string.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import attrs
 
-from returnrules._api import Action, Check, FactType, Template
-from returnrules._vocab import Vocabulary
+from returnrules.model.decision import DecisionName
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import Action, Check, FactType, Template
 
 __all__ = [
-    "DECISIONS",
     "AllOf",
     "AnyOf",
     "CheckCall",
@@ -30,8 +30,6 @@ __all__ = [
     "RuleIR",
 ]
 
-DecisionName = Literal["approve", "reject", "review"]
-DECISIONS: Final[tuple[DecisionName, ...]] = ("approve", "reject", "review")
 OPERATORS: Final = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
 OP_SYMBOLS: Final = {
     "eq": "==",

@@ -16,30 +16,35 @@ from typing import IO, Any, Final, TextIO
 
 import attrs
 
-from returnrules._batch import (
+from returnrules.cli.batch import (
     Options,
     Progress,
     count_requests,
     default_jobs,
     evaluate_stream,
 )
-from returnrules._cases import CaseFile, CaseFileError, CaseRunner, load_case_file
-from returnrules._engine import Policy
-from returnrules._errors import PolicyError, Problem, RequestError
-from returnrules._inputs import read_data, read_requests
-from returnrules._listing import facts_data, plugins_data, render_facts, render_plugins
-from returnrules._loader import load_plugins, load_policy
-from returnrules._plugins import Registry, load_registry
-from returnrules._report import (
+from returnrules.cli.cases import CaseFile, CaseFileError, CaseRunner, load_case_file
+from returnrules.cli.inputs import read_data, read_requests
+from returnrules.cli.listing import (
+    facts_data,
+    plugins_data,
+    render_facts,
+    render_plugins,
+)
+from returnrules.cli.render import (
     Style,
     plural,
     render_problem,
     render_request_error,
     summary,
 )
-from returnrules._schema import policy_schema
-from returnrules._starter import StarterExists, write_starter
-from returnrules._vocab import Vocabulary
+from returnrules.cli.starter import StarterExists, write_starter
+from returnrules.engine.evaluate import Policy
+from returnrules.model.errors import PolicyError, Problem, RequestError
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.manager import Registry, load_registry
+from returnrules.policy.load import load_plugins, load_policy
+from returnrules.policy.schema import policy_schema
 
 __all__ = [
     "BAD_INPUT",

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from returnrules._errors import Issue
-from returnrules._ir import AllOf, AnyOf, CheckCall, Compare, Cond, NotOf, RuleIR
-from returnrules._vocab import Vocabulary
+from returnrules.engine.ir import AllOf, AnyOf, CheckCall, Compare, Cond, NotOf, RuleIR
+from returnrules.model.errors import Issue
+from returnrules.model.vocab import Vocabulary
 
 __all__ = ["lint"]
 

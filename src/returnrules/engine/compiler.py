@@ -42,8 +42,7 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules._api import UNSET, Fact, FactUnavailable, FailedFact, LineContext
-from returnrules._ir import (
+from returnrules.engine.ir import (
     OP_SYMBOLS,
     AllOf,
     AnyOf,
@@ -56,8 +55,9 @@ from returnrules._ir import (
     PolicyIR,
     Present,
 )
-from returnrules._money import Money
-from returnrules._plugins import Registry
+from returnrules.model.money import Money
+from returnrules.plugin.api import UNSET, Fact, FactUnavailable, FailedFact, LineContext
+from returnrules.plugin.manager import Registry
 
 __all__ = ["Matcher", "RuleError", "compile_policy"]
 

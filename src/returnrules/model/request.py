@@ -13,7 +13,7 @@ from typing import NewType
 
 import attrs
 
-from returnrules._money import CONTEXT, Money
+from returnrules.model.money import CONTEXT, Money
 
 __all__ = [
     "CategoryCode",

@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from returnrules._api import FailedFact, LineContext
-from returnrules._compiler import CAUGHT, CheckResultError
-from returnrules._decision import jsonable
-from returnrules._ir import (
+from returnrules.engine.compiler import CAUGHT, CheckResultError
+from returnrules.engine.ir import (
     AllOf,
     AnyOf,
     CheckCall,
@@ -25,6 +23,8 @@ from returnrules._ir import (
     PolicyIR,
     Present,
 )
+from returnrules.model.decision import jsonable
+from returnrules.plugin.api import FailedFact, LineContext
 
 __all__ = ["explain_rules"]
 

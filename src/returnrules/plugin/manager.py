@@ -10,7 +10,7 @@ objects passed in code.  ``[plugins] disable`` and the environment variable
 
 Nothing here raises for a user's mistake: every failure (a plugin that does
 not import, a duplicate name, an unknown plugin to disable) becomes an
-:class:`~returnrules._errors.Issue` naming the plugin.
+:class:`~returnrules.model.errors.Issue` naming the plugin.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import attrs
 import pluggy
 
 from returnrules import hookspecs
-from returnrules._api import Action, Check, Fact
-from returnrules._errors import Issue, PathKey, RequestProblem, did_you_mean
-from returnrules._vocab import Vocabulary
+from returnrules.model.errors import Issue, PathKey, RequestProblem, did_you_mean
+from returnrules.model.vocab import Vocabulary
+from returnrules.plugin.api import Action, Check, Fact
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -44,7 +44,7 @@ __all__ = [
     "load_registry",
 ]
 
-BUILTIN_PLUGINS: Final = ("returnrules._corefacts",)
+BUILTIN_PLUGINS: Final = ("returnrules.plugin.core",)
 ENTRY_POINT_GROUP: Final = "returnrules"
 ENV_DISABLE: Final = "RETURNRULES_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD: Final = "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD"
