@@ -22,28 +22,28 @@ from returnrules.cli.cases import (
 DATA = Path(__file__).parent / "data" / "cli"
 PLUGINS = Path(__file__).parent / "plugins"
 
-POLICY = f"""\
+POLICY = """\
 version = 1
 [policy]
 currency = "CNY"
 default = "review"
 [plugins]
-modules = ["{PLUGINS / "sample.py"}"]
+modules = ["tests.plugins.sample"]
 
 [[rule]]
 id = "over-return"
-when = {{ fact = "line.qty", gt = {{ fact = "line.returnable_qty" }} }}
+when = { fact = "line.qty", gt = { fact = "line.returnable_qty" } }
 decide = "reject"
-message = "只能退 {{line.returnable_qty}} 件"
+message = "只能退 {line.returnable_qty} 件"
 
 [[rule]]
 id = "wrong-part"
-when = {{ fact = "line.reason", eq = "wrong_part" }}
+when = { fact = "line.reason", eq = "wrong_part" }
 decide = "approve"
 then = [
-  {{ action = "pay" }},
-  {{ action = "note", to = "warehouse", message = "{{part.sku}}" }},
-  {{ action = "note", to = "finance" }},
+  { action = "pay" },
+  { action = "note", to = "warehouse", message = "{part.sku}" },
+  { action = "note", to = "finance" },
 ]
 """
 
@@ -90,6 +90,9 @@ Run = Callable[..., Result]
 def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A policy, a request and cases in a temporary directory, the cwd."""
     monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv(
+        "RETURNRULES_ALLOW_MODULES", "tests.plugins.sample,tests.plugins.cli_extras"
+    )
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rules.toml").write_text(POLICY, encoding="utf-8")
     (tmp_path / "request.toml").write_bytes((DATA / "request.toml").read_bytes())
@@ -344,7 +347,7 @@ def test_data_is_given_per_file_or_per_case(cli: Run, tmp_path: Path) -> None:
         "levels.toml",
         POLICY.replace(
             '"]\n',
-            f'", "{PLUGINS / "cli_extras.py"}"]\n',
+            '", "tests.plugins.cli_extras"]\n',
             1,
         )
         + """

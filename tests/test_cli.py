@@ -22,6 +22,8 @@ from returnrules.cli import main
 from returnrules.cli.render import Style
 
 DATA = Path(__file__).parent / "data" / "cli"
+ALLOWED = "tests.plugins.sample,tests.plugins.cli_extras"
+"""The plugin modules the CLI tests' policy names, allowed as a host would."""
 
 
 @attrs.frozen
@@ -46,6 +48,7 @@ Run = Callable[..., Result]
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the test plugins, no colour, and the CLI data as current directory."""
     monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("RETURNRULES_ALLOW_MODULES", ALLOWED)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(DATA)
 
@@ -282,15 +285,15 @@ def test_eval_says_when_the_policy_default_decided(cli: Run, tmp_path: Path) -> 
 def test_eval_reports_a_failing_check_in_the_line(cli: Run, tmp_path: Path) -> None:
     policy = write(
         tmp_path / "rules.toml",
-        f"""\
+        """\
 version = 1
 [policy]
 currency = "CNY"
 [plugins]
-modules = ["{DATA.parent.parent / "plugins" / "sample.py"}"]
+modules = ["tests.plugins.sample"]
 [[rule]]
 id = "fragile"
-when = {{ check = "explode" }}
+when = { check = "explode" }
 decide = "approve"
 """,
     )
@@ -566,7 +569,7 @@ version = 1
 [policy]
 currency = "CNY"
 [plugins]
-modules = ["{plugins}/sample.py", "{plugins}/cli_extras.py"]
+modules = ["tests.plugins.sample", "tests.plugins.cli_extras"]
 [[rule]]
 id = "high-level"
 when = {{ fact = "sample.level", ge = 3 }}
@@ -576,8 +579,7 @@ decide = "approve"
 
 @pytest.fixture
 def level_policy(tmp_path: Path) -> Path:
-    plugins = DATA.parent.parent / "plugins"
-    return write(tmp_path / "rules.toml", LEVEL_POLICY.format(plugins=plugins))
+    return write(tmp_path / "rules.toml", LEVEL_POLICY.format())
 
 
 def test_eval_hands_the_data_file_to_the_plugins(cli: Run, level_policy: Path) -> None:
@@ -635,8 +637,8 @@ def test_plugins_lists_origin_and_parameters(cli: Run) -> None:
     assert result.code == 0
     out = result.lines
     assert out[0] == "core  (built-in: returnrules.plugin.core)"
-    assert "sample  (file: ../../plugins/sample.py)" in out
-    assert "cli_extras  (file: ../../plugins/cli_extras.py)" in out
+    assert "sample  (module: tests.plugins.sample)" in out
+    assert "cli_extras  (module: tests.plugins.cli_extras)" in out
     window = out.index("    check window")
     assert out[window + 1 : window + 5] == [
         "      the request is within `days` of delivery (or order)",
@@ -666,7 +668,7 @@ def test_plugins_without_rules_lists_the_default_registry(cli: Run) -> None:
 def test_plugins_json(cli: Run) -> None:
     plugins = json.loads(cli("plugins", "--rules", "rules.toml", "--json").out)
     extras = next(p for p in plugins if p["name"] == "cli_extras")
-    assert extras["origin"] == "file"
+    assert extras["origin"] == "module"
     assert extras["checks"][0]["params"][0] == {
         "name": "days",
         "type": "int",

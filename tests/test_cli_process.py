@@ -13,13 +13,18 @@ import pytest
 import returnrules
 
 DATA = Path(__file__).parent / "data" / "cli"
+ALLOW = {
+    "RETURNRULES_ALLOW_MODULES": "tests.plugins.sample,tests.plugins.cli_extras",
+    "PYTHONPATH": str(Path(__file__).parent.parent),
+}
+"""The test plugins, importable and allowed, as a host would set them up."""
 SCRIPT = Path(sys.executable).parent / "returnrules"
 
 
 def run(
     *argv: str, stdin: bytes = b"", command: tuple[str, ...] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = {**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1", **ALLOW}
     env.pop("NO_COLOR", None)
     prefix = command or (sys.executable, "-m", "returnrules")
     return subprocess.run(
@@ -90,7 +95,7 @@ def test_user_mistakes_never_show_a_traceback(tmp_path: Path) -> None:
 
 
 def test_output_survives_a_terminal_that_cannot_show_chinese() -> None:
-    env = {**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = {**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1", **ALLOW}
     env["PYTHONIOENCODING"] = "ascii"
     result = subprocess.run(
         [sys.executable, "-m", "returnrules", "eval", "request.toml"],

@@ -199,10 +199,10 @@ def test_policy_strings_never_reach_the_generated_source(
     policy = loads_policy(
         tomli_w.dumps(document), plugins=[sample], autoload=False, source="p.toml"
     )
-    source_is_inert(policy.matcher.source)
+    source_is_inert(policy.engine.matcher.source)
     for text in (sku, customer, other, title, message, to, note, label):
         if len(text) >= 6 and not text.isidentifier():
-            assert text not in policy.matcher.source
+            assert text not in policy.engine.matcher.source
 
     # A request's text may not hold control characters (see the control
     # character test below); the policy's may.
@@ -223,9 +223,9 @@ def test_policy_strings_never_reach_the_generated_source(
 
 def test_the_shipped_policy_compiles_to_inert_source() -> None:
     policy = load_policy(Path(__file__).parents[1] / "rules.toml")
-    source_is_inert(policy.matcher.source)
+    source_is_inert(policy.engine.matcher.source)
     for rule in policy.rules:
-        assert f'"{rule.id}"' not in policy.matcher.source
+        assert f'"{rule.id}"' not in policy.engine.matcher.source
 
 
 def test_the_generated_code_has_no_builtins() -> None:
@@ -233,7 +233,7 @@ def test_the_generated_code_has_no_builtins() -> None:
         HEAD + '[[rule]]\nid = "r"\nwhen = { fact = "line.qty", gt = 1 }\n',
         autoload=False,
     )
-    globals_ = policy.matcher.match.__globals__
+    globals_ = policy.engine.matcher.match.__globals__
     assert globals_["__builtins__"] == {}  # it catches a bound tuple, not a builtin
 
 
@@ -373,24 +373,23 @@ def test_a_plugin_file_resolves_relative_to_the_policy_not_the_cwd(
     assert line.matched == ("r",)
 
 
-def test_a_dotdot_plugin_path_resolves_from_the_policy_directory(
+def test_a_dotdot_plugin_path_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Documented behaviour: ``../`` is allowed; plugin files are code, and a
-    policy that names them is trusted like code."""
+    """A policy is a rule author's file: it loads plugin files from its own
+    directory tree only (``../`` and absolute paths are refused, never run)."""
     (tmp_path / "shared").mkdir()
     (tmp_path / "shop").mkdir()
-    (tmp_path / "shared" / "where.py").write_text(PLUGIN.format(where="policy-dir"))
+    (tmp_path / "shared" / "where.py").write_text("raise SystemExit('ran')\n")
     rules = tmp_path / "shop" / "rules.toml"
-    rules.write_text(HEAD + '[plugins]\nmodules = ["../shared/where.py"]\n' + USES)
+    rules.write_text(HEAD + '[plugins]\nmodules = ["../shared/where.py"]\n')
     monkeypatch.chdir(tmp_path)
-    policy = load_policy(rules, autoload=False)
-    assert [p.name for p in policy.registry.plugins] == ["core", "where"]
+    with pytest.raises(PolicyError) as info:
+        load_policy(rules, autoload=False)
+    assert [p.code for p in info.value.problems] == ["plugin-outside"]
 
 
-@pytest.mark.parametrize(
-    "spec", ["missing.py", "../missing.py", "sub/missing.py", "subdir/"]
-)
+@pytest.mark.parametrize("spec", ["missing.py", "sub/missing.py", "subdir/"])
 def test_a_missing_plugin_file_is_a_located_problem(tmp_path: Path, spec: str) -> None:
     (tmp_path / "subdir").mkdir()
     rules = tmp_path / "rules.toml"
@@ -610,7 +609,7 @@ BAD_NUMBERS = {
     "negative-price": (
         PRICE,
         "-1.00",
-        "$.order.lines[0].unit_price: must not be negative, got -1.00",
+        "$.order.lines[0].unit_price: must be ≥ 0, got -1.00",
     ),
     "negative-returned": (
         ("order", "lines", 0, "returned_qty"),
@@ -702,12 +701,25 @@ def test_a_request_in_another_currency_is_an_error() -> None:
     ]
 
 
-def test_a_request_parsed_for_one_currency_is_refused_by_a_policy_of_another() -> None:
+def test_a_request_that_names_one_currency_is_refused_by_a_policy_of_another() -> None:
     usd = loads_policy(HEAD.replace("CNY", "USD"), autoload=False)
-    request = parse_request(copy.deepcopy(BASE_REQUEST))  # CNY by default
+    named = copy.deepcopy(BASE_REQUEST)
+    named["order"]["currency"] = "CNY"
+    request = parse_request(named)
     with pytest.raises(RequestError) as info:
         usd.evaluate(request)
     assert [p.code for p in info.value.problems] == ["currency-mismatch"]
+
+
+def test_a_request_that_names_no_currency_takes_the_policys() -> None:
+    # Regression: parse_request(mapping) fixed such a request to CNY, and the
+    # contract's library example then failed for a policy in another currency.
+    usd = loads_policy(HEAD.replace("CNY", "USD"), autoload=False)
+    request = parse_request(copy.deepcopy(BASE_REQUEST))
+    assert request.currency == "CNY"  # read without a policy
+    decision = usd.evaluate(request)
+    assert decision.to_dict() == usd.evaluate(copy.deepcopy(BASE_REQUEST)).to_dict()
+    assert usd.plan(request).decision == decision.decision
 
 
 def test_a_malformed_currency_is_an_error() -> None:

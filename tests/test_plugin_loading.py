@@ -61,6 +61,13 @@ decide = "approve"
 
 
 @pytest.fixture(autouse=True)
+def _modules_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests load plugins by module name as a host that allows them would;
+    what a policy may load without that is tested at the end of the module."""
+    monkeypatch.setenv("RETURNRULES_ALLOW_MODULES", "*")
+
+
+@pytest.fixture(autouse=True)
 def _forget_imported_plugins() -> Iterator[None]:
     """Plugin modules imported by a test do not leak into the next one."""
     before = set(sys.modules)
@@ -584,3 +591,54 @@ def test_the_import_scanner_sees_both_import_forms(tmp_path: Path) -> None:
         "returnrules_std.refund",
         "returnrules_std.stock",
     ]
+
+
+# -- what a policy may load -------------------------------------------------------
+
+
+def test_a_policy_cannot_load_an_installed_module_the_host_did_not_allow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RETURNRULES_ALLOW_MODULES")
+    text = HEAD + '[plugins]\nmodules = ["tests.plugins.vip"]\n'
+    with pytest.raises(PolicyError) as info:
+        loads_policy(text, source="rules.toml", autoload=False)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.line, problem.col) == ("module-not-allowed", 5, 12)
+    assert "tests.plugins.vip" not in sys.modules or problem  # nothing imported
+    allowed = loads_policy(text, autoload=False, allow_modules=["tests.plugins.vip"])
+    assert plugin_names(allowed) == ["core", "vip"]
+    monkeypatch.setenv("RETURNRULES_ALLOW_MODULES", "os,tests.plugins.vip")
+    assert plugin_names(loads_policy(text, autoload=False)) == ["core", "vip"]
+
+
+@pytest.mark.parametrize("spec", ["../outside/evil.py", "/tmp/evil.py", "link/evil.py"])
+def test_a_policy_cannot_load_a_plugin_file_outside_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str
+) -> None:
+    monkeypatch.delenv("RETURNRULES_ALLOW_MODULES")
+    outside = write(tmp_path / "outside" / "evil.py", "raise SystemExit('ran')\n")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "link").symlink_to(outside.parent)
+    spec = spec.replace("/tmp/evil.py", str(outside))
+    rules = write(
+        tmp_path / "shop" / "rules.toml",
+        HEAD + f'[plugins]\nmodules = ["{spec}"]\n',
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(rules, autoload=False)
+    (problem,) = info.value.problems
+    assert problem.code == "plugin-outside"
+    assert "outside the policy's directory" in problem.message
+
+
+def test_what_a_plugin_prints_on_import_goes_to_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "chatty.py", "print('hello from chatty')\n")
+    rules = write(
+        tmp_path / "rules.toml", HEAD + '[plugins]\nmodules = ["chatty.py"]\n'
+    )
+    load_policy(rules, autoload=False)
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "hello from chatty\n")

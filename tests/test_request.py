@@ -321,7 +321,7 @@ def test_requested_at_must_be_a_datetime_with_an_offset(
         (float("inf"), "expected a finite number, got inf"),
         (True, "expected an amount of money, got true"),
         ([1], "expected an amount of money, got an array"),
-        ("-1", "must not be negative, got -1"),
+        ("-1", "must be ≥ 0, got -1"),
     ],
     ids=["word", "nan", "inf", "bool", "array", "negative"],
 )

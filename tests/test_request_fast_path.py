@@ -67,7 +67,7 @@ def test_the_fast_reader_declines_what_it_does_not_know() -> None:
     mapping = copy.deepcopy(BASE_REQUEST)
     mapping["lines"][0]["qty"] = 2.0  # a float: the converter reports it
     with pytest.raises(_request._Decline):
-        _request._fast(mapping, "CNY", _request._DEFAULT_CONTEXT.vocabularies)
+        _request._fast(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
     with pytest.raises(RequestError, match=r"\$\.lines\[0\]\.qty: expected an integer"):
         parse_request(mapping)
 

@@ -34,6 +34,9 @@ Schema = dict[str, Any]
 @pytest.fixture(autouse=True)
 def _no_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv(  # the CLI tests' policy loads the test plugins by name
+        "RETURNRULES_ALLOW_MODULES", "tests.plugins.sample,tests.plugins.cli_extras"
+    )
 
 
 def instance(value: Any) -> Any:

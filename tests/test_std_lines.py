@@ -1,9 +1,10 @@
-"""``first_result``: a data-provider hook called directly when that is the same.
+"""Data providers: asked through pluggy, once per line, never from a stale cache.
 
 The standard plugins ask their ``firstresult`` hooks (stock levels, supplier
-terms) through ``first_result(caller, argname)(arg, context)``.  With a single
-plain implementation it calls that function itself (no pluggy dispatch); in
-every other case it must give what pluggy gives.
+terms) through ``ctx.hook.first(...)``, the typed facade over pluggy, so
+wrappers, ``tryfirst`` and several implementations work as pluggy says.  What
+they structure from the data lives in the :class:`returnrules.Data` of one
+evaluation (or of one batch, when the host makes one with ``check_data``).
 """
 
 from __future__ import annotations
@@ -11,76 +12,138 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-import pluggy
-
 import returnrules
-from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import first_result
-from returnrules_std.stock import StockLevel, StockSpecs
+from returnrules_std.stock import StockLevel
 
-CONTEXT: Any = object()  # the providers below never look at it
+POLICY = """
+version = 1
+[policy]
+currency = "CNY"
+default = "reject"
+[[rule]]
+id = "exchange"
+when = { check = "stock_available" }
+decide = "approve"
+"""
 
 
-def hook(*plugins: object) -> Any:
-    manager = pluggy.PluginManager(PROJECT)
-    manager.add_hookspecs(StockSpecs)
-    for plugin in plugins:
-        manager.register(plugin)
-    return manager.hook.returnrules_stock_level
+def request() -> dict[str, Any]:
+    return {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": {
+            "id": "SO-1",
+            "status": "delivered",
+            "placed_at": "2026-11-01T09:30:00+08:00",
+            "lines": [
+                {"line": 1, "sku": "X", "qty": 4, "unit_price": "10.00",
+                 "category": "brake"},
+            ],
+        },
+        "lines": [{"line": 1, "qty": 2, "reason": "wrong_part",
+                   "condition": "unopened"}],
+    }  # fmt: skip
 
 
-class InOrder:
+class Fixed:
+    def __init__(self, on_hand: int) -> None:
+        self.on_hand = on_hand
+        self.calls = 0
+
     @returnrules.hookimpl
     def returnrules_stock_level(self, sku: str, context: object) -> StockLevel:
-        assert context is CONTEXT
-        return StockLevel(on_hand=len(sku))
+        self.calls += 1
+        return StockLevel(on_hand=self.on_hand)
 
 
-class Reversed:
-    @returnrules.hookimpl
-    def returnrules_stock_level(self, context: object, sku: str) -> StockLevel:
-        assert context is CONTEXT
-        return StockLevel(on_hand=len(sku) * 2)
-
-
-class SkuOnly:
-    @returnrules.hookimpl
+class Nothing:
+    @returnrules.hookimpl(tryfirst=True)
     def returnrules_stock_level(self, sku: str) -> StockLevel | None:
-        return None if sku == "none" else StockLevel(on_hand=len(sku) * 3)
+        return None
 
 
-class Wrapper:
+class Plus100:
     @returnrules.hookimpl(wrapper=True)
     def returnrules_stock_level(
         self, sku: str
-    ) -> Generator[None, StockLevel, StockLevel]:
+    ) -> Generator[None, StockLevel | None, StockLevel | None]:
         level = yield
-        return StockLevel(on_hand=level.on_hand + 100)
+        return None if level is None else StockLevel(on_hand=level.on_hand + 100)
 
 
-def test_a_single_implementation_in_the_hooks_order_is_called_itself() -> None:
-    plugin = InOrder()
-    call = first_result(hook(plugin), "sku")
-    assert call == plugin.returnrules_stock_level
-    assert call("ABCD", CONTEXT) == StockLevel(on_hand=4)
+def test_changing_the_data_in_place_changes_the_next_decision() -> None:
+    # Regression: structured records were cached by id() of the data and
+    # outlived the host's change.
+    policy = returnrules.loads_policy(POLICY)
+    data: dict[str, Any] = {"stock": {"X": {"on_hand": 5}}}
+    assert policy.evaluate(request(), data).decision == "approve"
+    data["stock"]["X"]["on_hand"] = 0
+    assert policy.evaluate(request(), data).decision == "reject"
+    data["stock"]["X"]["on_hand"] = 2
+    assert policy.plan(request(), data).decision == "approve"
 
 
-def test_arguments_in_another_order_or_fewer_are_passed_by_name() -> None:
-    assert first_result(hook(Reversed()), "sku")("ABCD", CONTEXT).on_hand == 8
-    assert first_result(hook(SkuOnly()), "sku")("ABCD", CONTEXT).on_hand == 12
+def test_a_checked_data_snapshot_keeps_what_it_was_given() -> None:
+    policy = returnrules.loads_policy(POLICY)
+    raw: dict[str, Any] = {"stock": {"X": {"on_hand": 5}}}
+    snapshot = policy.check_data(raw)
+    raw["stock"]["X"]["on_hand"] = 0  # the host's own mapping, changed later
+    assert policy.evaluate(request(), snapshot).decision == "approve"
+    assert policy.evaluate(request(), raw).decision == "reject"
 
 
-def test_several_implementations_or_a_wrapper_go_through_pluggy() -> None:
-    # pluggy calls the last registered first; the first non-None answer wins.
-    both = hook(InOrder(), SkuOnly())
-    assert first_result(both, "sku")("ABCD", CONTEXT) == both(
-        sku="ABCD", context=CONTEXT
+def test_a_provider_registered_after_an_evaluation_is_asked() -> None:
+    # Regression: the choice of implementation was cached per hook caller.
+    policy = returnrules.loads_policy(POLICY)
+    assert policy.evaluate(request()).decision == "reject"  # no stock record
+    host = Fixed(on_hand=9)
+    policy.registry.plugin_manager.register(host, name="late-host")
+    assert policy.evaluate(request()).decision == "approve"
+    assert host.calls == 1
+
+
+def test_several_implementations_and_wrappers_go_through_pluggy() -> None:
+    host = Fixed(on_hand=1)  # too few for 2 on its own
+    policy = returnrules.loads_policy(POLICY, plugins=[host, Nothing(), Plus100()])
+    # Nothing (tryfirst) says None, the host answers 1, the wrapper adds 100.
+    assert policy.evaluate(request()).decision == "approve"
+
+
+def test_a_provider_is_asked_once_per_line() -> None:
+    host = Fixed(on_hand=9)
+    text = POLICY + (
+        '[[rule]]\nid = "again"\nwhen = { fact = "stock.available", ge = 1 }\n'
+        'then = [{ action = "exchange" }]\n'
     )
-    assert first_result(both, "sku")("none", CONTEXT).on_hand == 4
-    wrapped = hook(InOrder(), Wrapper())
-    assert first_result(wrapped, "sku")("ABCD", CONTEXT).on_hand == 104
+    policy = returnrules.loads_policy(text, plugins=[host])
+    two = request()
+    two["order"]["lines"].append(
+        {"line": 2, "sku": "Y", "qty": 1, "unit_price": "1", "category": "brake"}
+    )
+    two["lines"].append(
+        {"line": 2, "qty": 1, "reason": "wrong_part", "condition": "unopened"}
+    )
+    assert policy.evaluate(two).decision == "approve"
+    assert host.calls == 2  # one per line, for the check and the fact together
 
 
-def test_the_choice_is_made_once_per_hook() -> None:
-    caller = hook(InOrder())
-    assert first_result(caller, "sku") is first_result(caller, "sku")
+def test_a_plugin_cannot_change_the_data_the_next_line_sees() -> None:
+    # Regression: a check doing ctx.data["stock"][sku]["on_hand"] -= qty made a
+    # request approved alone rejected after another in the same batch.
+    class Greedy:
+        @returnrules.hookimpl
+        def returnrules_register_checks(self, register: Any) -> None:
+            def take(ctx: returnrules.LineContext, params: object) -> bool:
+                ctx.data["stock"]["X"]["on_hand"] -= ctx.line.qty
+                return True
+
+            register(returnrules.Check("take", take))
+
+    text = POLICY.replace('{ check = "stock_available" }', '{ check = "take" }')
+    policy = returnrules.loads_policy(text, plugins=[Greedy()])
+    data = policy.check_data({"stock": {"X": {"on_hand": 2}}})
+    (line,) = policy.evaluate(request(), data).lines
+    assert line.decision == "review"
+    assert line.errors[0].message.startswith("TypeError: ")
+    assert dict(data["stock"]["X"]) == {"on_hand": 2}

@@ -320,7 +320,10 @@ def test_an_explanation_that_raises_does_not_change_the_outcome(
     decision = policy.evaluate(request_dict, explain=True)
     assert decision.decision == "approve"
     (entry,) = trace_of(policy, request_dict)
-    assert entry["condition"]["explanation"] == "(explanation failed: no words)"
+    assert (
+        entry["condition"]["explanation"]
+        == "(explanation failed: ValueError: no words)"
+    )
 
 
 def test_each_line_has_its_own_trace(

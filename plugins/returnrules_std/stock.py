@@ -30,15 +30,10 @@ from returnrules import (
     RequestProblem,
     Vocabulary,
     hookimpl,
+    validate_as,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import (
-    Records,
-    check_records,
-    first_result,
-    part_and_qty,
-    provided,
-)
+from returnrules_std._lines import check_records, part_and_qty, provided
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -48,17 +43,17 @@ Units = Annotated[int, Bounds(ge=0)]
 
 @attrs.frozen
 class StockLevel:
-    """A part's stock: what is on hand and how much of it is already reserved."""
+    """A part's stock: what is on hand and how much of it is already reserved.
 
-    on_hand: Units
-    reserved: Units = 0
+    Checked when made, so a host's provider cannot hand over a negative count.
+    """
+
+    on_hand: Units = attrs.field(validator=validate_as(Units))
+    reserved: Units = attrs.field(default=0, validator=validate_as(Units))
 
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
-
-
-_LEVELS: Records[StockLevel] = Records(StockLevel)
 
 
 class StockSpecs:
@@ -83,7 +78,7 @@ def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
 @hookimpl(trylast=True)
 def returnrules_stock_level(sku: str, context: LineContext) -> StockLevel | None:
-    return _LEVELS.find(context.data, "stock", sku)
+    return context.data.record("stock", sku, StockLevel)
 
 
 @hookimpl
@@ -95,15 +90,7 @@ def returnrules_check_data(
 
 def stock_level(ctx: LineContext) -> StockLevel | None:
     """The line's stock record, asked of the hook once per line."""
-    sku = ctx.order_line.sku
-    return provided(
-        ctx,
-        ("stock", sku),
-        first_result(ctx.hook.returnrules_stock_level, "sku"),
-        sku,
-        _LEVELS,
-        "returnrules_stock_level",
-    )
+    return provided(ctx, "returnrules_stock_level", StockLevel, sku=ctx.order_line.sku)
 
 
 @attrs.frozen

@@ -32,33 +32,32 @@ from returnrules import (
     RequestProblem,
     VocabCode,
     Vocabulary,
-    calendar_days,
     hookimpl,
+    validate_as,
 )
 from returnrules.hookspecs import PROJECT
-from returnrules_std._lines import (
-    Records,
-    check_records,
-    days,
-    first_result,
-    part_and_qty,
-    provided,
-)
+from returnrules_std._lines import check_records, days, part_and_qty, provided
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
+Window = Annotated[int, Bounds(ge=0)] | None
+Percent = Annotated[Decimal, Bounds(ge=0, le=100)]
+Categories = tuple[Annotated[str, VocabCode("category")], ...]
+
+
 @attrs.frozen
 class SupplierTerms:
-    """A supplier's return terms."""
+    """A supplier's return terms; checked when made, whoever makes them."""
 
-    accepts_returns: bool = True
-    window_days: Annotated[int, Bounds(ge=0)] | None = None
-    restocking_fee_percent: Annotated[Decimal, Bounds(ge=0, le=100)] = Decimal(0)
-    non_returnable_categories: tuple[Annotated[str, VocabCode("category")], ...] = ()
-
-
-_TERMS: Records[SupplierTerms] = Records(SupplierTerms)
+    accepts_returns: bool = attrs.field(default=True, validator=validate_as(bool))
+    window_days: Window = attrs.field(default=None, validator=validate_as(Window))
+    restocking_fee_percent: Percent = attrs.field(
+        default=Decimal(0), validator=validate_as(Percent)
+    )
+    non_returnable_categories: Categories = attrs.field(
+        default=(), validator=validate_as(Categories)
+    )
 
 
 class SupplierSpecs:
@@ -85,7 +84,7 @@ def returnrules_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 def returnrules_supplier_terms(
     supplier: str, context: LineContext
 ) -> SupplierTerms | None:
-    return _TERMS.find(context.data, "supplier", supplier)
+    return context.data.record("supplier", supplier, SupplierTerms)
 
 
 @hookimpl
@@ -100,23 +99,7 @@ def supplier_terms(ctx: LineContext) -> SupplierTerms | None:
     supplier = ctx.order_line.supplier
     if supplier is None:
         return None
-    return provided(
-        ctx,
-        ("supplier", supplier),
-        first_result(ctx.hook.returnrules_supplier_terms, "supplier"),
-        supplier,
-        _TERMS,
-        "returnrules_supplier_terms",
-    )
-
-
-def _days_since_delivery(ctx: LineContext) -> int | None:
-    delivered = ctx.request.order.delivered_at
-    return (
-        None
-        if delivered is None
-        else calendar_days(delivered, ctx.request.requested_at)
-    )
+    return provided(ctx, "returnrules_supplier_terms", SupplierTerms, supplier=supplier)
 
 
 def days_left(ctx: LineContext) -> int | None:
@@ -127,7 +110,7 @@ def days_left(ctx: LineContext) -> int | None:
 def _days_left(ctx: LineContext, terms: SupplierTerms | None) -> int | None:
     if terms is None or terms.window_days is None:
         return None
-    return terms.window_days - (_days_since_delivery(ctx) or 0)
+    return terms.window_days - (ctx.request.days_since_delivery or 0)
 
 
 def _refusal(ctx: LineContext) -> str | None:

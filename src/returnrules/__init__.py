@@ -16,9 +16,10 @@ see :mod:`returnrules.hookspecs` and :func:`hookimpl`.
 
 from __future__ import annotations
 
-from returnrules.engine.evaluate import LinePlan, Outcome, Policy, RequestPlan
+from returnrules.engine.evaluate import LinePlan, Outcome, RequestPlan
 from returnrules.hookspecs import hookimpl
-from returnrules.model.convert import structure_data
+from returnrules.model.bounds import Bounds, VocabCode
+from returnrules.model.convert import structure_data, validate_as
 from returnrules.model.decision import (
     ActionResult,
     Decision,
@@ -50,17 +51,17 @@ from returnrules.model.request import (
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import (
     Action,
-    Bounds,
     Check,
+    Data,
     Fact,
     FactType,
     FactUnavailable,
     LineContext,
     NoParams,
     Template,
-    VocabCode,
 )
 from returnrules.policy.load import load_policy, loads_policy
+from returnrules.policy.policy import Policy
 
 __version__ = "0.1.0"
 
@@ -72,6 +73,7 @@ __all__ = [
     "Check",
     "CurrencyMismatch",
     "Customer",
+    "Data",
     "Decision",
     "EvalError",
     "Fact",
@@ -110,4 +112,5 @@ __all__ = [
     "round_half_up",
     "shipped_qty",
     "structure_data",
+    "validate_as",
 ]

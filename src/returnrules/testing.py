@@ -52,10 +52,10 @@ from returnrules.cli.cases import (
     load_case_file,
 )
 from returnrules.cli.starter import sample_request
-from returnrules.engine.evaluate import Policy
 from returnrules.model.decision import Decision
 from returnrules.model.errors import PolicyError
 from returnrules.policy.load import load_policy, loads_policy
+from returnrules.policy.policy import Policy
 
 __all__ = [
     "CaseFailed",

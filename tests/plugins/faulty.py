@@ -130,8 +130,10 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
 class Provider:
     """A host's data provider for the stock and supplier plugins.
 
-    ``Provider(stock=StockLevel(5))`` answers every SKU with that record;
-    ``error=`` makes every call raise it.  ``calls`` counts calls per hook.
+    ``Provider(stock=StockLevel(5))`` answers every SKU with that record (a
+    callable is called for each answer, so a record that cannot be made fails
+    inside the provider); ``error=`` makes every call raise it.  ``calls``
+    counts calls per hook.
     """
 
     __name__ = "host"
@@ -153,11 +155,11 @@ class Provider:
         self.calls["stock"] += 1
         if self.error is not None:
             raise self.error
-        return self.stock
+        return self.stock() if callable(self.stock) else self.stock
 
     @hookimpl
     def returnrules_supplier_terms(self, supplier: str, context: LineContext) -> object:
         self.calls["supplier"] += 1
         if self.error is not None:
             raise self.error
-        return self.terms
+        return self.terms() if callable(self.terms) else self.terms

@@ -25,9 +25,9 @@ import attrs
 
 from returnrules.cli.inputs import JsonLine, Loaded
 from returnrules.cli.render import Style, render_decision, render_request_error
-from returnrules.engine.evaluate import Policy
 from returnrules.model.errors import RequestError
 from returnrules.policy.load import load_policy
+from returnrules.policy.policy import Policy
 
 __all__ = ["Options", "Progress", "Result", "evaluate_stream"]
 

@@ -83,7 +83,6 @@ import attrs
 
 from returnrules.cli.inputs import read_data, read_document
 from returnrules.cli.render import plural, render_request_error
-from returnrules.engine.evaluate import Policy
 from returnrules.files.positions import key_positions, locate, syntax_error_position
 from returnrules.model.decision import Decision, LineDecision
 from returnrules.model.errors import (
@@ -97,6 +96,7 @@ from returnrules.model.errors import (
 )
 from returnrules.model.money import to_decimal
 from returnrules.policy.load import load_policy
+from returnrules.policy.policy import Policy
 
 __all__ = [
     "Case",

@@ -39,11 +39,11 @@ from returnrules.cli.render import (
     summary,
 )
 from returnrules.cli.starter import StarterExists, write_starter
-from returnrules.engine.evaluate import Policy
 from returnrules.model.errors import PolicyError, Problem, RequestError
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.manager import Registry, load_registry
 from returnrules.policy.load import load_plugins, load_policy
+from returnrules.policy.policy import Policy
 from returnrules.policy.schema import policy_schema
 
 __all__ = [

@@ -16,12 +16,12 @@ from typing import Any, Final, TextIO
 
 import attrs
 
-from returnrules.engine.evaluate import Policy
 from returnrules.engine.ir import OP_SYMBOLS
 from returnrules.model.decision import ActionResult, Decision, LineDecision
 from returnrules.model.errors import Problem, RequestError, format_path
 from returnrules.model.money import Money
 from returnrules.model.request import OrderLine, Request, ReturnLine
+from returnrules.policy.policy import Policy
 
 __all__ = [
     "DECISION_LABELS",

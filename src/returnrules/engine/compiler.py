@@ -38,7 +38,7 @@ raises, the marker stays, and any later use of fact 3 on this line raises
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
@@ -57,6 +57,7 @@ from returnrules.engine.ir import (
 )
 from returnrules.model.money import Money
 from returnrules.plugin.api import UNSET, Fact, FactUnavailable, FailedFact, LineContext
+from returnrules.plugin.hooks import is_fault
 from returnrules.plugin.manager import Registry
 
 __all__ = ["Matcher", "RuleError", "compile_policy"]
@@ -79,11 +80,6 @@ class RuleError:
     line: int
 
 
-CAUGHT: Final = (Exception, SystemExit)
-"""What a rule's condition may raise without stopping the evaluation: a plugin
-that calls sys.exit() is a broken plugin, not a request to end the process."""
-
-
 def _record(
     errs: list[RuleError] | None, rule: int, exc: BaseException
 ) -> list[RuleError]:
@@ -93,6 +89,8 @@ def _record(
     line of the leaf being evaluated: every leaf has a line of its own, so
     the success path pays nothing for knowing which leaf failed.
     """
+    if not is_fault(exc):  # KeyboardInterrupt: the person, not the plugin
+        raise exc
     if errs is None:
         errs = []
     tb = exc.__traceback__
@@ -272,7 +270,7 @@ def compile_policy(ir: PolicyIR, facts: Sequence[Fact]) -> Matcher:
     tail = ["    if keep:", f"        ctx.values = [{values}]", "    return m, errs"]
     fixed: dict[str, object] = {
         "U": UNSET,
-        "EX": CAUGHT,
+        "EX": BaseException,
         "E": _record,
         "P": _present,
         "BAD": _bad_check,

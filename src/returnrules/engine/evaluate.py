@@ -15,18 +15,20 @@ Evaluation of one line is three steps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
-from returnrules.engine.compiler import CAUGHT, Matcher, compile_policy, leaf_source
+from returnrules.engine.compiler import Matcher, compile_policy, leaf_source
 from returnrules.engine.ir import Leaf, PlannedAction, PolicyIR, RuleIR
 from returnrules.engine.trace import explain_rules
-from returnrules.files.positions import key_positions, locate
 from returnrules.model.decision import (
+    MAX_REPORTED_INT as MAX_INT,
+)
+from returnrules.model.decision import (
+    MAX_REPORTED_TEXT,
     ActionResult,
     Decision,
     DecisionName,
@@ -35,26 +37,26 @@ from returnrules.model.decision import (
     Overridden,
     action_result,
     jsonable,
+    reportable,
 )
-from returnrules.model.errors import PathKey, Problem, RequestError, RequestProblem
 from returnrules.model.money import Money
-from returnrules.model.reader import parse_request
 from returnrules.model.request import OrderLine, Request, ReturnLine
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import (
     PYTHON_TYPES,
     UNSET,
+    Data,
     Fact,
     FailedFact,
     LineContext,
     Template,
 )
+from returnrules.plugin.hooks import describe, is_fault
 from returnrules.plugin.manager import Registry
 
-__all__ = ["LinePlan", "Outcome", "Policy", "RequestPlan", "combine"]
+__all__ = ["Engine", "LinePlan", "Outcome", "RequestPlan", "combine"]
 
 _MAX_PLANS: Final = 4096
-_NO_DATA: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 class FactTypeError(TypeError):
@@ -80,11 +82,19 @@ def _typed_resolver(
             or (isinstance(value, bool) and ftype.kind != "bool")
             or (codes is not None and value not in codes)
             or (isinstance(value, Money) and value.currency != ctx.request.currency)
-            or (isinstance(value, Decimal) and not value.is_finite())
             or (ftype.kind == "date" and isinstance(value, dt.datetime))
             or (isinstance(value, dt.datetime) and value.utcoffset() is None)
         ):
-            raise FactTypeError(f"fact {name} ({ftype}) resolved to {value!r}")
+            raise FactTypeError(f"fact {name} ({ftype}) resolved to {_short(value)}")
+        if (  # what a trace or a message shows must be showable
+            (value.__class__ is int and not -MAX_INT <= value <= MAX_INT)
+            or (
+                isinstance(value, Decimal)
+                and (not value.is_finite() or len(value.as_tuple().digits) > 34)
+            )
+            or (isinstance(value, str) and len(value) > MAX_REPORTED_TEXT)
+        ):
+            raise FactTypeError(f"fact {name} ({ftype}) resolved to {_short(value)}")
         return value
 
     return resolve_checked
@@ -188,39 +198,33 @@ def _bits(mask: int) -> Iterator[int]:
         mask ^= low
 
 
-class Policy:
-    """A loaded, checked and compiled policy.  Build it with ``load_policy``.
+class Engine:
+    """The evaluation of one compiled policy: match, plan, realize, line by line.
 
-    ``evaluate(request, data=None, explain=False)`` decides one request;
-    ``evaluate_many`` streams many.  A policy is immutable and may be shared
-    between threads.
+    Built once per policy by :class:`~returnrules.Policy`, which checks requests
+    and data before handing them here: the engine takes a parsed
+    :class:`Request` in the policy's currency and a :class:`Data`.  It does no
+    parsing and no I/O.  Plans are cached per engine (a policy sees few
+    distinct sets of matched rules).
     """
 
-    def __init__(
-        self,
-        ir: PolicyIR,
-        registry: Registry,
-        warnings: Iterable[Problem] = (),
-        text: str = "",
-    ) -> None:
+    def __init__(self, ir: PolicyIR, registry: Registry) -> None:
         self.ir = ir
-        self._text = text
-        self._positions: Mapping[PathKey, tuple[int, int]] | None = None
+        self.rules = ir.rules
+        self.default = ir.default
         self.registry = registry
-        self.vocabularies = vocabularies = ir.vocabularies
-        self.warnings: tuple[Problem, ...] = tuple(warnings)
         # The core's facts are trusted; a plugin's are type-checked as resolved
         # (which also means they are never read as plain attributes).
         self.facts: tuple[Fact, ...] = tuple(
             fact
             if fact.plugin == "core"
             else attrs.evolve(
-                fact, resolve=_typed_resolver(fact, vocabularies), attribute=""
+                fact, resolve=_typed_resolver(fact, ir.vocabularies), attribute=""
             )
             for fact in registry.facts
         )
         self.matcher: Matcher = compile_policy(ir, self.facts)
-        self._hook = registry.hook
+        self._hooks = registry.hooks
         self._plans: dict[tuple[int, bool], Outcome] = {}
         self._line_plans: dict[tuple[int, int], LinePlan] = {}
         masks: dict[str, int] = {"approve": 0, "reject": 0, "review": 0}
@@ -229,74 +233,8 @@ class Policy:
                 masks[rule.decide] |= 1 << rule.index
         self._decide_masks = masks
 
-    # -- properties -------------------------------------------------------------
-
-    @property
-    def source(self) -> str:
-        return self.ir.source
-
-    @property
-    def currency(self) -> str:
-        return self.ir.currency
-
-    @property
-    def default(self) -> DecisionName:
-        return self.ir.default
-
-    @property
-    def rules(self) -> tuple[RuleIR, ...]:
-        return self.ir.rules
-
-    def position(self, path: Sequence[str | int]) -> tuple[int, int]:
-        """Line and column in the policy file of a key path, e.g. ``("rule", 3)``."""
-        if self._positions is None:
-            self._positions = key_positions(self._text)
-        return locate(self._positions, path)
-
-    def rule_line(self, rule_id: str) -> int:
-        """The line of the policy file where rule *rule_id* starts."""
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return self.position(("rule", rule.index))[0]
-        raise KeyError(rule_id)
-
-    def __repr__(self) -> str:
-        return f"<Policy {self.source} ({len(self.rules)} rules, {self.currency})>"
-
-    # -- requests and data ----------------------------------------------------
-
-    def check_data(self, data: Mapping[str, Any]) -> None:
-        """Check a data mapping (stock, suppliers...) with the plugins that read it.
-
-        Raises :class:`RequestError` listing every problem.  ``evaluate`` does
-        not call this per request: check a data file once, when it is loaded.
-        """
-        if not isinstance(data, Mapping):
-            raise RequestError([RequestProblem((), "data is a table", "bad-value")])
-        problems = self.registry.check_data(data, self.vocabularies)
-        if problems:
-            raise RequestError(problems)
-
-    def parse_request(self, mapping: Mapping[str, Any]) -> Request:
-        """Check a request against this policy's currency and vocabularies."""
-        return parse_request(
-            mapping, currency=self.currency, vocabularies=self.vocabularies
-        )
-
-    def evaluate(
-        self,
-        request: Request | Mapping[str, Any],
-        data: Mapping[str, Any] | None = None,
-        *,
-        explain: bool = False,
-    ) -> Decision:
-        """Decide *request* (a :class:`Request` or a mapping to parse).
-
-        *data* is handed to the plugins' data providers (the CLI's ``--data``).
-        With *explain*, every line carries a trace of every rule.
-        """
-        request = self._checked(request)
-        data = _NO_DATA if data is None else data
+    def evaluate(self, request: Request, data: Data, explain: bool) -> Decision:
+        """Decide a checked *request* (semantics 1-6)."""
         pairs = request.pairs
         if len(pairs) == 1:  # most requests: no generator, nothing to combine
             ((rline, oline),) = pairs
@@ -308,24 +246,14 @@ class Policy:
         overall = combine([line.decision for line in lines])
         return Decision(request.id, overall, lines, explain)
 
-    def plan(
-        self,
-        request: Request | Mapping[str, Any],
-        data: Mapping[str, Any] | None = None,
-    ) -> RequestPlan:
-        """Decide *request* and list the planned actions, without running them.
-
-        The fast path: the same decisions, matched and deciding rules as
-        :meth:`evaluate`, and ``(action, rule)`` steps instead of computed
-        amounts and rendered messages.
-        """
-        request = self._checked(request)
-        data = _NO_DATA if data is None else data
-        match, hook, facts = self.matcher.match, self._hook, self.facts
+    def plan(self, request: Request, data: Data) -> RequestPlan:
+        """Decide a checked *request* and list the planned actions, without
+        running them."""
+        match, hooks, facts = self.matcher.match, self._hooks, self.facts
         known = self._line_plans
         lines = []
         for rline, oline in request.pairs:
-            ctx = LineContext(request, rline, oline, data, hook, facts)
+            ctx = LineContext(request, rline, oline, data, hooks, facts)
             mask, raised = match(ctx, False)  # no messages: no fact values kept
             if raised is None:
                 # A LinePlan without errors is immutable: one is shared by all the
@@ -350,40 +278,6 @@ class Policy:
             overall = combine([line.outcome.decision for line in lines])
         return RequestPlan(request.id, overall, tuple(lines))
 
-    def _checked(self, request: Request | Mapping[str, Any]) -> Request:
-        if not isinstance(request, Request):
-            return self.parse_request(request)
-        if request.currency != self.currency:
-            raise RequestError(
-                [
-                    RequestProblem(
-                        ("order", "currency"),
-                        f'"{request.currency}" does not match the policy\'s currency '
-                        f'"{self.currency}"',
-                        "currency-mismatch",
-                    )
-                ]
-            )
-        return request
-
-    def evaluate_many(
-        self,
-        requests: Iterable[Request | Mapping[str, Any]],
-        data: Mapping[str, Any] | None = None,
-        *,
-        explain: bool = False,
-    ) -> Iterator[Decision | RequestError]:
-        """Evaluate a stream of requests lazily, one at a time.
-
-        A request that does not parse yields its :class:`RequestError` in its
-        place, so one bad request never stops a batch.
-        """
-        for request in requests:
-            try:
-                yield self.evaluate(request, data, explain=explain)
-            except RequestError as exc:
-                yield exc
-
     # -- one line -------------------------------------------------------------------
 
     def _line(
@@ -391,10 +285,10 @@ class Policy:
         request: Request,
         rline: ReturnLine,
         oline: OrderLine,
-        data: Mapping[str, Any],
+        data: Data,
         explain: bool,
     ) -> LineDecision:
-        ctx = LineContext(request, rline, oline, data, self._hook, self.facts)
+        ctx = LineContext(request, rline, oline, data, self._hooks, self.facts)
         errors: list[EvalError] = []
         trace: dict[str, Any] | None = None
         if explain:
@@ -456,7 +350,7 @@ class Policy:
         return EvalError(
             rule=self.rules[rule].id,
             source=leaf_source(leaf, self.registry),
-            message=f"{type(exc).__name__}: {exc}",
+            message=describe(exc),
         )
 
     def _plan(self, mask: int, errored: bool) -> Outcome:
@@ -526,16 +420,11 @@ class Policy:
         results: list[ActionResult] = []
         for run, params, name, rule_id, multiple, source in plan.calls:
             try:
-                fields = run(ctx, params)
-                if type(fields) is not dict:
-                    if not isinstance(fields, Mapping):
-                        raise TypeError(f"returned {fields!r}, not a mapping of fields")
-                    fields = dict(fields)
-                for key in fields:
-                    if type(key) is not str:
-                        raise TypeError(f"returned {fields!r}, not a mapping of fields")
-            except CAUGHT as exc:
-                error = EvalError(rule_id, source, f"{type(exc).__name__}: {exc}")
+                fields = reportable(run(ctx, params))
+            except BaseException as exc:  # a plugin's fault: see is_fault
+                if not is_fault(exc):
+                    raise
+                error = EvalError(rule_id, source, describe(exc))
                 if error not in errors:
                     errors.append(error)
                 continue
@@ -553,12 +442,25 @@ class Policy:
         for rule_id, template in plan.messages:
             try:
                 messages.append(template.render(ctx))
-            except CAUGHT as exc:
+            except BaseException as exc:  # a plugin's fault: see is_fault
+                if not is_fault(exc):
+                    raise
                 messages.append(template.text)
-                error = EvalError(rule_id, "message", f"{type(exc).__name__}: {exc}")
+                error = EvalError(rule_id, "message", describe(exc))
                 if error not in errors:
                     errors.append(error)
         return tuple(results), tuple(messages)
+
+
+def _short(value: object) -> str:
+    """A value for a message: its type and a short repr, never a crash."""
+    try:
+        text = repr(value)
+    except BaseException as exc:  # a broken __repr__ is the plugin's fault too
+        if not is_fault(exc):
+            raise
+        return f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= 80 else f"{text[:77]}... ({type(value).__name__})"
 
 
 def _shown(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from returnrules.engine.compiler import CAUGHT, CheckResultError
+from returnrules.engine.compiler import CheckResultError
 from returnrules.engine.ir import (
     AllOf,
     AnyOf,
@@ -23,8 +23,9 @@ from returnrules.engine.ir import (
     PolicyIR,
     Present,
 )
-from returnrules.model.decision import jsonable
+from returnrules.model.decision import MAX_REPORTED_TEXT, jsonable
 from returnrules.plugin.api import FailedFact, LineContext
+from returnrules.plugin.hooks import describe, is_fault
 
 __all__ = ["explain_rules"]
 
@@ -77,9 +78,14 @@ def _leaf(cond: Leaf, ctx: LineContext, node: dict[str, Any]) -> bool:
         node["result"] = result
         if cond.check.explain is not None:
             try:
-                node["explanation"] = cond.check.explain(ctx, cond.params)
-            except CAUGHT as exc:  # an explanation must not change the outcome
-                node["explanation"] = f"(explanation failed: {exc})"
+                explanation = cond.check.explain(ctx, cond.params)
+                if not isinstance(explanation, str):
+                    raise TypeError(f"returned a {type(explanation).__name__}")
+                node["explanation"] = explanation[:MAX_REPORTED_TEXT]
+            except BaseException as exc:  # it must not change the outcome
+                if not is_fault(exc):
+                    raise
+                node["explanation"] = f"(explanation failed: {describe(exc)})"
         return result
     node.update(fact=cond.fact.name)
     left = _value(ctx, cond.fact)
@@ -143,8 +149,10 @@ def _eval(cond: Cond, ctx: LineContext) -> tuple[bool, dict[str, Any]]:
     node = {}
     try:
         return _leaf(cond, ctx, node), node
-    except CAUGHT as exc:
-        node.update(result=None, error=f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:  # a plugin's fault: see is_fault
+        if not is_fault(exc):
+            raise
+        node.update(result=None, error=describe(exc))
         raise _LeafFailed(cond, exc, node) from exc
 
 
@@ -193,7 +201,7 @@ def explain_rules(
                 errors.append((rule.index, failed.leaf, failed.error))
                 entry.update(
                     matched=False,
-                    error=f"{type(failed.error).__name__}: {failed.error}",
+                    error=describe(failed.error),
                     condition=failed.node,
                 )
             else:

@@ -9,12 +9,10 @@ every primitive gets a strict hook here.  :func:`issues_from_cattrs` turns a
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
 import re
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -28,26 +26,44 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
+from returnrules.model.bounds import Bounds, VocabCode
 from returnrules.model.errors import (
     PathKey,
     RequestError,
     RequestProblem,
     did_you_mean,
+    format_path,
     quote,
 )
 from returnrules.model.money import MAX_DIGITS, Money, to_decimal
+from returnrules.model.request import (
+    CategoryCode,
+    ChannelCode,
+    ConditionCode,
+    Count,
+    Moment,
+    PackagingCode,
+    Qty,
+    ReasonCode,
+    StatusCode,
+    Text,
+    TierCode,
+)
 from returnrules.model.vocab import Vocabulary
 
 __all__ = [
     "MAX_STRING",
     "Bounds",
+    "Context",
     "VocabCode",
-    "base_converter",
+    "converter",
     "issues_from_cattrs",
+    "make_converter",
     "public_name",
     "show",
     "structure_data",
     "table_hook",
+    "validate_as",
 ]
 
 T = TypeVar("T")
@@ -55,37 +71,6 @@ M = TypeVar("M")
 
 MAX_STRING: Final = 1_000
 MAX_INT: Final = 10**12
-
-
-@attrs.frozen
-class Bounds:
-    """Limits for a number parameter: ``Annotated[int, Bounds(ge=0)]``.
-
-    Checked when the policy (or a data record) is loaded, and reported at the
-    key: ``must be ≤ 100, got 150``.  Works for ``int``, ``Decimal`` and
-    :class:`~returnrules.Money` (its amount).
-    """
-
-    ge: int | Decimal | None = None
-    le: int | Decimal | None = None
-
-    def check(self, value: Any) -> None:
-        """Raise ValueError outside the bounds (for money, its amount is checked)."""
-        value = getattr(value, "amount", value)
-        if self.ge is not None and value < self.ge:
-            raise ValueError(f"must be ≥ {self.ge}, got {value}")
-        if self.le is not None and value > self.le:
-            raise ValueError(f"must be ≤ {self.le}, got {value}")
-
-
-@attrs.frozen
-class VocabCode:
-    """Marks a ``str`` parameter as a code of a vocabulary.
-
-    ``per_tier: dict[Annotated[str, VocabCode("tier")], int]``
-    """
-
-    vocab: str
 
 
 def show(value: object) -> str:
@@ -243,37 +228,49 @@ def _annotation(t: Any, kind: type[M]) -> M | None:
     return None
 
 
-# The vocabularies that VocabCode values are checked against; None (outside a
-# policy) accepts any string.
-_vocabularies: contextvars.ContextVar[Mapping[str, Vocabulary] | None] = (
-    contextvars.ContextVar("returnrules_vocabularies", default=None)
-)
+@attrs.frozen
+class Context:
+    """What structuring a value may depend on, passed explicitly to
+    :func:`converter`: the currency of money values (None: money is not
+    expected) and the vocabularies that codes are checked against (None: any
+    string is a code, as when a host's record is checked on its own)."""
+
+    currency: str | None = None
+    vocabularies: Mapping[str, Vocabulary] | None = attrs.field(
+        default=None, eq=False, hash=False
+    )
+
+    @property
+    def key(self) -> Hashable:
+        """Equal for contexts that structure alike (the vocabularies' codes)."""
+        if self.vocabularies is None:
+            return (self.currency, None)
+        codes = tuple(
+            sorted((name, frozenset(v.labels)) for name, v in self.vocabularies.items())
+        )
+        return (self.currency, codes)
 
 
-@contextlib.contextmanager
-def vocabularies_in_scope(
-    vocabularies: Mapping[str, Vocabulary] | None,
-) -> Iterator[None]:
-    """Check ``Annotated[str, VocabCode(...)]`` values against *vocabularies*."""
-    token = _vocabularies.set(vocabularies)
-    try:
-        yield
-    finally:
-        _vocabularies.reset(token)
+def _vocab_hook(
+    t: Any, vocabularies: Mapping[str, Vocabulary] | None
+) -> Callable[[object, object], str]:
+    vocab_name = getattr(_annotation(t, VocabCode), "vocab", "")
+    return _code_hook(vocab_name, vocabularies)
 
 
-def _vocab_hook(t: Any) -> Callable[[object, object], str]:
-    name = getattr(_annotation(t, VocabCode), "vocab", "")
+def _code_hook(
+    name: str, vocabularies: Mapping[str, Vocabulary] | None
+) -> Callable[[object, object], str]:
+    """A code of vocabulary *name*, checked against *vocabularies* if given."""
+    known = None if vocabularies is None else vocabularies.get(name)
 
     def structure(value: object, _: object) -> str:
         if not isinstance(value, str):
             raise ValueError(f"expected a {name} code, got {show(value)}")
-        known = _vocabularies.get()
-        if known is None:
+        if vocabularies is None:
             return value
-        vocab = known.get(name)
-        if vocab is None or value not in vocab:
-            codes = vocab.labels if vocab is not None else ()
+        if known is None or value not in known:
+            codes = known.labels if known is not None else ()
             raise ValueError(
                 f"unknown {name} {quote(value)}{did_you_mean(value, codes)}"
             )
@@ -297,11 +294,65 @@ def _bounds_hook(
     return structure
 
 
-def base_converter() -> cattrs.Converter:
-    """A converter with the strict primitive hooks and table-only classes.
+def _count_hook(least: int) -> Callable[[object, object], int]:
+    def structure(value: object, _: object) -> int:
+        n = strict_int(value)
+        if n < least:
+            raise ValueError(f"must be ≥ {least}, got {n}")
+        return n
 
-    It also understands ``Literal[...]`` (with suggestions),
-    ``Annotated[str, VocabCode("tier")]`` and ``Annotated[int, Bounds(ge=0)]``.
+    return structure
+
+
+def _money_hook(currency: str | None) -> Callable[[object, object], Money]:
+    def structure(value: object, _: object) -> Money:
+        if currency is None:
+            raise ValueError("no currency is known here for an amount of money")
+        return strict_money(value, currency)
+
+    return structure
+
+
+def _moment(value: object, _: object) -> Moment:
+    """A date-time with a UTC offset, or a bare date (``"2026-11-04"``)."""
+    if isinstance(value, str):
+        return (strict_date if len(value) == 10 else strict_datetime)(value)
+    if isinstance(value, dt.datetime):
+        return aware(value)
+    if isinstance(value, dt.date):
+        return value
+    raise ValueError(f"expected a date or date-time, got {show(value)}")
+
+
+def _optional(
+    hook: Callable[[object, object], T],
+) -> Callable[[object, object], T | None]:
+    def structure(value: object, t: object) -> T | None:
+        return None if value is None else hook(value, t)
+
+    return structure
+
+
+_CODE_TYPES: Final[Mapping[object, str]] = {
+    ReasonCode: "reason",
+    ConditionCode: "condition",
+    PackagingCode: "packaging",
+    CategoryCode: "category",
+    TierCode: "tier",
+    ChannelCode: "channel",
+    StatusCode: "status",
+}
+
+
+def make_converter(context: Context = Context()) -> cattrs.Converter:
+    """A new converter with every strict hook, for *context*.
+
+    The one configuration of cattrs in returnrules: strict primitives (no
+    ``int(True)``, no ``str(5)``), tables only for attrs classes (unknown
+    keys refused, with a suggestion), ``Literal[...]`` with suggestions,
+    ``Annotated[..., Bounds(...)]`` and ``Annotated[str, VocabCode(...)]``,
+    money in the context's currency, and the request model's quantities,
+    codes and moments.  Prefer :func:`converter`, which keeps one per context.
     """
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, strict_str)
@@ -310,15 +361,43 @@ def base_converter() -> cattrs.Converter:
     conv.register_structure_hook(Decimal, strict_decimal)
     conv.register_structure_hook(dt.datetime, strict_datetime)
     conv.register_structure_hook(dt.date, strict_date)
+    conv.register_structure_hook(Money, _money_hook(context.currency))
     conv.register_structure_hook_factory(attrs.has, lambda cls: table_hook(cls, conv))
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(
-        lambda t: _annotation(t, VocabCode) is not None, _vocab_hook
+        lambda t: _annotation(t, VocabCode) is not None,
+        lambda t: _vocab_hook(t, context.vocabularies),
     )
     conv.register_structure_hook_factory(
         lambda t: _annotation(t, Bounds) is not None,
         lambda t: _bounds_hook(t, conv),
     )
+    # The request model's own types: plain ints and strings, checked here.
+    conv.register_structure_hook(Text, plain_str)
+    conv.register_structure_hook(Qty, _count_hook(1))
+    conv.register_structure_hook(Count, _count_hook(0))
+    conv.register_structure_hook(Moment, _moment)
+    conv.register_structure_hook(Moment | None, _optional(_moment))
+    for newtype, vocab in _CODE_TYPES.items():
+        conv.register_structure_hook(newtype, _code_hook(vocab, context.vocabularies))
+    return conv
+
+
+_CONVERTERS: dict[Hashable, cattrs.Converter] = {}
+
+
+def converter(context: Context = Context()) -> cattrs.Converter:
+    """The converter for *context*, made once per distinct context.
+
+    Keyed by what the context structures by (currency and vocabulary codes),
+    never by identity: contexts that are equal share one converter.
+    """
+    key = context.key
+    conv = _CONVERTERS.get(key)
+    if conv is None:
+        if len(_CONVERTERS) >= 64:  # many policies, each with its vocabularies
+            _CONVERTERS.clear()
+        conv = _CONVERTERS[key] = make_converter(context)
     return conv
 
 
@@ -360,9 +439,6 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
         yield path, f"invalid value ({type(exc).__name__}: {exc})", "bad-value"
 
 
-_DATA: Final = base_converter()
-
-
 def structure_data(
     value: object,
     cls: type[T],
@@ -378,9 +454,30 @@ def structure_data(
     checked against them.
     """
     try:
-        with vocabularies_in_scope(vocabularies):
-            return _DATA.structure(value, cls)
+        return converter(Context(vocabularies=vocabularies)).structure(value, cls)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         raise RequestError(
             [RequestProblem(*issue) for issue in issues_from_cattrs(exc, path)]
         ) from None
+
+
+def validate_as(t: Any) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator: the value must be one the strict hooks accept as *t*.
+
+    For the records a host's data provider builds itself, so they are as
+    checked as those read from ``--data``::
+
+        on_hand: Units = attrs.field(validator=validate_as(Units))
+    """
+
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        try:
+            converter().structure(value, t)
+        except (ClassValidationError, IterableValidationError, ValueError) as exc:
+            problems = [
+                f"{format_path(where)}: {message}" if where else message
+                for where, message, _ in issues_from_cattrs(exc, ())
+            ]
+            raise ValueError(f"{attribute.name}: {'; '.join(problems)}") from None
+
+    return validate

@@ -29,6 +29,7 @@ __all__ = [
     "Overridden",
     "RequestDecision",
     "jsonable",
+    "reportable",
 ]
 
 DecisionName = Literal["approve", "reject", "review"]
@@ -63,6 +64,74 @@ def jsonable(value: Any) -> Any:
         items = [jsonable(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items
     return str(value)
+
+
+MAX_REPORTED_INT: Final = 10**15
+"""The largest integer an action or fact may report (in absolute value): JSON
+readers keep every integer exact up to 2**53, about 9 × 10**15."""
+MAX_REPORTED_TEXT: Final = 100_000
+MAX_REPORTED_DEPTH: Final = 8
+
+
+def reportable(fields: Mapping[Any, Any]) -> dict[str, Any]:
+    """A private copy of an action's fields, every value one the decision can show.
+
+    Allowed: str, bool, None, ints up to :data:`MAX_REPORTED_INT`, finite
+    Decimals, Money, dates and date-times, and lists / tuples / str-keyed
+    tables of these up to :data:`MAX_REPORTED_DEPTH` deep (a table that holds
+    itself is too deep).  Anything else raises ``TypeError`` here, where
+    the action produced it, instead of crashing ``to_dict`` or a renderer
+    later.  Lists become tuples and tables copies: the plugin keeps no handle
+    on what the decision reports.
+    """
+    if not isinstance(fields, Mapping):
+        raise TypeError(f"returned {_kind(fields)}, not a mapping of fields")
+    return _table(fields, 0)
+
+
+_SCALARS: Final = frozenset({str, bool, type(None), Money, dt.date, dt.datetime})
+
+
+def _table(fields: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if type(key) is not str:
+            raise TypeError(f"field names are strings, got {_kind(key)}")
+        out[key] = _value(value, key, depth)
+    return out
+
+
+def _value(value: Any, key: str, depth: int) -> Any:
+    kind = value.__class__
+    if kind in _SCALARS:
+        if kind is str and len(value) > MAX_REPORTED_TEXT:
+            raise TypeError(f"field {key}: text longer than {MAX_REPORTED_TEXT}")
+        if kind is dt.datetime and value.utcoffset() is None:
+            raise TypeError(f"field {key}: a date-time without UTC offset")
+        return value
+    if kind is int:
+        if -MAX_REPORTED_INT <= value <= MAX_REPORTED_INT:
+            return value
+        raise TypeError(f"field {key}: integer out of range")
+    if kind is Decimal:
+        if value.is_finite() and len(value.as_tuple().digits) <= 34:
+            return value
+        raise TypeError(f"field {key}: not a finite decimal of at most 34 digits")
+    if depth >= MAX_REPORTED_DEPTH:
+        raise TypeError(f"field {key}: nested deeper than {MAX_REPORTED_DEPTH}")
+    if kind is list or kind is tuple:
+        return tuple(_value(item, key, depth + 1) for item in value)
+    if kind is dict:
+        return _table(value, depth + 1)
+    raise TypeError(f"field {key}: cannot report {_kind(value)}")
+
+
+def _kind(value: object) -> str:
+    """A value's type, for a message (never its repr: that could raise, or be huge)."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 @attrs.frozen

@@ -10,35 +10,27 @@ once as :class:`~returnrules.RequestError`, each with its key path.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
-import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from returnrules.model.convert import (
     MAX_INT,
     MAX_STRING,
-    aware,
-    base_converter,
+    Context,
+    converter,
     issues_from_cattrs,
-    plain_str,
     show,
-    strict_date,
-    strict_datetime,
-    strict_int,
-    strict_money,
 )
 from returnrules.model.errors import (
     PathKey,
     RequestError,
     RequestProblem,
-    did_you_mean,
     quote,
 )
 from returnrules.model.money import MAX_DIGITS, Money, is_currency_code
@@ -58,11 +50,17 @@ from returnrules.model.request import (
     Request,
     ReturnLine,
     StatusCode,
+    Text,
     TierCode,
     local_date,
     shipped_qty,
 )
 from returnrules.model.vocab import DEFAULT_VOCABULARIES, Vocabulary
+
+DEFAULT_VOCABULARY_TABLE: Final[Mapping[str, Vocabulary]] = {
+    v.name: v for v in DEFAULT_VOCABULARIES
+}
+"""The core's vocabularies by name: what a request is read against by default."""
 
 __all__ = ["DEFAULT_CURRENCY", "parse_request"]
 
@@ -83,97 +81,12 @@ _CODE_TYPES: Final[dict[object, str]] = {
 
 
 @attrs.frozen
-class _Context:
-    currency: str
-    vocabularies: Mapping[str, Vocabulary]
-
-
-_DEFAULT_CONTEXT: Final = _Context(
-    DEFAULT_CURRENCY, {v.name: v for v in DEFAULT_VOCABULARIES}
-)
-_context: contextvars.ContextVar[_Context] = contextvars.ContextVar(
-    "returnrules_request_context", default=_DEFAULT_CONTEXT
-)
-
-
-@attrs.frozen
 class _RawRequest:
-    id: str
+    id: Text
     requested_at: dt.datetime
     customer: Customer
     order: Order
     lines: tuple[ReturnLine, ...]
-
-
-# -- hooks ------------------------------------------------------------------------
-
-
-def _qty(value: object, t: object) -> int:
-    n = strict_int(value, t)
-    if n < 1:
-        raise ValueError(f"must be ≥ 1, got {n}")
-    return n
-
-
-def _count(value: object, t: object) -> int:
-    n = strict_int(value, t)
-    if n < 0:
-        raise ValueError(f"must be ≥ 0, got {n}")
-    return n
-
-
-def _money(value: object, t: object) -> Money:
-    money = strict_money(value, _context.get().currency)
-    if money.amount < 0:
-        raise ValueError(f"must not be negative, got {value}")
-    return money
-
-
-def _moment(value: object, t: object) -> Moment:
-    if isinstance(value, str):
-        return (strict_date if len(value) == 10 else strict_datetime)(value, t)
-    if isinstance(value, dt.datetime):
-        return aware(value)
-    if isinstance(value, dt.date):
-        return value
-    raise ValueError(f"expected a date or date-time, got {show(value)}")
-
-
-def _code_hook(vocab: str) -> Callable[[object, object], str]:
-    def structure(value: object, _: object) -> str:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a {vocab} code, got {show(value)}")
-        known = _context.get().vocabularies[vocab]
-        if value not in known:
-            raise ValueError(
-                f"unknown {vocab} {quote(value)}{did_you_mean(value, known.labels)}"
-            )
-        return value
-
-    return structure
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = base_converter()
-    conv.register_structure_hook(str, plain_str)
-    conv.register_structure_hook(Qty, _qty)
-    conv.register_structure_hook(Count, _count)
-    conv.register_structure_hook(Money, _money)
-    conv.register_structure_hook(Moment, _moment)
-    conv.register_structure_hook(Moment | None, _optional(_moment))
-    for newtype, vocab in _CODE_TYPES.items():
-        conv.register_structure_hook(newtype, _code_hook(vocab))
-    return conv
-
-
-def _optional(hook: Callable[[object, object], Any]) -> Callable[[object, object], Any]:
-    def structure(value: object, t: object) -> Any:
-        return None if value is None else hook(value, t)
-
-    return structure
-
-
-_CONVERTER: Final = _make_converter()
 
 
 # -- cross-field checks -----------------------------------------------------------
@@ -338,12 +251,12 @@ def _table_of(value: object, keys: frozenset[str], required: frozenset[str]) -> 
     return value
 
 
-def _text(value: object) -> str:
+def _text(value: object) -> Text:
     # isprintable() refuses control characters (and some rarer ones, which
     # the converter then looks at): one C call instead of a regex.
     if type(value) is not str or len(value) > MAX_STRING or not value.isprintable():
         raise _Decline
-    return value
+    return Text(value)
 
 
 def _number(value: object, least: int) -> int:
@@ -613,7 +526,7 @@ def parse_request(
     :class:`RequestError` listing every problem with its key path.
     """
     if vocabularies is None:
-        vocabularies = _DEFAULT_CONTEXT.vocabularies
+        vocabularies = DEFAULT_VOCABULARY_TABLE
     try:
         return _fast(mapping, currency, vocabularies)
     except _Decline:
@@ -623,15 +536,13 @@ def parse_request(
             [RequestProblem((), f"expected a table, got {show(mapping)}", "bad-value")]
         )
     the_currency, problems = _currency_of(mapping, currency)
-    token = _context.set(_Context(the_currency, vocabularies))
+    conv = converter(Context(the_currency, vocabularies))
     try:
-        raw = _CONVERTER.structure(mapping, _RawRequest)
+        raw = conv.structure(mapping, _RawRequest)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
         problems.extend(_raw_references(mapping))
         raise RequestError(problems) from None
-    finally:
-        _context.reset(token)
     problems.extend(_check(raw))
     if problems:
         raise RequestError(problems)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import NewType
+from typing import Annotated, NewType
 
 import attrs
 
+from returnrules.model.bounds import Bounds
 from returnrules.model.money import CONTEXT, Money
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Request",
     "ReturnLine",
     "StatusCode",
+    "Text",
     "TierCode",
     "calendar_days",
     "returnable_qty",
@@ -37,6 +39,8 @@ __all__ = [
 
 # Typed markers for the request converter: each is a plain int/str at run time,
 # checked while structuring (a quantity is ≥ 1, a code is in its vocabulary).
+Text = NewType("Text", str)
+"""Text of a request: at most 1,000 characters, no control characters."""
 Qty = NewType("Qty", int)
 Count = NewType("Count", int)
 ReasonCode = NewType("ReasonCode", str)
@@ -49,6 +53,9 @@ StatusCode = NewType("StatusCode", str)
 
 Moment = dt.datetime | dt.date
 """A point in time as a request gives it: an aware datetime or a bare date."""
+
+Amount = Annotated[Money, Bounds(ge=0)]
+"""An amount of money a request gives: never negative."""
 
 SHIPPED_STATUSES = frozenset({"shipped", "delivered"})
 
@@ -97,7 +104,7 @@ def returnable_qty(order: Order, line: OrderLine) -> int:
 
 @attrs.frozen
 class Customer:
-    id: str
+    id: Text
     tier: TierCode = TierCode("retail")
 
 
@@ -106,24 +113,24 @@ class OrderLine:
     """One line of the original order."""
 
     line: Qty
-    sku: str
+    sku: Text
     qty: Qty
-    unit_price: Money
+    unit_price: Amount
     category: CategoryCode
-    name: str = ""
-    brand: str = ""
+    name: Text = Text("")
+    brand: Text = Text("")
     shipped_qty: Count | None = None
     returned_qty: Count = Count(0)
     special_order: bool = False
     no_return: bool = False
     kit: bool = False
-    core_charge: Money | None = None
-    supplier: str | None = None
+    core_charge: Amount | None = None
+    supplier: Text | None = None
 
 
 @attrs.frozen
 class Order:
-    id: str
+    id: Text
     status: StatusCode
     placed_at: Moment
     lines: tuple[OrderLine, ...]
@@ -131,8 +138,8 @@ class Order:
     promised_at: Moment | None = None
     shipped_at: Moment | None = None
     delivered_at: Moment | None = None
-    shipping_fee: Money | None = None
-    currency: str | None = None
+    shipping_fee: Amount | None = None
+    currency: Text | None = None
 
     @property
     def shipped(self) -> bool:
@@ -169,7 +176,7 @@ class Request:
     order the request lists them.
     """
 
-    id: str
+    id: Text
     requested_at: dt.datetime
     customer: Customer
     order: Order
@@ -181,3 +188,46 @@ class Request:
     def kind(self) -> str:
         """``cancel`` while the order has not shipped, else ``return``."""
         return "return" if self.order.shipped else "cancel"
+
+    @property
+    def days_since_order(self) -> int:
+        """Calendar days from ``placed_at`` to ``requested_at`` (the contract's)."""
+        return calendar_days(self.order.placed_at, self.requested_at)
+
+    @property
+    def days_since_delivery(self) -> int | None:
+        """Calendar days from ``delivered_at`` to ``requested_at``; else None."""
+        delivered = self.order.delivered_at
+        return (
+            None if delivered is None else calendar_days(delivered, self.requested_at)
+        )
+
+    def in_currency(self, currency: str) -> Request:
+        """This request with its amounts in *currency*.
+
+        For a request that named no currency (``order.currency`` absent): it
+        was read in a default currency and takes the evaluating policy's.
+        """
+
+        def moved(money: Money | None) -> Money | None:
+            return None if money is None else Money(money.amount, currency)
+
+        lines = {
+            oline.line: attrs.evolve(
+                oline,
+                unit_price=Money(oline.unit_price.amount, currency),
+                core_charge=moved(oline.core_charge),
+            )
+            for oline in self.order.lines
+        }
+        order = attrs.evolve(
+            self.order,
+            lines=tuple(lines.values()),
+            shipping_fee=moved(self.order.shipping_fee),
+        )
+        return attrs.evolve(
+            self,
+            order=order,
+            currency=currency,
+            pairs=tuple((rline, lines[rline.line]) for rline in self.lines),
+        )

@@ -19,29 +19,34 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
-from returnrules.model.convert import Bounds, VocabCode
+from returnrules.model.convert import structure_data
+from returnrules.model.errors import PathKey, RequestError
 from returnrules.model.request import OrderLine, Request, ReturnLine
+
+if TYPE_CHECKING:
+    from returnrules.plugin.hooks import Hooks
 
 __all__ = [
     "Action",
-    "Bounds",
     "Check",
+    "Data",
     "Fact",
     "FactType",
     "FactUnavailable",
     "LineContext",
     "NoParams",
+    "ReadOnlyMapping",
     "Template",
-    "VocabCode",
 ]
 
 P = TypeVar("P")
+T = TypeVar("T")
 
 Kind = Literal["int", "decimal", "money", "bool", "str", "date", "datetime", "enum"]
 ORDERED_KINDS: Final = frozenset({"int", "decimal", "money", "date", "datetime"})
@@ -132,13 +137,130 @@ class FailedFact:
         return f"<failed {self.name}>"
 
 
+class ReadOnlyMapping(Mapping[str, Any]):
+    """A read-only view of a mapping whose tables and arrays are read-only too.
+
+    What plugins are handed of the data: a check that writes into it (``on_hand
+    -= qty``) raises ``TypeError`` instead of changing what the next line sees.
+    Tables are wrapped as they are read, arrays become tuples; nothing is copied
+    up front.
+    """
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: Mapping[Any, Any]) -> None:
+        self._mapping = mapping
+
+    def __getitem__(self, key: Any) -> Any:
+        return _read_only(self._mapping[key])
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._mapping)
+
+    def __len__(self) -> int:
+        return len(self._mapping)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyMapping({self._mapping!r})"
+
+
+def _read_only(value: Any) -> Any:
+    if isinstance(value, ReadOnlyMapping):
+        return value
+    if isinstance(value, Mapping):
+        return ReadOnlyMapping(value)
+    if isinstance(value, list | tuple):
+        return tuple(_read_only(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value
+
+
+def _copied(value: Any) -> Any:
+    """A private deep copy of the tables and arrays of a data mapping."""
+    if isinstance(value, Mapping):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copied(item) for item in value]
+    return value
+
+
+class Data(ReadOnlyMapping):
+    """The data of one evaluation, or of one batch: ``ctx.data`` for plugins.
+
+    A read-only mapping (the CLI's ``--data``: stock levels, supplier terms...)
+    with a cache that lives exactly as long as this object.  ``evaluate(request,
+    data=mapping)`` wraps a plain mapping in a new ``Data`` for that one call;
+    ``Policy.check_data(mapping)`` checks a mapping and returns a *snapshot*
+    (a private copy) to pass to every evaluation of a batch, so that what the
+    plugins structure from it (:meth:`record`) is worked out once per batch and
+    a host changing its own mapping afterwards changes nothing here.
+    """
+
+    __slots__ = ("cache",)
+
+    def __init__(self, mapping: Mapping[str, Any] | None = None) -> None:
+        super().__init__({} if mapping is None else mapping)
+        self.cache: dict[Hashable, Any] = {}
+        """Anything a plugin works out from the data, kept as long as the data."""
+
+    @classmethod
+    def snapshot(cls, mapping: Mapping[str, Any]) -> Data:
+        """A Data over a private copy of *mapping*'s tables and arrays."""
+        return cls(_copied(mapping))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses a process boundary as its plain content; the cache stays here.
+        return (Data, (_copied(self._mapping),))
+
+    def record(
+        self, table: str, key: str, cls: type[T], *, path: PathKey | None = None
+    ) -> T | None:
+        """``data[table][key]`` structured into the attrs class *cls*, or None.
+
+        Structured (and so checked) at most once per Data; a bad record raises
+        :class:`~returnrules.RequestError` with its key path, every time it is
+        asked for.  A missing table or a table that is not one gives None.
+        """
+        cache_key = (Data.record, table, key, cls)
+        hit = self.cache.get(cache_key, _MISSING)
+        if hit is not _MISSING:
+            if isinstance(hit, RequestError):
+                raise hit
+            result: T | None = hit
+            return result
+        found = self._mapping.get(table)
+        raw = found.get(key) if isinstance(found, Mapping) else None
+        if raw is None:
+            self.cache[cache_key] = None
+            return None
+        try:
+            where = (table, key) if path is None else path
+            value = structure_data(raw, cls, path=where)
+        except RequestError as exc:
+            self.cache[cache_key] = exc
+            raise
+        self.cache[cache_key] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<Data {sorted(map(str, self._mapping))}>"
+
+
+_MISSING: Final[Any] = object()
+
+
 class LineContext:
     """One return line being evaluated, as facts, checks and actions see it.
 
     ``request``, ``line`` (the return line), ``order_line`` and ``data`` (the
-    mapping passed to ``evaluate(..., data=...)``) are the inputs; ``hook`` is
-    the plugin manager's hook relay, through which a plugin calls its own data
-    provider hooks; ``memo`` is a per-line dict a plugin may use to cache a
+    read-only :class:`Data` of this evaluation) are the inputs; ``hook`` is the
+    typed facade over the plugin manager, through which a plugin calls its own
+    data-provider hooks (``ctx.hook.first("returnrules_stock_level", sku=...,
+    context=ctx)``); ``memo`` is a per-line dict a plugin may use to keep a
     record that several of its facts share.
 
     One is made per line evaluated, so it is a plain slotted class.
@@ -152,8 +274,8 @@ class LineContext:
         request: Request,
         line: ReturnLine,
         order_line: OrderLine,
-        data: Mapping[str, Any],
-        hook: Any,
+        data: Data,
+        hook: Hooks,
         facts: tuple[Fact, ...] = (),
     ) -> None:
         self.request = request

@@ -13,7 +13,7 @@ from typing import Any
 
 from returnrules.hookspecs import hookimpl
 from returnrules.model.money import CONTEXT, Money
-from returnrules.model.request import calendar_days, returnable_qty
+from returnrules.model.request import returnable_qty
 from returnrules.model.vocab import DEFAULT_VOCABULARIES, Vocabulary
 from returnrules.plugin.api import Fact, FactType, LineContext
 
@@ -22,17 +22,6 @@ INT = FactType("int")
 MONEY = FactType("money")
 BOOL = FactType("bool")
 STR = FactType("str")
-
-
-def _days_since_order(ctx: LineContext) -> int:
-    return calendar_days(ctx.request.order.placed_at, ctx.request.requested_at)
-
-
-def _days_since_delivery(ctx: LineContext) -> int | None:
-    delivered = ctx.request.order.delivered_at
-    if delivered is None:
-        return None
-    return calendar_days(delivered, ctx.request.requested_at)
 
 
 def _request_amount(ctx: LineContext) -> Money:
@@ -64,13 +53,13 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...
     (
         "request.days_since_order",
         INT,
-        _days_since_order,
+        "request.days_since_order",
         "calendar days from placed_at to requested_at",
     ),
     (
         "request.days_since_delivery",
         INT.as_optional(),
-        _days_since_delivery,
+        "request.days_since_delivery",
         "calendar days from delivered_at to requested_at; absent before delivery",
     ),
     (

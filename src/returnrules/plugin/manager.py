@@ -8,6 +8,15 @@ objects passed in code.  ``[plugins] disable`` and the environment variable
 ``RETURNRULES_DISABLE_PLUGINS`` (comma-separated names) block plugins by name;
 ``RETURNRULES_DISABLE_PLUGIN_AUTOLOAD=1`` skips the entry points.
 
+A policy is a rule author's file, so what it can load is confined: a plugin
+*file* it names must lie inside the policy's own directory tree, and a plugin
+*module* it names is imported only when the host allows that module
+(``load_policy(..., allow_modules=[...])`` or ``RETURNRULES_ALLOW_MODULES``).
+Whatever a plugin prints while it is imported goes to stderr, never into the
+output a command is writing.
+
+Every call into the plugins goes through :class:`~returnrules.plugin.hooks.Hooks`.
+
 Nothing here raises for a user's mistake: every failure (a plugin that does
 not import, a duplicate name, an unknown plugin to disable) becomes an
 :class:`~returnrules.model.errors.Issue` naming the plugin.
@@ -15,6 +24,7 @@ not import, a duplicate name, an unknown plugin to disable) becomes an
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -23,7 +33,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Literal
@@ -34,7 +44,8 @@ import pluggy
 from returnrules import hookspecs
 from returnrules.model.errors import Issue, PathKey, RequestProblem, did_you_mean
 from returnrules.model.vocab import Vocabulary
-from returnrules.plugin.api import Action, Check, Fact
+from returnrules.plugin.api import Action, Check, Fact, ReadOnlyMapping
+from returnrules.plugin.hooks import Answer, Hooks, describe, is_fault, problems_of
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -48,6 +59,10 @@ BUILTIN_PLUGINS: Final = ("returnrules.plugin.core",)
 ENTRY_POINT_GROUP: Final = "returnrules"
 ENV_DISABLE: Final = "RETURNRULES_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD: Final = "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD"
+ENV_ALLOW_MODULES: Final = "RETURNRULES_ALLOW_MODULES"
+
+AllowModules = bool | Iterable[str]
+"""Which plugin modules a policy may name: True any, else these names."""
 
 Origin = Literal["built-in", "entry point", "file", "module", "object"]
 
@@ -82,7 +97,13 @@ class Registry:
     facts: tuple[Fact, ...]
     checks: Mapping[str, Check[Any]]
     actions: Mapping[str, Action[Any]]
+    hooks: Hooks = attrs.field(init=False)
+    """The typed facade every call into the plugins goes through."""
     fact_numbers: Mapping[str, int] = attrs.field(init=False)
+
+    @hooks.default
+    def _hooks(self) -> Hooks:
+        return Hooks(self.plugin_manager)
 
     @fact_numbers.default
     def _number_facts(self) -> Mapping[str, int]:
@@ -92,35 +113,13 @@ class Registry:
         number = self.fact_numbers.get(name)
         return None if number is None else self.facts[number]
 
-    @property
-    def hook(self) -> Any:
-        """The hook relay handed to plugins (``ctx.hook``) for their own hooks."""
-        return self.plugin_manager.hook
-
     def check_data(
-        self, data: Mapping[str, Any], vocabularies: Mapping[str, Vocabulary]
+        self, data: ReadOnlyMapping, vocabularies: Mapping[str, Vocabulary]
     ) -> list[RequestProblem]:
         """Every plugin's problems with *data* (hook ``returnrules_check_data``)."""
-        problems: list[RequestProblem] = []
-        arguments = {"data": data, "vocabularies": vocabularies}
-        caller = self.plugin_manager.hook.returnrules_check_data
-        answers = each_impl(caller, lambda _: arguments, lambda a: list(a or ()))
-        for plugin, answer, error in answers:
-            where = f'plugin "{plugin}" failed in returnrules_check_data'
-            if error is not None:
-                problems.append(
-                    RequestProblem((), f"{where}: {_describe(error)}", "plugin-failed")
-                )
-                continue
-            for problem in answer:
-                if not isinstance(problem, RequestProblem):
-                    problem = RequestProblem(
-                        (),
-                        f"{where}: returned {problem!r}, not a RequestProblem",
-                        "plugin-failed",
-                    )
-                problems.append(problem)
-        return problems
+        return problems_of(
+            self.hooks.check_data(data, vocabularies), "returnrules_check_data"
+        )
 
 
 def _env_names(variable: str) -> set[str]:
@@ -147,8 +146,25 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def _quietly(target: Callable[[], object]) -> object:
+    """Import a plugin with what it prints sent to stderr, not into the output."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return target()
+
+
+class _Hashable:
+    """A hashable stand-in for a plugin object that is not (a SimpleNamespace, a
+    dataclass with eq): pluggy keeps sets of plugins.  It carries the object's
+    hook implementations and nothing else."""
+
+    def __init__(self, plugin: object) -> None:
+        self.plugin = plugin
+        for name in dir(plugin):
+            if name.startswith(f"{hookspecs.PROJECT}_"):
+                setattr(self, name, getattr(plugin, name))
+
+    def __repr__(self) -> str:
+        return repr(self.plugin)
 
 
 @attrs.define
@@ -177,28 +193,49 @@ class _Loader:
             )
             return
         try:
+            hash(plugin)
+        except TypeError:
+            plugin = _Hashable(plugin)
+        try:
             self.pm.register(plugin, name=name)
-        except Exception as exc:  # pluggy validates hook signatures here
+        except BaseException as exc:  # pluggy validates hooks here
+            if not is_fault(exc):
+                raise
             self.issues.append(
                 Issue(
                     where,
-                    f'plugin "{name}" ({source}) is invalid: {_describe(exc)}',
+                    f'plugin "{name}" ({source}) is invalid: {describe(exc)}',
                     "plugin-invalid",
                 )
             )
             return
         self.infos[name] = PluginInfo(name, origin, source)
 
+    def failures(self, answers: Iterable[Answer], hook: str) -> None:
+        """A hook's failures, plugin by plugin, as issues naming the plugin."""
+        for answer in answers:
+            if answer.error is not None:
+                self.issues.append(
+                    Issue(
+                        (),
+                        f'plugin "{answer.plugin}" failed in {hook}: '
+                        f"{describe(answer.error)}",
+                        "plugin-failed",
+                    )
+                )
+
     def import_or_report(
         self, target: Callable[[], object], name: str, source: str, where: PathKey
     ) -> object | None:
         try:
-            return target()
-        except (Exception, SystemExit) as exc:  # a plugin must not end the process
+            return _quietly(target)
+        except BaseException as exc:  # contained, see is_fault
+            if not is_fault(exc):
+                raise
             self.issues.append(
                 Issue(
                     where,
-                    f'plugin "{name}" ({source}) failed to import: {_describe(exc)}',
+                    f'plugin "{name}" ({source}) failed to import: {describe(exc)}',
                     "plugin-import",
                 )
             )
@@ -220,12 +257,16 @@ def load_registry(
     disable: Sequence[str] = (),
     plugins: Iterable[object] = (),
     autoload: bool | None = None,
+    allow_modules: AllowModules = (),
 ) -> tuple[Registry, list[Issue]]:
     """Build a plugin manager and the registry of what its plugins provide.
 
     *modules* and *disable* come from the policy's ``[plugins]`` table (issues
-    are reported at those keys); *plugins* are objects passed in code.  The
-    built-in plugins cannot be disabled.
+    are reported at those keys); a file among *modules* must lie in *base_dir*'s
+    tree (default: the current directory), a module name must be allowed by
+    *allow_modules* (True: any) or ``RETURNRULES_ALLOW_MODULES`` (names, or
+    ``*``).  *plugins* are objects passed in code.  The built-in plugins
+    cannot be disabled.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -247,8 +288,10 @@ def load_registry(
                 plugin = loader.import_or_report(ep.load, ep.name, source, ())
                 if plugin is not None:
                     loader.add(plugin, ep.name, "entry point", source, ())
+    allowed = _allowed_modules(allow_modules)
     for i, spec in enumerate(modules):
-        _load_module(loader, spec, base_dir or Path.cwd(), ("plugins", "modules", i))
+        where: PathKey = ("plugins", "modules", i)
+        _load_module(loader, spec, base_dir or Path.cwd(), allowed, where)
     for plugin in plugins:
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
         loader.add(plugin, str(name), "object", repr(plugin), ())
@@ -266,17 +309,31 @@ def load_registry(
                 )
             )
 
-    _call_each(pm.hook.returnrules_addhooks, loader, lambda plugin: pm)
+    hooks = Hooks(pm)
+    loader.failures(hooks.addhooks(), "returnrules_addhooks")
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         loader.issues.append(Issue((), f"invalid plugin: {exc}", "plugin-invalid"))
-    return _collect(pm, loader), loader.issues
+    return _collect(pm, hooks, loader), loader.issues
 
 
-def _load_module(loader: _Loader, spec: str, base_dir: Path, where: PathKey) -> None:
-    """Load one ``[plugins] modules`` entry: a file relative to the policy, or a
-    module name."""
+def _allowed_modules(allow: AllowModules) -> Literal[True] | frozenset[str]:
+    from_env = _env_names(ENV_ALLOW_MODULES)
+    if allow is True or "*" in from_env:
+        return True
+    return frozenset(() if allow is False else allow) | from_env
+
+
+def _load_module(
+    loader: _Loader,
+    spec: str,
+    base_dir: Path,
+    allowed: Literal[True] | frozenset[str],
+    where: PathKey,
+) -> None:
+    """Load one ``[plugins] modules`` entry: a file in the policy's own
+    directory tree, or a module name the host allows."""
     name, is_file = _module_spec_name(spec)
     if name in loader.blocked:
         return
@@ -284,6 +341,17 @@ def _load_module(loader: _Loader, spec: str, base_dir: Path, where: PathKey) -> 
     origin: Origin
     if is_file:
         path = base_dir / spec
+        root = base_dir.resolve()
+        if not path.resolve().is_relative_to(root):
+            loader.issues.append(
+                Issue(
+                    where,
+                    f'plugin file "{spec}" is outside the policy\'s directory '
+                    f"({root}); a policy loads plugin files from its own tree only",
+                    "plugin-outside",
+                )
+            )
+            return
         if not path.is_file():
             loader.issues.append(
                 Issue(
@@ -295,52 +363,25 @@ def _load_module(loader: _Loader, spec: str, base_dir: Path, where: PathKey) -> 
             return
         target, origin = functools.partial(_import_file, path), "file"
     else:
+        if allowed is not True and spec not in allowed:
+            loader.issues.append(
+                Issue(
+                    where,
+                    f'plugin module "{spec}" is not allowed: a policy names plugin '
+                    "files in its own directory; an installed module must be allowed "
+                    f'by the host (load_policy(..., allow_modules=["{spec}"]) or '
+                    f"{ENV_ALLOW_MODULES}={spec})",
+                    "module-not-allowed",
+                )
+            )
+            return
         target, origin = functools.partial(importlib.import_module, spec), "module"
     plugin = loader.import_or_report(target, name, spec, where)
     if plugin is not None:
         loader.add(plugin, name, origin, spec, where)
 
 
-def each_impl(
-    caller: Any,
-    arguments: Callable[[str], Mapping[str, object]],
-    collect: Callable[[Any], Any] = lambda answer: answer,
-) -> Iterator[tuple[str, Any, BaseException | None]]:
-    """Call every implementation of a hook on its own, in registration order.
-
-    Yields ``(plugin name, answer, None)`` or ``(plugin name, None, error)``.
-    pluggy's normal call returns answers without saying which plugin gave
-    them; registration and data checks need the plugin's name for messages,
-    and one failing plugin must not hide the others' answers.  *collect*
-    turns an answer into its final form while a failure is still the plugin's
-    (a generator of problems raises only when read).
-    """
-    for impl in caller.get_hookimpls():
-        given = arguments(impl.plugin_name)
-        try:
-            answer = collect(impl.function(*[given[name] for name in impl.argnames]))
-        except (Exception, SystemExit) as exc:  # a plugin must not end the process
-            yield impl.plugin_name, None, exc
-            continue
-        yield impl.plugin_name, answer, None
-
-
-def _call_each(caller: Any, loader: _Loader, argument: Callable[[str], object]) -> None:
-    """Call a one-argument hook of every plugin with ``argument(plugin name)``;
-    a failure is an issue naming the plugin."""
-    (name,) = caller.spec.argnames
-    for plugin, _, error in each_impl(caller, lambda p: {name: argument(p)}):
-        if error is not None:
-            loader.issues.append(
-                Issue(
-                    (),
-                    f'plugin "{plugin}" failed in {caller.name}: {_describe(error)}',
-                    "plugin-failed",
-                )
-            )
-
-
-def _collect(pm: pluggy.PluginManager, loader: _Loader) -> Registry:
+def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registry:
     vocabularies: dict[str, Vocabulary] = {}
     facts: dict[str, Fact] = {}
     checks: dict[str, Check[Any]] = {}
@@ -374,26 +415,23 @@ def _collect(pm: pluggy.PluginManager, loader: _Loader) -> Registry:
 
         return for_plugin
 
-    hook = pm.hook
-    _call_each(
-        hook.returnrules_register_vocabularies,
-        loader,
-        registrar("vocabulary", vocabularies, Vocabulary, _THING_NAME),
+    loader.failures(
+        hooks.register_vocabularies(
+            registrar("vocabulary", vocabularies, Vocabulary, _THING_NAME)
+        ),
+        "returnrules_register_vocabularies",
     )
-    _call_each(
-        hook.returnrules_register_facts,
-        loader,
-        registrar("fact", facts, Fact, _FACT_NAME),
+    loader.failures(
+        hooks.register_facts(registrar("fact", facts, Fact, _FACT_NAME)),
+        "returnrules_register_facts",
     )
-    _call_each(
-        hook.returnrules_register_checks,
-        loader,
-        registrar("check", checks, Check, _THING_NAME),
+    loader.failures(
+        hooks.register_checks(registrar("check", checks, Check, _THING_NAME)),
+        "returnrules_register_checks",
     )
-    _call_each(
-        hook.returnrules_register_actions,
-        loader,
-        registrar("action", actions, Action, _THING_NAME),
+    loader.failures(
+        hooks.register_actions(registrar("action", actions, Action, _THING_NAME)),
+        "returnrules_register_actions",
     )
 
     infos = []

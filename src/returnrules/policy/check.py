@@ -9,7 +9,6 @@ recorded and the others are still checked.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import re
 import string
@@ -36,17 +35,17 @@ from returnrules.engine.ir import (
     RuleIR,
 )
 from returnrules.model.convert import (
-    base_converter,
+    Context,
     issues_from_cattrs,
+    make_converter,
     show,
     strict_decimal,
     strict_int,
     strict_money,
-    vocabularies_in_scope,
 )
 from returnrules.model.decision import DECISIONS, DecisionName, jsonable
 from returnrules.model.errors import Issue, PathKey, did_you_mean, quote
-from returnrules.model.money import Money, is_currency_code
+from returnrules.model.money import is_currency_code
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import FactType, Template
 from returnrules.plugin.manager import Registry
@@ -141,29 +140,16 @@ class _Scope:
     vocabularies: Mapping[str, Vocabulary]
     registry: Registry
 
+    def converter(self) -> cattrs.Converter:
+        """The strict converter for this policy, with messages as parameters."""
+        conv = make_converter(Context(self.currency, self.vocabularies))
+        conv.register_structure_hook(Template, self._template)
+        return conv
 
-_scope: contextvars.ContextVar[_Scope] = contextvars.ContextVar("returnrules_scope")
-
-
-def _money_param(value: object, _: object) -> Money:
-    return strict_money(value, _scope.get().currency)
-
-
-def _template_param(value: object, _: object) -> Template:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a message string, got {show(value)}")
-    scope = _scope.get()
-    return compile_template(value, scope.registry, scope.vocabularies)
-
-
-def _params_converter() -> cattrs.Converter:
-    conv = base_converter()
-    conv.register_structure_hook(Money, _money_param)
-    conv.register_structure_hook(Template, _template_param)
-    return conv
-
-
-_PARAMS: Final = _params_converter()
+    def _template(self, value: object, _: object) -> Template:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a message string, got {show(value)}")
+        return compile_template(value, self.registry, self.vocabularies)
 
 
 # -- literals in conditions -----------------------------------------------------------
@@ -217,6 +203,11 @@ class _Checker:
     registry: Registry
     scope: _Scope
     issues: list[Issue] = attrs.field(factory=list)
+    params: cattrs.Converter = attrs.field()
+
+    @params.default
+    def _params(self) -> cattrs.Converter:
+        return self.scope.converter()
 
     def error(self, path: PathKey, message: str, code: str) -> None:
         self.issues.append(Issue(path, message, code))
@@ -241,10 +232,8 @@ class _Checker:
         *whose* ("check delivery_deadline") prefixes the messages, which then
         speak of parameters rather than keys.
         """
-        token = _scope.set(self.scope)
         try:
-            with vocabularies_in_scope(self.scope.vocabularies):
-                return _PARAMS.structure(value, cls)
+            return self.params.structure(value, cls)
         except (ClassValidationError, IterableValidationError, ValueError) as exc:
             for where, message, code in issues_from_cattrs(exc, path):
                 if whose:
@@ -253,8 +242,6 @@ class _Checker:
                     message = f"{whose}: {message}"
                 self.error(where, message, code)
             return None
-        finally:
-            _scope.reset(token)
 
     # conditions
 

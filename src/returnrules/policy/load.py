@@ -20,12 +20,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from returnrules.engine.evaluate import Policy
 from returnrules.files.positions import key_positions, locate, syntax_error_position
 from returnrules.model.errors import Issue, PathKey, PolicyError, Problem
 from returnrules.model.vocab import Vocabulary
-from returnrules.plugin.manager import Registry, load_registry
+from returnrules.plugin.manager import AllowModules, Registry, load_registry
 from returnrules.policy.check import check_policy, merged_vocabularies
+from returnrules.policy.policy import Origin, Policy
 
 __all__ = ["MAX_POLICY_BYTES", "load_plugins", "load_policy", "loads_policy"]
 
@@ -81,6 +81,7 @@ def _load_plugins(
     base_dir: Path | None,
     plugins: Iterable[object],
     autoload: bool | None,
+    allow_modules: AllowModules,
 ) -> tuple[Registry, list[Issue]]:
     """The registry for a policy document's ``[plugins]`` table."""
     issues: list[Issue] = []
@@ -113,6 +114,7 @@ def _load_plugins(
         disable=disable,
         plugins=plugins,
         autoload=autoload,
+        allow_modules=allow_modules,
     )
     return registry, issues + plugin_issues
 
@@ -138,23 +140,36 @@ def loads_policy(
     base_dir: str | os.PathLike[str] | None = None,
     plugins: Iterable[object] = (),
     autoload: bool | None = None,
+    allow_modules: AllowModules = (),
 ) -> Policy:
     """Load a policy from TOML *text*; *source* names it in problems.
 
-    *base_dir* resolves ``[plugins] modules`` files (default: the current
-    directory); *plugins* are plugin objects added in code; *autoload* = False
-    skips the ``returnrules`` entry points.
+    *base_dir* is the policy's directory: ``[plugins] modules`` files are
+    found there and must lie inside it (default: the current directory).
+    *plugins* are plugin objects added in code; *autoload* = False skips the
+    ``returnrules`` entry points; *allow_modules* names the installed modules
+    a policy may load as plugins (True: any).
     """
     doc = _parse(text, source)
     base = Path(base_dir) if base_dir is not None else None
-    registry, issues = _load_plugins(doc, base, plugins, autoload)
+    plugins = tuple(plugins)
+    allow = allow_modules if isinstance(allow_modules, bool) else tuple(allow_modules)
+    registry, issues = _load_plugins(doc, base, plugins, autoload, allow)
     ir, check_issues = check_policy(doc, registry, source)
     issues += check_issues
     # Positions cost more than parsing: they are found only when needed.
     problems = _located(issues, key_positions(text), source) if issues else []
     if ir is None or any(p.severity == "error" for p in problems):
         raise PolicyError(problems)
-    return Policy(ir, registry, warnings=problems, text=text)
+    origin = Origin(
+        text,
+        source,
+        None if base_dir is None else os.fspath(base_dir),
+        plugins,
+        autoload,
+        allow,
+    )
+    return Policy(ir, registry, warnings=problems, origin=origin)
 
 
 def load_policy(
@@ -162,11 +177,13 @@ def load_policy(
     *,
     plugins: Iterable[object] = (),
     autoload: bool | None = None,
+    allow_modules: AllowModules = (),
 ) -> Policy:
     """Load, type-check and compile the policy file at *path*.
 
     Raises :class:`~returnrules.PolicyError` whose ``.problems`` lists every
-    problem found, each with file, line and column.
+    problem found, each with file, line and column.  See :func:`loads_policy`
+    for the options.
     """
     return loads_policy(
         _read(path),
@@ -174,6 +191,7 @@ def load_policy(
         base_dir=Path(path).parent,
         plugins=plugins,
         autoload=autoload,
+        allow_modules=allow_modules,
     )
 
 
@@ -182,6 +200,7 @@ def load_plugins(
     *,
     plugins: Iterable[object] = (),
     autoload: bool | None = None,
+    allow_modules: AllowModules = (),
 ) -> tuple[Registry, Mapping[str, Vocabulary], list[Problem]]:
     """The plugins and vocabularies a policy file asks for, even if its rules
     have errors: for tools (``returnrules plugins --rules``, the schema).
@@ -192,7 +211,9 @@ def load_plugins(
     """
     text, source = _read(path), os.fspath(path)
     doc = _parse(text, source)
-    registry, issues = _load_plugins(doc, Path(path).parent, plugins, autoload)
+    registry, issues = _load_plugins(
+        doc, Path(path).parent, plugins, autoload, allow_modules
+    )
     vocabularies, vocabulary_issues = merged_vocabularies(doc, registry)
     problems = _located(issues + vocabulary_issues, key_positions(text), source)
     return registry, vocabularies, problems

@@ -16,10 +16,11 @@ from typing import Any, Final
 
 import attrs
 
+from returnrules.model.bounds import VocabCode
 from returnrules.model.convert import public_name
 from returnrules.model.decision import jsonable
 from returnrules.model.money import Money
-from returnrules.plugin.api import Template, VocabCode
+from returnrules.plugin.api import Template
 
 __all__ = [
     "MISSING",

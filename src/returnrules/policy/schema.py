@@ -33,9 +33,10 @@ import attrs
 
 from returnrules import __version__
 from returnrules.engine.ir import OPERATORS, ORDERING
+from returnrules.model.bounds import Bounds
 from returnrules.model.decision import DECISIONS
 from returnrules.model.vocab import Vocabulary
-from returnrules.plugin.api import Bounds, Fact, FactType
+from returnrules.plugin.api import Fact, FactType
 from returnrules.plugin.manager import Registry
 from returnrules.policy.params import (
     MISSING,
