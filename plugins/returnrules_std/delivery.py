@@ -45,6 +45,7 @@ class LateParams:
 
 
 def _start(ctx: LineContext, start: Start) -> dt.datetime | dt.date | None:
+    """When the window opens: delivery, shipment or order (None: not yet)."""
     order = ctx.request.order
     if start == "delivery":
         return order.delivered_at
@@ -54,32 +55,27 @@ def _start(ctx: LineContext, start: Start) -> dt.datetime | dt.date | None:
 
 
 def _date(ctx: LineContext, moment: dt.datetime | dt.date) -> dt.date:
+    """The calendar date of *moment* in requested_at's UTC offset."""
     tz = ctx.request.requested_at.tzinfo
     assert tz is not None
     return local_date(moment, tz)
 
 
 def _window(ctx: LineContext, params: DeadlineParams) -> int:
+    """The customer's window: per_tier[tier] if given, else days."""
     return params.per_tier.get(ctx.request.customer.tier, params.days)
 
 
 def _elapsed(ctx: LineContext, params: DeadlineParams) -> int | None:
+    """Calendar days from the window's start to the request (None: not started)."""
     start = _start(ctx, params.from_)
     return None if start is None else calendar_days(start, ctx.request.requested_at)
 
 
 def within_deadline(ctx: LineContext, params: DeadlineParams) -> bool:
     """True inside the window; a window whose start has not happened counts as in."""
-    # _elapsed() <= _window(), written out: this check runs on nearly every line.
-    request = ctx.request
-    start = (
-        request.order.delivered_at
-        if params.from_ == "delivery"
-        else _start(ctx, params.from_)
-    )
-    return start is None or calendar_days(
-        start, request.requested_at
-    ) <= params.per_tier.get(request.customer.tier, params.days)
+    elapsed = _elapsed(ctx, params)
+    return elapsed is None or elapsed <= _window(ctx, params)
 
 
 def explain_deadline(ctx: LineContext, params: DeadlineParams) -> str:
@@ -105,14 +101,10 @@ def explain_deadline(ctx: LineContext, params: DeadlineParams) -> str:
 def days_late(ctx: LineContext) -> int | None:
     """Calendar days from promised_at to delivered_at: 0 on the day, negative if
     early; None without both dates."""
-    request = ctx.request
-    order = request.order
-    promised, delivered = order.promised_at, order.delivered_at
-    if promised is None or delivered is None:
+    order = ctx.request.order
+    if order.promised_at is None or order.delivered_at is None:
         return None
-    tz = request.requested_at.tzinfo
-    assert tz is not None
-    return (local_date(delivered, tz) - local_date(promised, tz)).days
+    return (_date(ctx, order.delivered_at) - _date(ctx, order.promised_at)).days
 
 
 def is_late(ctx: LineContext, params: LateParams) -> bool:

@@ -12,8 +12,10 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
 
 from returnrules import __version__
 from returnrules.cli.commands import (
@@ -134,29 +136,6 @@ Writes DIR/rules.toml and DIR/tests/policy/starter.toml; refuses (exit status
 1) when either exists."""
 
 
-def _formatter(prog: str) -> argparse.HelpFormatter:
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
-
-
-def _command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    run: Run,
-    *,
-    help: str,
-    epilog: str,
-) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        name,
-        help=help,
-        description=help[0].upper() + help[1:] + ".",
-        epilog=epilog,
-        formatter_class=_formatter,
-    )
-    parser.set_defaults(run=run)
-    return parser
-
-
 def _jobs(text: str) -> int:
     try:
         jobs = int(text)
@@ -167,18 +146,135 @@ def _jobs(text: str) -> int:
     return jobs
 
 
-def _rules_option(parser: argparse.ArgumentParser, *, default: str | None) -> None:
-    if default is None:
-        text = (
-            "also load the plugins of this policy's [plugins] (and its [vocab] codes)"
-        )
-    else:
-        text = f"the policy file (default: ./{default})"
-    parser.add_argument("--rules", metavar="RULES", default=default, help=text)
+@attrs.frozen
+class Arg:
+    """One ``add_argument`` call: its names and options."""
+
+    names: tuple[str, ...]
+    options: Mapping[str, Any]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``returnrules`` and its subcommands."""
+def arg(*names: str, **options: Any) -> Arg:
+    return Arg(names, options)
+
+
+@attrs.frozen
+class Command:
+    """A subcommand: its name, one-line help, examples, arguments and run."""
+
+    name: str
+    help: str
+    epilog: str
+    run: Run
+    args: tuple[Arg, ...] = ()
+
+
+RULES = arg("--rules", metavar="RULES", default=DEFAULT_RULES,
+            help=f"the policy file (default: ./{DEFAULT_RULES})")  # fmt: skip
+PLUGINS_OF = arg(
+    "--rules",
+    metavar="RULES",
+    default=None,
+    help="also load the plugins of this policy's [plugins] (and its [vocab] codes)",
+)
+AS_JSON = arg("--json", action="store_true", help="print JSON")
+
+COMMANDS: Final[tuple[Command, ...]] = (
+    Command(
+        "check",
+        "type-check policies and report every problem",
+        CHECK_EPILOG,
+        lambda a, c: run_check(a.rules, c),
+        (
+            arg("rules", nargs="*", metavar="RULES", default=[DEFAULT_RULES],
+                help=f"policy files (default: ./{DEFAULT_RULES})"),
+        ),
+    ),
+    Command(
+        "eval",
+        "dry-run requests: the decision, the planned actions, and why",
+        EVAL_EPILOG,
+        lambda a, c: run_eval(
+            a.requests, c, rules=a.rules, data=a.data, as_json=a.json,
+            explain=a.explain, jobs=a.jobs, progress=a.progress,
+        ),
+        (
+            arg("requests", nargs="+", metavar="REQUEST",
+                help="request files (.toml, .json, .jsonl), or - for one JSON "
+                "request on stdin"),
+            RULES,
+            arg("--data", metavar="DATA",
+                help="data for the plugins (stock, suppliers...): a .toml or "
+                ".json file"),
+            arg("--json", action="store_true",
+                help="print JSON Lines: one object per request"),
+            arg("--explain", action="store_true",
+                help="show every rule, matched or not, and each condition with "
+                "its value"),
+            arg("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                help="evaluate in N worker processes, output in input order "
+                "(0: one per core; default 1)"),
+            arg("--progress", action=argparse.BooleanOptionalAction, default=None,
+                help="show count, rate and time left on stderr (default: on a "
+                "terminal)"),
+        ),
+    ),
+    Command(
+        "test",
+        "run the policy's test cases and report what differed",
+        TEST_EPILOG,
+        lambda a, c: run_test(a.cases, c, rules=a.rules, verbose=a.verbose),
+        (
+            arg("cases", nargs="*", metavar="CASES",
+                help="case files or directories (default: tests/policy/*.toml)"),
+            arg("--rules", metavar="RULES",
+                help="run every case against this policy instead of the one "
+                "each file names"),
+            arg("-v", "--verbose", action="store_true",
+                help="also list the cases that pass"),
+        ),
+    ),
+    Command(
+        "schema",
+        "print the JSON Schema of the policy file, for TOML editors",
+        SCHEMA_EPILOG,
+        lambda a, c: run_schema(c, rules=a.rules),
+        (PLUGINS_OF,),
+    ),
+    Command(
+        "plugins",
+        "list the plugins, and the checks and actions they add",
+        LISTING_EPILOG.format(name="plugins"),
+        lambda a, c: run_plugins(c, rules=a.rules, as_json=a.json),
+        (PLUGINS_OF, AS_JSON),
+    ),
+    Command(
+        "facts",
+        "list the facts a rule can test, with types and plugins",
+        LISTING_EPILOG.format(name="facts"),
+        lambda a, c: run_facts(c, rules=a.rules, as_json=a.json),
+        (PLUGINS_OF, AS_JSON),
+    ),
+    Command(
+        "init",
+        "write a starter rules.toml and test cases",
+        INIT_EPILOG,
+        lambda a, c: run_init(a.directory, c),
+        (
+            arg("directory", nargs="?", default=".", metavar="DIR",
+                help="where to write them (default: the current directory)"),
+        ),
+    ),
+)  # fmt: skip
+"""Every subcommand, in the order ``--help`` lists them."""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser of ``returnrules`` and its subcommands (:data:`COMMANDS`)."""
     parser = argparse.ArgumentParser(
         prog="returnrules",
         description=DESCRIPTION,
@@ -188,140 +284,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"returnrules {__version__}"
     )
-    commands = parser.add_subparsers(
+    subparsers = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND"
     )
-
-    check = _command(
-        commands,
-        "check",
-        lambda a, c: run_check(a.rules, c),
-        help="type-check policies and report every problem",
-        epilog=CHECK_EPILOG,
-    )
-    check.add_argument(
-        "rules",
-        nargs="*",
-        metavar="RULES",
-        default=[DEFAULT_RULES],
-        help=f"policy files (default: ./{DEFAULT_RULES})",
-    )
-
-    evaluate = _command(
-        commands,
-        "eval",
-        lambda a, c: run_eval(
-            a.requests,
-            c,
-            rules=a.rules,
-            data=a.data,
-            as_json=a.json,
-            explain=a.explain,
-            jobs=a.jobs,
-            progress=a.progress,
-        ),
-        help="dry-run requests: the decision, the planned actions, and why",
-        epilog=EVAL_EPILOG,
-    )
-    evaluate.add_argument(
-        "requests",
-        nargs="+",
-        metavar="REQUEST",
-        help="request files (.toml, .json, .jsonl), or - for one JSON request on stdin",
-    )
-    _rules_option(evaluate, default=DEFAULT_RULES)
-    evaluate.add_argument(
-        "--data",
-        metavar="DATA",
-        help="data for the plugins (stock, suppliers...): a .toml or .json file",
-    )
-    evaluate.add_argument(
-        "--json", action="store_true", help="print JSON Lines: one object per request"
-    )
-    evaluate.add_argument(
-        "--explain",
-        action="store_true",
-        help="show every rule, matched or not, and each condition with its value",
-    )
-    evaluate.add_argument(
-        "--jobs",
-        "-j",
-        type=_jobs,
-        default=1,
-        metavar="N",
-        help="evaluate in N worker processes, output in input order "
-        "(0: one per core; default 1)",
-    )
-    evaluate.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show count, rate and time left on stderr (default: on a terminal)",
-    )
-
-    test = _command(
-        commands,
-        "test",
-        lambda a, c: run_test(a.cases, c, rules=a.rules, verbose=a.verbose),
-        help="run the policy's test cases and report what differed",
-        epilog=TEST_EPILOG,
-    )
-    test.add_argument(
-        "cases",
-        nargs="*",
-        metavar="CASES",
-        help="case files or directories (default: tests/policy/*.toml)",
-    )
-    test.add_argument(
-        "--rules",
-        metavar="RULES",
-        help="run every case against this policy instead of the one each file names",
-    )
-    test.add_argument(
-        "-v", "--verbose", action="store_true", help="also list the cases that pass"
-    )
-
-    schema = _command(
-        commands,
-        "schema",
-        lambda a, c: run_schema(c, rules=a.rules),
-        help="print the JSON Schema of the policy file, for TOML editors",
-        epilog=SCHEMA_EPILOG,
-    )
-    _rules_option(schema, default=None)
-
-    plugins = _command(
-        commands,
-        "plugins",
-        lambda a, c: run_plugins(c, rules=a.rules, as_json=a.json),
-        help="list the plugins, and the checks and actions they add",
-        epilog=LISTING_EPILOG.format(name="plugins"),
-    )
-    facts = _command(
-        commands,
-        "facts",
-        lambda a, c: run_facts(c, rules=a.rules, as_json=a.json),
-        help="list the facts a rule can test, with types and plugins",
-        epilog=LISTING_EPILOG.format(name="facts"),
-    )
-    for listing in (plugins, facts):
-        _rules_option(listing, default=None)
-        listing.add_argument("--json", action="store_true", help="print JSON")
-
-    init = _command(
-        commands,
-        "init",
-        lambda a, c: run_init(a.directory, c),
-        help="write a starter rules.toml and test cases",
-        epilog=INIT_EPILOG,
-    )
-    init.add_argument(
-        "directory",
-        nargs="?",
-        default=".",
-        metavar="DIR",
-        help="where to write them (default: the current directory)",
-    )
+    for command in commands:
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help[0].upper() + command.help[1:] + ".",
+            epilog=command.epilog,
+            formatter_class=_formatter,
+        )
+        sub.set_defaults(run=command.run)
+        for argument in command.args:
+            sub.add_argument(*argument.names, **argument.options)
     return parser
 
 
@@ -344,7 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(sys.stdout, sys.stderr, getattr(sys.stdin, "buffer", None))
     run: Run = args.run
     try:
-        return run(args, console)
+        # The command writes through the console; anything else printed while
+        # it runs (a plugin's print) goes to stderr, never into the output.
+        with contextlib.redirect_stdout(sys.stderr):
+            return run(args, console)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

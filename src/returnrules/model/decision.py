@@ -92,12 +92,13 @@ def reportable(fields: Mapping[Any, Any]) -> dict[str, Any]:
 _SCALARS: Final = frozenset({str, bool, type(None), Money, dt.date, dt.datetime})
 
 
-def _table(fields: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+def _table(fields: Mapping[Any, Any], depth: int, top: str = "") -> dict[str, Any]:
+    """A copy of a table; messages name the action's field (*top*) it is in."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
         if type(key) is not str:
             raise TypeError(f"field names are strings, got {_kind(key)}")
-        out[key] = _value(value, key, depth)
+        out[key] = _value(value, top or key, depth)
     return out
 
 
@@ -122,7 +123,7 @@ def _value(value: Any, key: str, depth: int) -> Any:
     if kind is list or kind is tuple:
         return tuple(_value(item, key, depth + 1) for item in value)
     if kind is dict:
-        return _table(value, depth + 1)
+        return _table(value, depth + 1, key)
     raise TypeError(f"field {key}: cannot report {_kind(value)}")
 
 
@@ -131,7 +132,7 @@ def _kind(value: object) -> str:
     if value is None:
         return "None"
     name = type(value).__name__
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 @attrs.frozen

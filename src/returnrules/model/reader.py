@@ -177,34 +177,70 @@ def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
     yield from _check_dates(raw.order, raw.requested_at)
 
 
-def _check_dates(order: Order, requested_at: dt.datetime) -> Iterator[RequestProblem]:
-    """Placed ≤ shipped ≤ delivered ≤ requested, for the dates that are given.
+def _check_dates(order: Order, requested_at: dt.datetime) -> list[RequestProblem]:
+    """Every moment on the calendar, and placed ≤ shipped ≤ delivered ≤ requested.
 
-    A bare date is compared with the calendar date of the other moment (in
-    requested_at's UTC offset): delivered 2026-11-01 is not before an order
-    placed at 2026-11-01T09:30.
+    A moment must have a date in requested_at's UTC offset (and in UTC):
+    ``0001-01-01T00:00:00+14:00`` has none, and is refused here rather than
+    overflow in a day count later.  A bare date is compared with the calendar
+    date of the other moment (in requested_at's UTC offset): delivered
+    2026-11-01 is not before an order placed at 2026-11-01T09:30.  Returns the
+    problems (none for a request in order).
     """
-    steps: list[tuple[str, Moment | None]] = [
-        ("placed_at", order.placed_at),
-        ("shipped_at", order.shipped_at),
-        ("delivered_at", order.delivered_at),
-    ]
     tz = requested_at.tzinfo
     assert tz is not None
-    known = [(name, moment) for name, moment in steps if moment is not None]
+    steps: list[tuple[PathKey, Moment | None]] = [
+        (("order", "placed_at"), order.placed_at),
+        (("order", "promised_at"), order.promised_at),
+        (("order", "shipped_at"), order.shipped_at),
+        (("order", "delivered_at"), order.delivered_at),
+        (("requested_at",), requested_at),
+    ]
+    problems = [
+        RequestProblem(
+            where,
+            f"{moment.isoformat()} is out of range: it must fall in the years "
+            "1-9999 both in UTC and in requested_at's UTC offset",
+            "bad-value",
+        )
+        for where, moment in steps
+        if isinstance(moment, dt.datetime) and _off_the_calendar(moment, tz)
+    ]
+    if problems:
+        return problems
+    known = [
+        (str(where[-1]), moment)
+        for where, moment in steps[:4]
+        if moment is not None and where[-1] != "promised_at"
+    ]
     for (a, ta), (b, tb) in itertools.pairwise(known):
         if _before(tb, ta, tz):
-            yield RequestProblem(
-                ("order", b), f"{b} is before {a}", "dates-out-of-order"
+            problems.append(
+                RequestProblem(("order", b), f"{b} is before {a}", "dates-out-of-order")
             )
     for name, moment in known:
         if _before(requested_at, moment, tz):
-            yield RequestProblem(
-                ("requested_at",),
-                f"requested_at is before the order's {name}",
-                "dates-out-of-order",
+            problems.append(
+                RequestProblem(
+                    ("requested_at",),
+                    f"requested_at is before the order's {name}",
+                    "dates-out-of-order",
+                )
             )
             break
+    return problems
+
+
+def _off_the_calendar(moment: dt.datetime, tz: dt.tzinfo) -> bool:
+    """Does *moment* fall outside the years 1-9999 in UTC or in *tz*?"""
+    if 1 < moment.year < 9999:  # nowhere near either end: the usual case
+        return False
+    try:
+        moment.astimezone(dt.timezone.utc)
+        moment.astimezone(tz)
+    except OverflowError:
+        return True
+    return False
 
 
 def _before(a: Moment, b: Moment, tz: dt.tzinfo) -> bool:
@@ -339,26 +375,6 @@ def _codes_of(
     return codes
 
 
-def _in_order(order: Order, requested_at: dt.datetime) -> bool:
-    """What :func:`_check_dates` checks: placed ≤ shipped ≤ delivered ≤ requested."""
-    placed, shipped, delivered = order.placed_at, order.shipped_at, order.delivered_at
-    if (
-        placed.__class__ is dt.datetime
-        and (shipped is None or shipped.__class__ is dt.datetime)
-        and (delivered is None or delivered.__class__ is dt.datetime)
-    ):
-        # Instants only: the order is transitive, so neighbours are enough.
-        last = placed
-        for moment in (shipped, delivered, requested_at):
-            if moment is not None:
-                if moment < last:
-                    return False
-                last = moment
-        return True
-    # A bare date among them: not transitive, so ask the full check.
-    return next(_check_dates(order, requested_at), None) is None
-
-
 def _fast(
     m: Mapping[str, Any],
     policy_currency: str | None,
@@ -446,7 +462,7 @@ def _fast(
         None if given_currency is None else _text(given_currency),  # currency
     )
     requested_at = _instant_of(m["requested_at"])
-    if not _in_order(order, requested_at):
+    if _check_dates(order, requested_at):
         raise _Decline
     raw_returns = m["lines"]
     if type(raw_returns) is not list or not raw_returns or len(raw_returns) > MAX_LINES:
