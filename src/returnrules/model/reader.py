@@ -236,7 +236,7 @@ def _off_the_calendar(moment: dt.datetime, tz: dt.tzinfo) -> bool:
     if 1 < moment.year < 9999:  # nowhere near either end: the usual case
         return False
     try:
-        moment.astimezone(dt.timezone.utc)
+        moment.astimezone(dt.UTC)
         moment.astimezone(tz)
     except OverflowError:
         return True
