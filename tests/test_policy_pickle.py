@@ -94,7 +94,5 @@ class SamplePlugin:
     @returnrules.hookimpl
     def returnrules_register_facts(self, register: Any) -> None:
         register(
-            returnrules.Fact(
-                "sample.level", returnrules.FactType("int"), lambda ctx: 7
-            )
+            returnrules.Fact("sample.level", returnrules.FactType("int"), lambda ctx: 7)
         )
