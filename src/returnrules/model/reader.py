@@ -69,16 +69,6 @@ DEFAULT_CURRENCY: Final = "CNY"
 
 MAX_LINES: Final = 10_000
 
-_CODE_TYPES: Final[dict[object, str]] = {
-    ReasonCode: "reason",
-    ConditionCode: "condition",
-    PackagingCode: "packaging",
-    CategoryCode: "category",
-    TierCode: "tier",
-    ChannelCode: "channel",
-    StatusCode: "status",
-}
-
 
 @attrs.frozen
 class _RawRequest:
