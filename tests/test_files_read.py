@@ -1,17 +1,26 @@
-"""The nesting scan (``returnrules.files.nesting``) that bounds how deep a
-TOML or JSON text may nest before a parser sees it."""
+"""The one reader of TOML and JSON files (``returnrules.files.read``) and its
+nesting scan (``returnrules.files.nesting``): bounded in bytes, lines and depth.
+
+What each caller makes of a :class:`ReadError` (policy problems, request
+errors, case-file problems) is tested in ``test_hostile_input.py``.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from returnrules.files import read
 from returnrules.files.nesting import MAX_NESTING, too_deep
+from returnrules.files.read import ReadError
 
 # -- the nesting scan ----------------------------------------------------------------
 
@@ -217,3 +226,164 @@ def json_depth(value: object, here: int) -> int:
 @given(VALUES)
 def test_the_json_scan_finds_the_depth_of_any_value(value: object) -> None:
     assert depth(json.dumps(value), json=True) == json_depth(value, 0)
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def test_a_file_is_read_whole_up_to_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "f.toml"
+    path.write_bytes(b"\xef\xbb\xbfa = 1\n")
+    assert read.read_text(path, 9) == "a = 1\n"  # the BOM is read, then dropped
+    with pytest.raises(ReadError) as info:
+        read.read_text(path, 8)
+    assert (info.value.kind, info.value.message) == ("too-large", "larger than 8 bytes")
+
+
+def test_a_device_is_read_only_up_to_the_limit() -> None:
+    with pytest.raises(ReadError) as info:
+        read.read_bytes("/dev/zero", 1000)
+    assert info.value.kind == "too-large"
+
+
+def test_a_pipe_is_read_only_up_to_the_limit() -> None:
+    stream = io.BufferedReader(io.BytesIO(b"y\n" * 10_000))  # as `yes` would write
+    with pytest.raises(ReadError) as info:
+        read.read_stream(stream, 100)
+    assert info.value.kind == "too-large"
+    assert stream.tell() == 101
+
+
+def test_missing_files_and_directories_are_read_errors(tmp_path: Path) -> None:
+    with pytest.raises(ReadError) as info:
+        read.read_bytes(tmp_path / "missing.toml", 10)
+    assert (info.value.kind, info.value.message) == (
+        "unreadable",
+        "No such file or directory",
+    )
+    with pytest.raises(ReadError) as info:
+        read.read_bytes(tmp_path, 10)
+    assert info.value.kind == "directory"
+
+
+def test_bad_utf8_is_located_at_its_line() -> None:
+    with pytest.raises(ReadError) as info:
+        read.decode(b"a = 1\nb = 2\nc = '\xff'\n")
+    assert (info.value.kind, info.value.line) == ("encoding", 3)
+
+
+def test_syntax_errors_are_located() -> None:
+    with pytest.raises(ReadError) as info:
+        read.parse_toml("a = 1\n[b\n")
+    assert (info.value.kind, info.value.line, info.value.col) == ("syntax", 2, 3)
+    assert info.value.message.startswith("invalid TOML: ")
+    with pytest.raises(ReadError) as info:
+        read.parse_json('{"a": 1,\n "b" 2}')
+    assert (info.value.kind, info.value.line, info.value.col) == ("syntax", 2, 6)
+    with pytest.raises(ReadError) as info:
+        read.parse_json('{"a": NaN}')
+    assert (info.value.message, info.value.line) == (
+        "invalid JSON: NaN is not a number JSON allows",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col"),
+    [
+        ("a = 1\nx" + ".a" * 200 + " = 1\n", 2, 2 * MAX_NESTING),
+        ("x = " + "[" * 200 + "]" * 200, 1, 4 + MAX_NESTING),
+        ("[" + ".".join(["t"] * 200) + "]", 1, 2 * MAX_NESTING + 1),
+        ("when" + ".not" * 200 + ' = "x"', 1, 4 * MAX_NESTING + 1),
+    ],
+)
+def test_toml_nested_too_deeply_is_refused_before_it_is_parsed(
+    text: str, line: int, col: int
+) -> None:
+    with pytest.raises(ReadError) as info:
+        read.parse_toml(text)
+    assert (info.value.kind, info.value.line, info.value.col) == ("too-deep", line, col)
+    assert (
+        info.value.message == f"keys and arrays nest deeper than {MAX_NESTING} levels"
+    )
+
+
+def test_json_nested_too_deeply_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(ReadError) as info:
+        read.parse_json('{"a":\n' + "[" * 200 + "]" * 200 + "}")
+    assert (info.value.kind, info.value.line, info.value.col) == (
+        "too-deep",
+        2,
+        MAX_NESTING,
+    )
+
+
+def test_a_document_as_deep_as_the_limit_is_parsed() -> None:
+    key = ".".join(["a"] * MAX_NESTING)
+    assert read.parse_toml(f"{key} = 1")
+    assert isinstance(read.parse_json("[" * MAX_NESTING + "]" * MAX_NESTING), list)
+    with pytest.raises(ReadError):
+        read.parse_toml(f"{key}.a = 1")
+
+
+# -- lines ---------------------------------------------------------------------------
+
+
+class Spy(io.BytesIO):
+    """A stream that remembers the largest read asked of it."""
+
+    largest = 0
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        assert size is not None  # never "the whole line"
+        assert size > 0
+        self.largest = max(self.largest, size)
+        return super().readline(size)
+
+
+def test_lines_are_read_each_up_to_the_limit_and_a_long_one_is_skipped() -> None:
+    stream = Spy(b'{"a": 1}\n' + b"x" * 1_000_000 + b'\n\n{"b": 2}')
+    lines = list(read.read_lines(stream, 100))
+    assert lines[0] == '{"a": 1}\n'
+    assert isinstance(lines[1], ReadError)
+    assert (lines[1].kind, lines[1].message) == (
+        "too-large",
+        "line longer than 100 bytes",
+    )
+    assert lines[2:] == ["\n", '{"b": 2}']
+    assert stream.largest <= max(101, read.SKIP)
+
+
+def test_a_line_of_exactly_the_limit_is_read() -> None:
+    assert list(read.read_lines(io.BytesIO(b"x" * 100 + b"\nyy"), 100)) == [
+        "x" * 100 + "\n",
+        "yy",
+    ]
+
+
+def test_a_long_line_on_a_device_without_end_ends_the_reading() -> None:
+    with open("/dev/zero", "rb") as stream:
+        lines = list(read.read_lines(stream, 1000))
+    assert [type(line) for line in lines] == [ReadError]
+
+
+def test_a_line_that_is_not_utf8_gives_an_error_in_its_place() -> None:
+    lines = list(read.read_lines(io.BytesIO(b"\xef\xbb\xbfa\n\xff\n\xef\xbb\xbfb"), 10))
+    assert lines[0] == "a\n"  # a BOM is dropped on the first line only
+    assert isinstance(lines[1], ReadError)
+    assert lines[2] == "\ufeffb"
+
+
+def test_lines_in_counts_only_regular_files(tmp_path: Path) -> None:
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(b"{}\n\n  \n" + b"x" * 50 + b"\n{}")
+    assert read.lines_in(path, 10) == 3
+    assert read.lines_in(tmp_path / "missing.jsonl", 10) is None
+    assert read.lines_in("/dev/zero", 10) is None
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # so that opening it does not block
+    try:
+        assert read.lines_in(fifo, 10) is None  # a pipe is never read twice
+    finally:
+        os.close(writer)
