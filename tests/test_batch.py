@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +188,17 @@ def test_count_requests_counts_jsonl_lines_and_files(tmp_path: Path) -> None:
     assert count_requests([str(jsonl), "b.toml"]) == 4
     assert count_requests(["-"]) is None
     assert count_requests([str(tmp_path / "missing.jsonl")]) is None
+
+
+def test_count_requests_never_reads_a_pipe_or_a_device(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # opened at both ends: nothing blocks
+    try:
+        os.write(writer, b"{}\n{}\n")
+        assert count_requests([str(fifo)]) is None
+        assert os.read(writer, 100) == b"{}\n{}\n"  # still there for the batch
+    finally:
+        os.close(writer)
+    (tmp_path / "zero.jsonl").symlink_to("/dev/zero")
+    assert count_requests([str(tmp_path / "zero.jsonl")]) is None

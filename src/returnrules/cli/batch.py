@@ -23,9 +23,10 @@ from typing import Any, Final, TextIO
 
 import attrs
 
-from returnrules.cli.inputs import JsonLine, Loaded
+from returnrules.cli.inputs import MAX_BYTES, JsonLine, Loaded
 from returnrules.cli.render import Style, render_decision, render_request_error
 from returnrules.engine.evaluate import Policy
+from returnrules.files.read import lines_in
 from returnrules.model.errors import RequestError
 from returnrules.policy.load import load_policy
 
@@ -209,17 +210,20 @@ def _duration(seconds: float) -> str:
 
 
 def count_requests(specs: Iterable[str]) -> int | None:
-    """How many requests the files hold (lines of a .jsonl), or None if unknown."""
+    """How many requests the files hold (lines of a .jsonl), or None if unknown.
+
+    Only regular files are counted: a pipe read here would be empty for the
+    batch, and a device may never end.
+    """
     total = 0
     for spec in specs:
         if spec == "-":
             return None
         if spec.endswith(".jsonl"):
-            try:
-                with open(spec, "rb") as f:
-                    total += sum(1 for line in f if line.strip())
-            except OSError:
+            lines = lines_in(spec, MAX_BYTES)
+            if lines is None:
                 return None
+            total += lines
         else:
             total += 1
     return total
