@@ -6,6 +6,8 @@ import io
 import itertools
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from returnrules.cli import main
 from returnrules.cli.batch import Progress, count_requests
 from returnrules.cli.inputs import JsonLine, read_requests
 from returnrules.model.errors import RequestError
+from tests.conftest import BASE_REQUEST, HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,6 +130,87 @@ def test_jobs_render_human_output_the_same_way(
     two = run(capsys, "eval", *requests, "--rules", rules, "--data", data, "-j", "2")
     assert two == one
     assert one[0] == 0
+
+
+# -- a worker that dies ------------------------------------------------------------
+
+FATAL = ROOT / "tests" / "plugins" / "fatal.py"
+
+
+def fatal_batch(tmp_path: Path, marked: str) -> list[str]:
+    """A policy whose check ends the process on the request *marked*, and a
+    batch of 300 with *marked* at line 281 (in the second chunk of 256)."""
+    (tmp_path / "rules.toml").write_text(
+        HEADER + f'[plugins]\nmodules = ["{FATAL}"]\n'
+        '[[rule]]\nid = "r"\nwhen = { check = "fatal" }\ndecide = "approve"\n'
+    )
+    ids = [f"RT-{i}" for i in range(1, 301)]
+    ids[280] = marked
+    lines = (json.dumps(dict(BASE_REQUEST, id=id_)) for id_ in ids)
+    (tmp_path / "batch.jsonl").write_text("\n".join(lines) + "\n")
+    return ids
+
+
+def eval_batch(
+    tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``returnrules eval batch.jsonl --json ...`` in a process of its own; the
+    timeout only turns a hang into a failure."""
+    return subprocess.run(
+        [sys.executable, "-m", "returnrules", "eval", "batch.jsonl", "--json", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env={**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1", **env},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("way", ["die-exit", "die-kill", "die-base"])
+def test_a_worker_that_dies_stops_the_batch_with_a_message_and_status_2(
+    tmp_path: Path, way: str
+) -> None:
+    ids = fatal_batch(tmp_path, way)
+    result = eval_batch(tmp_path, "--jobs", "2")
+    assert result.returncode == 2
+    printed = [json.loads(line)["request"] for line in result.stdout.splitlines()]
+    assert printed == ids[: len(printed)]  # in order, up to the first lost chunk
+    assert len(printed) in (0, 256)  # the first chunk may be lost with the second
+    first = f"batch.jsonl:{len(printed) + 1}"
+    what = (
+        "failed (Doom: die-base)"
+        if way == "die-base"
+        else "died (killed, out of memory, or ended by a plugin)"
+    )
+    assert result.stderr.splitlines() == [
+        f"returnrules: a worker process {what} while evaluating the requests from "
+        f"{first} to batch.jsonl:300; the batch stopped: no request from {first} on "
+        "was evaluated"
+    ]
+
+
+def test_a_policy_that_does_not_load_in_the_workers_stops_the_batch(
+    tmp_path: Path,
+) -> None:
+    fatal_batch(tmp_path, "RT-0")
+    result = eval_batch(tmp_path, "--jobs", "2", FATAL_IMPORT_IN_WORKERS="1")
+    assert (result.returncode, result.stdout) == (2, "")
+    (message,) = result.stderr.splitlines()  # no traceback
+    assert message.startswith(
+        "returnrules: a worker process failed (RuntimeError: the policy did not load "
+        'in a worker process: rules.toml:6:12: error: plugin "fatal"'
+    )
+    assert message.endswith("no request from batch.jsonl:1 on was evaluated")
+
+
+def test_a_process_ended_by_a_plugin_without_jobs_ends_too(tmp_path: Path) -> None:
+    ids = fatal_batch(tmp_path, "die-kill")
+    result = eval_batch(tmp_path)
+    assert result.returncode == -signal.SIGKILL
+    printed = [json.loads(line)["request"] for line in result.stdout.splitlines()]
+    assert printed == ids[:280]
 
 
 def test_a_negative_number_of_jobs_is_a_usage_error(

@@ -18,7 +18,8 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Final, TextIO
 
 import attrs
@@ -27,10 +28,10 @@ from returnrules.cli.inputs import MAX_BYTES, JsonLine, Loaded
 from returnrules.cli.render import Style, render_decision, render_request_error
 from returnrules.engine.evaluate import Policy
 from returnrules.files.read import lines_in
-from returnrules.model.errors import RequestError
+from returnrules.model.errors import PolicyError, RequestError
 from returnrules.policy.load import load_policy
 
-__all__ = ["Options", "Progress", "Result", "evaluate_stream"]
+__all__ = ["Options", "Progress", "Result", "WorkerDied", "evaluate_stream"]
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
 """``json.dumps(..., ensure_ascii=False)``, without a new encoder per request."""
@@ -92,11 +93,23 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(rules: str, data: Mapping[str, Any] | None, options: Options) -> None:
-    """Pool initializer: load and compile the policy once per worker process."""
-    _worker.update(policy=load_policy(rules), data=data, options=options)
+    """Pool initializer: load and compile the policy once per worker process.
+
+    A failure is kept for :func:`_work` to report: raised here, it would only
+    be logged with a traceback, and the pool marked broken without a reason.
+    """
+    try:
+        _worker.update(policy=load_policy(rules), data=data, options=options)
+    except Exception as exc:
+        problems = exc.errors if isinstance(exc, PolicyError) else (exc,)
+        _worker["failed"] = "the policy did not load in a worker process: " + "; ".join(
+            map(str, problems)
+        )
 
 
 def _work(chunk: list[tuple[str, Loaded | Result]]) -> list[Result]:
+    if "failed" in _worker:
+        raise RuntimeError(_worker["failed"])
     policy, data, options = _worker["policy"], _worker["data"], _worker["options"]
     return [
         item
@@ -104,6 +117,28 @@ def _work(chunk: list[tuple[str, Loaded | Result]]) -> list[Result]:
         else render_one(policy, data, options, source, item)
         for source, item in chunk
     ]
+
+
+class WorkerDied(Exception):
+    """A worker process died or failed: the batch stopped.
+
+    Every result before *first* was yielded; no request from *first* on was
+    evaluated (those up to *last* were in flight, the rest not yet read).
+    """
+
+    def __init__(self, first: str, last: str, cause: BaseException) -> None:
+        self.first = first
+        self.last = last
+        self.cause = cause
+        if isinstance(cause, BrokenProcessPool):
+            what = "died (killed, out of memory, or ended by a plugin)"
+        else:
+            what = f"failed ({type(cause).__name__}: {cause})"
+        span = first if first == last else f"the requests from {first} to {last}"
+        super().__init__(
+            f"a worker process {what} while evaluating {span}; the batch stopped: "
+            f"no request from {first} on was evaluated"
+        )
 
 
 def _chunks(
@@ -121,6 +156,22 @@ def _chunks(
         ]
 
 
+_InFlight = tuple[str, str, Future[list[Result]]]
+"""A chunk sent to a worker: the sources of its first and last request, and
+its future results."""
+
+
+def _results(window: collections.deque[_InFlight]) -> list[Result]:
+    """The results of the oldest chunk in flight; WorkerDied if it has none."""
+    first, last, future = window.popleft()
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a worker's own failure, whatever it raised
+        raise WorkerDied(first, window[-1][1] if window else last, exc) from None
+
+
 def evaluate_stream(
     items: Iterable[tuple[str, Loaded]],
     policy: Policy,
@@ -133,21 +184,31 @@ def evaluate_stream(
 
     *policy* is the loaded policy (used here); *rules* is its path, which each
     worker loads and compiles once.  At most two chunks per worker are in
-    flight, so a huge input is never read ahead into memory.
+    flight, so a huge input is never read ahead into memory.  A worker that
+    dies (killed, out of memory, ended by a plugin) or fails raises
+    :class:`WorkerDied` after the results before its chunk: the batch stops,
+    it never waits for ever.
     """
     if jobs <= 1:
         for source, item in items:
             yield render_one(policy, data, options, source, item)
         return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, _start_worker, (rules, data, options)) as pool:
-        window: collections.deque[AsyncResult[list[Result]]] = collections.deque()
+    pool = ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(rules, data, options),
+    )
+    window: collections.deque[_InFlight] = collections.deque()
+    try:
         for chunk in _chunks(items, policy, options):
-            window.append(pool.apply_async(_work, (chunk,)))
+            window.append((chunk[0][0], chunk[-1][0], pool.submit(_work, chunk)))
             if len(window) >= 2 * jobs:
-                yield from window.popleft().get()
+                yield from _results(window)
         while window:
-            yield from window.popleft().get()
+            yield from _results(window)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 # -- progress --------------------------------------------------------------------------
