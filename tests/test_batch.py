@@ -17,7 +17,14 @@ import pytest
 
 import returnrules
 from returnrules.cli import main
-from returnrules.cli.batch import Progress, count_requests
+from returnrules.cli.batch import (
+    CHUNK,
+    CHUNK_BYTES,
+    Options,
+    Progress,
+    _chunks,
+    count_requests,
+)
 from returnrules.cli.inputs import JsonLine, read_requests
 from returnrules.model.errors import RequestError
 from tests.conftest import BASE_REQUEST, HEADER
@@ -130,6 +137,17 @@ def test_jobs_render_human_output_the_same_way(
     two = run(capsys, "eval", *requests, "--rules", rules, "--data", data, "-j", "2")
     assert two == one
     assert one[0] == 0
+
+
+def test_a_chunk_for_the_workers_holds_a_few_megabytes_of_lines_at_most() -> None:
+    # 256 lines of 16 MiB each would be 4 GiB in one chunk, held and pickled.
+    policy = returnrules.load_policy(POLICY)
+    line = JsonLine("x" * (CHUNK_BYTES // 4), "b.jsonl", 1)
+    sizes = [len(c) for c in _chunks([("b.jsonl:1", line)] * 10, policy, Options())]
+    assert sizes == [4, 4, 2]
+    short = JsonLine("{}", "b.jsonl", 1)
+    sizes = [len(c) for c in _chunks([("b.jsonl:1", short)] * 600, policy, Options())]
+    assert sizes == [CHUNK, CHUNK, 600 - 2 * CHUNK]
 
 
 # -- a worker that dies ------------------------------------------------------------

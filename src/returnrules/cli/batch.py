@@ -12,7 +12,6 @@ A request that cannot be read or parsed is reported with its source
 from __future__ import annotations
 
 import collections
-import itertools
 import json
 import multiprocessing
 import os
@@ -38,6 +37,8 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
 
 CHUNK: Final = 256
 """Requests per chunk sent to a worker: large enough to amortise the pickling."""
+CHUNK_BYTES: Final = 4 * 1024 * 1024
+"""Text of ``.jsonl`` lines per chunk, at most (plus one line)."""
 
 
 @attrs.frozen
@@ -144,16 +145,25 @@ class WorkerDied(Exception):
 def _chunks(
     items: Iterable[tuple[str, Loaded]], policy: Policy, options: Options
 ) -> Iterator[list[tuple[str, Loaded | Result]]]:
-    """Chunks for the workers.  A request that could not even be read is rendered
-    here: a RequestError does not survive pickling (its args are its text)."""
-    it = iter(items)
-    while chunk := list(itertools.islice(it, CHUNK)):
-        yield [
-            (source, render_one(policy, None, options, source, item))
-            if isinstance(item, RequestError)
-            else (source, item)
-            for source, item in chunk
-        ]
+    """Chunks for the workers: :data:`CHUNK` requests, or fewer once their
+    ``.jsonl`` lines hold :data:`CHUNK_BYTES` of text, so that long lines (up
+    to 16 MiB each) are never held and pickled by the hundred.
+
+    A request that could not even be read is rendered here: a RequestError
+    does not survive pickling (its args are its text)."""
+    chunk: list[tuple[str, Loaded | Result]] = []
+    size = 0
+    for source, item in items:
+        if isinstance(item, RequestError):
+            chunk.append((source, render_one(policy, None, options, source, item)))
+        else:
+            chunk.append((source, item))
+            size += len(item.text) if isinstance(item, JsonLine) else 0
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 _InFlight = tuple[str, str, Future[list[Result]]]
