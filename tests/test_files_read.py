@@ -380,10 +380,5 @@ def test_lines_in_counts_only_regular_files(tmp_path: Path) -> None:
     assert read.lines_in(path, 10) == 3
     assert read.lines_in(tmp_path / "missing.jsonl", 10) is None
     assert read.lines_in("/dev/zero", 10) is None
-    fifo = tmp_path / "fifo.jsonl"
-    os.mkfifo(fifo)
-    writer = os.open(fifo, os.O_RDWR)  # so that opening it does not block
-    try:
-        assert read.lines_in(fifo, 10) is None  # a pipe is never read twice
-    finally:
-        os.close(writer)
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    assert read.lines_in(tmp_path / "fifo.jsonl", 10) is None  # nor even opened

@@ -159,7 +159,7 @@ def parse_json(text: str) -> Any:
         raise ReadError("syntax", f"invalid JSON: {exc}") from None
 
 
-def skips_long_lines(stream: IO[bytes]) -> bool:
+def _skips_long_lines(stream: IO[bytes]) -> bool:
     """Whether the rest of an over-long line of *stream* can be skipped: a
     regular file or a pipe ends, a device such as ``/dev/zero`` may never."""
     try:
@@ -170,7 +170,7 @@ def skips_long_lines(stream: IO[bytes]) -> bool:
 
 
 def _raw_lines(stream: IO[bytes], limit: int) -> Iterator[bytes | ReadError]:
-    skip = skips_long_lines(stream)
+    skip = _skips_long_lines(stream)
     while line := stream.readline(limit + 1):
         if len(line) <= limit or line.endswith(b"\n"):
             yield line
@@ -202,11 +202,12 @@ def read_lines(stream: IO[bytes], limit: int) -> Iterator[str | ReadError]:
 def lines_in(path: str | Path, limit: int) -> int | None:
     """How many lines that are not blank the file at *path* holds (over-long
     ones included), read *limit* bytes at a time; None unless it is a regular
-    file, which can be read twice."""
+    file, which can be read twice.  Anything else is not even opened: opening
+    a named pipe waits for its writer, and closing it again breaks the pipe."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                return None
             return sum(
                 1
                 for line in _raw_lines(stream, limit)
