@@ -3,12 +3,14 @@
 Nothing here raises for a user's mistake except :class:`RequestError`, whose
 ``source`` names the file (``req.toml``, ``batch.jsonl:12``, ``<stdin>``, or
 ``req.toml:3:7`` for a syntax error at a known place): a missing file, a
-directory, bad UTF-8, bad TOML or JSON and a document that is not a table are
-all reported that way, never as a traceback.
+directory, bad UTF-8, bad TOML or JSON, a file larger than :data:`MAX_BYTES`
+or nested too deeply, and a document that is not a table are all reported
+that way, never as a traceback.  The reading is :mod:`returnrules.files.read`'s.
 
 * ``.toml`` and ``.json`` hold one request (or one data table);
 * ``.jsonl`` holds one JSON request per line (blank lines are skipped), and a
-  bad line is reported as ``FILE:LINENO`` without stopping the others;
+  bad line, or one longer than :data:`MAX_BYTES`, is reported as
+  ``FILE:LINENO`` without stopping the others;
 * ``-`` is one JSON request read from standard input.
 """
 
