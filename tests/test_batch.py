@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +18,17 @@ import pytest
 
 import returnrules
 from returnrules.cli import main
-from returnrules.cli.batch import Progress, count_requests
+from returnrules.cli.batch import (
+    CHUNK,
+    CHUNK_BYTES,
+    Options,
+    Progress,
+    _chunks,
+    count_requests,
+)
 from returnrules.cli.inputs import JsonLine, read_requests
 from returnrules.model.errors import RequestError
+from tests.conftest import BASE_REQUEST, HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,6 +140,108 @@ def test_jobs_render_human_output_the_same_way(
     assert one[0] == 0
 
 
+def test_a_chunk_for_the_workers_holds_a_few_megabytes_of_lines_at_most() -> None:
+    # 256 lines of 16 MiB each would be 4 GiB in one chunk, held and pickled.
+    policy = returnrules.load_policy(POLICY)
+    line = JsonLine("x" * (CHUNK_BYTES // 4), "b.jsonl", 1)
+    sizes = [len(c) for c in _chunks([("b.jsonl:1", line)] * 10, policy, Options())]
+    assert sizes == [4, 4, 2]
+    short = JsonLine("{}", "b.jsonl", 1)
+    sizes = [len(c) for c in _chunks([("b.jsonl:1", short)] * 600, policy, Options())]
+    assert sizes == [CHUNK, CHUNK, 600 - 2 * CHUNK]
+
+
+# -- a worker that dies ------------------------------------------------------------
+
+FATAL = ROOT / "tests" / "plugins" / "fatal.py"
+
+
+def fatal_batch(tmp_path: Path, marked: str) -> list[str]:
+    """A policy whose check ends the process on the request *marked*, and a
+    batch of 300 with *marked* at line 281 (in the second chunk of 256)."""
+    shutil.copy(FATAL, tmp_path / "fatal.py")  # a policy's plugins live beside it
+    (tmp_path / "rules.toml").write_text(
+        HEADER + '[plugins]\nmodules = ["fatal.py"]\n'
+        '[[rule]]\nid = "r"\nwhen = { check = "fatal" }\ndecide = "approve"\n'
+    )
+    ids = [f"RT-{i}" for i in range(1, 301)]
+    ids[280] = marked
+    lines = (json.dumps(dict(BASE_REQUEST, id=id_)) for id_ in ids)
+    (tmp_path / "batch.jsonl").write_text("\n".join(lines) + "\n")
+    return ids
+
+
+def eval_batch(
+    tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``returnrules eval batch.jsonl --json ...`` in a process of its own; the
+    timeout only turns a hang into a failure."""
+    return subprocess.run(
+        [sys.executable, "-m", "returnrules", "eval", "batch.jsonl", "--json", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env={**os.environ, "RETURNRULES_DISABLE_PLUGIN_AUTOLOAD": "1", **env},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("way", ["die-exit", "die-kill"])
+def test_a_worker_that_dies_stops_the_batch_with_a_message_and_status_2(
+    tmp_path: Path, way: str
+) -> None:
+    ids = fatal_batch(tmp_path, way)
+    result = eval_batch(tmp_path, "--jobs", "2")
+    assert result.returncode == 2
+    printed = [json.loads(line)["request"] for line in result.stdout.splitlines()]
+    assert printed == ids[: len(printed)]  # in order, up to the first lost chunk
+    assert len(printed) in (0, 256)  # the first chunk may be lost with the second
+    first = f"batch.jsonl:{len(printed) + 1}"
+    what = "died (killed, out of memory, or ended by a plugin)"
+    assert result.stderr.splitlines() == [
+        f"returnrules: a worker process {what} while evaluating the requests from "
+        f"{first} to batch.jsonl:300; the batch stopped: no request from {first} on "
+        "was evaluated"
+    ]
+
+
+def test_a_plugin_raising_a_base_exception_in_a_worker_is_contained(
+    tmp_path: Path,
+) -> None:
+    ids = fatal_batch(tmp_path, "die-base")
+    result = eval_batch(tmp_path, "--jobs", "2")
+    assert (result.returncode, result.stderr) == (0, "")
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [p["request"] for p in printed] == ids
+    (doomed,) = [p for p in printed if p["request"] == "die-base"]
+    assert doomed["decision"] == "review"
+    assert doomed["lines"][0]["errors"][0]["message"] == "Doom: die-base"
+
+
+def test_a_policy_that_does_not_load_in_the_workers_stops_the_batch(
+    tmp_path: Path,
+) -> None:
+    fatal_batch(tmp_path, "RT-0")
+    result = eval_batch(tmp_path, "--jobs", "2", FATAL_IMPORT_IN_WORKERS="1")
+    assert (result.returncode, result.stdout) == (2, "")
+    (message,) = result.stderr.splitlines()  # no traceback
+    assert message.startswith(
+        "returnrules: a worker process failed (RuntimeError: the policy did not load "
+        'in a worker process: rules.toml:6:12: error: plugin "fatal"'
+    )
+    assert message.endswith("no request from batch.jsonl:1 on was evaluated")
+
+
+def test_a_process_ended_by_a_plugin_without_jobs_ends_too(tmp_path: Path) -> None:
+    ids = fatal_batch(tmp_path, "die-kill")
+    result = eval_batch(tmp_path)
+    assert result.returncode == -signal.SIGKILL
+    printed = [json.loads(line)["request"] for line in result.stdout.splitlines()]
+    assert printed == ids[:280]
+
+
 def test_a_negative_number_of_jobs_is_a_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -187,3 +301,17 @@ def test_count_requests_counts_jsonl_lines_and_files(tmp_path: Path) -> None:
     assert count_requests([str(jsonl), "b.toml"]) == 4
     assert count_requests(["-"]) is None
     assert count_requests([str(tmp_path / "missing.jsonl")]) is None
+
+
+def test_count_requests_never_reads_a_pipe_or_a_device(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # opened at both ends: nothing blocks
+    try:
+        os.write(writer, b"{}\n{}\n")
+        assert count_requests([str(fifo)]) is None
+        assert os.read(writer, 100) == b"{}\n{}\n"  # still there for the batch
+    finally:
+        os.close(writer)
+    (tmp_path / "zero.jsonl").symlink_to("/dev/zero")
+    assert count_requests([str(tmp_path / "zero.jsonl")]) is None

@@ -16,14 +16,17 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import datetime as dt
 import io
 import json
+import os
 import re
 import string
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,7 @@ from returnrules import (
     parse_request,
 )
 from returnrules.cli import main
+from returnrules.files.nesting import MAX_NESTING
 from returnrules.model.convert import CONTROL, MAX_STRING
 from returnrules.model.reader import MAX_LINES
 from returnrules.plugin.api import FailedFact
@@ -460,13 +464,49 @@ def test_conditions_nested_deeper_than_max_depth_are_a_located_error() -> None:
     assert problem.col > 1
 
 
-def test_toml_nested_beyond_the_parser_is_a_clean_error() -> None:
-    deep = "x = " + "[" * 50_000 + "]" * 50_000 + "\n"
+def nested_all(depth: int) -> str:
+    return "{ all = [" * depth + '{ fact = "line.qty", gt = 1 }' + "] }" * depth
+
+
+def test_conditions_nested_up_to_max_depth_pass_the_toml_nesting_limit() -> None:
+    # An "all" is two levels of TOML (a table, then an array): the checker,
+    # not the file reader, must be the one to refuse conditions too deep.
+    rule = f'[[rule]]\nid = "r"\nwhen = {nested_all(MAX_DEPTH)}\n'
+    loads_policy(HEAD + rule, autoload=False)
+    too_deep = rule.replace(nested_all(MAX_DEPTH), nested_all(MAX_DEPTH + 1))
     with pytest.raises(PolicyError) as info:
-        loads_policy(deep, autoload=False, source="p.toml")
-    (problem,) = info.value.problems
-    assert problem.code == "toml-syntax"
-    assert str(problem) == "p.toml:1:1: error: invalid TOML: nested too deeply"
+        loads_policy(HEAD + too_deep, autoload=False)
+    assert [p.message for p in info.value.problems] == [
+        f"conditions nest deeper than {MAX_DEPTH} levels"
+    ]
+
+
+DEEP = f"keys and arrays nest deeper than {MAX_NESTING} levels"
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("x = " + "[" * 50_000 + "]" * 50_000 + "\n", "1:104"),
+        (
+            HEAD + '[[rule]]\nid = "r"\nwhen' + ".not" * 100_000 + '.fact = "x"\n',
+            "7:393",
+        ),
+        (HEAD + "[" + ".".join(["rule"] * 40_000) + "]\n", "5:501"),
+    ],
+    ids=["arrays", "dotted-key", "header"],
+)
+def test_toml_nested_deeper_than_the_limit_is_a_located_error(
+    text: str, at: str
+) -> None:
+    with pytest.raises(PolicyError) as info:
+        loads_policy(text, autoload=False, source="p.toml")
+    assert [(str(p), p.code) for p in info.value.problems] == [
+        (
+            f"p.toml:{at}: error: {DEEP}",
+            "too-deep",
+        )
+    ]
 
 
 def test_a_policy_text_larger_than_the_limit_is_refused() -> None:
@@ -515,6 +555,243 @@ def test_request_files_larger_than_the_limit_are_refused_unread(
     ]
     with pytest.raises(RequestError):
         returnrules.cli.inputs.read_data(big)
+
+
+# -- files without end, lines without end, nesting without end --------------------
+
+CLI_DATA = Path(__file__).parent / "data" / "cli"
+RULES = str(CLI_DATA / "rules.toml")
+MAX_BYTES = returnrules.cli.inputs.MAX_BYTES
+
+Cli = Callable[..., tuple[int, list[str], list[str]]]
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    """``cli("eval", ...)`` in a directory with a request of the CLI test policy
+    (:data:`RULES`): exit status, stdout lines, stderr lines."""
+    monkeypatch.setenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv(  # the CLI test policy names the test plugins' modules
+        "RETURNRULES_ALLOW_MODULES", "tests.plugins.sample,tests.plugins.cli_extras"
+    )
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(tmp_path)
+    for name in ("request.toml", "partial.json"):
+        (tmp_path / name).write_bytes((CLI_DATA / name).read_bytes())
+
+    def run(*argv: str, stdin: bytes | None = None) -> tuple[int, list[str], list[str]]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out.splitlines(), err.splitlines()
+
+    return run
+
+
+def _write_forever(fd: int) -> None:
+    """Write to *fd* until its reader goes away, as ``yes`` does."""
+    with contextlib.suppress(OSError), open(fd, "wb") as pipe:
+        while True:
+            pipe.write(b"y = 1\n" * 1000)
+
+
+@contextlib.contextmanager
+def endless_pipe() -> Iterator[str]:
+    """A path like ``<(yes)``'s: ``/dev/fd/N``, a pipe that never ends."""
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=_write_forever, args=(write_end,), daemon=True)
+    writer.start()
+    try:
+        yield f"/dev/fd/{read_end}"
+    finally:
+        os.close(read_end)
+        writer.join()
+
+
+def test_a_policy_that_never_ends_is_refused_at_the_limit(cli: Cli) -> None:
+    large = f"error: policy larger than {MAX_POLICY_BYTES} bytes"
+    assert cli("check", "/dev/zero") == (
+        1,
+        [f"/dev/zero:1:1: {large}", "Found 1 error."],
+        [],
+    )
+    with endless_pipe() as path:
+        assert cli("check", path) == (1, [f"{path}:1:1: {large}", "Found 1 error."], [])
+
+
+def test_request_and_data_files_that_never_end_are_refused_at_the_limit(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    large = f"larger than {MAX_BYTES} bytes"
+    code, out, err = cli(
+        "eval", "zero.toml", "zero.json", "request.toml", "--json", "--rules", RULES
+    )
+    assert code == 2
+    assert json.loads(out[0])["request"] == "RT-1"
+    assert err == [
+        f"zero.toml: {large}",
+        f"zero.json: {large}",
+        "2 requests could not be evaluated",
+    ]
+    assert cli("eval", "request.toml", "--data", "zero.toml", "--rules", RULES) == (
+        2,
+        [],
+        [f"zero.toml: {large}"],
+    )
+    code, out, err = cli("eval", "-", "--rules", RULES, stdin=b" " * (MAX_BYTES + 1))
+    assert (code, err[0]) == (2, f"<stdin>: {large}")
+
+
+def test_a_named_pipe_that_never_ends_is_refused_at_the_limit(
+    cli: Cli, tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "fifo.toml")
+    writer = threading.Thread(
+        target=lambda: _write_forever(os.open(tmp_path / "fifo.toml", os.O_WRONLY)),
+        daemon=True,
+    )
+    writer.start()
+    code, _, err = cli("eval", "fifo.toml", "--rules", RULES)
+    writer.join(timeout=60)  # it stops when the reader goes away
+    assert (code, err[0]) == (2, f"fifo.toml: larger than {MAX_BYTES} bytes")
+    assert not writer.is_alive()
+
+
+def test_a_case_file_that_never_ends_is_refused_at_the_limit(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "cases.toml").symlink_to("/dev/zero")
+    assert cli("test", "cases.toml") == (
+        2,
+        [
+            f"cases.toml:1:1: error: case file larger than {MAX_BYTES} bytes",
+            "0 passed, 0 failed",
+        ],
+        [],
+    )
+
+
+DEEP_KEY = "x" + ".a" * 40_000 + " = 1\n"  # 80 KB; six gigabytes once
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error"),
+    [
+        ("deep.toml", DEEP_KEY, f"deep.toml:1:200: {DEEP}"),
+        ("deep.toml", "x = " + "[" * 50_000 + "]" * 50_000, f"deep.toml:1:104: {DEEP}"),
+        ("deep.toml", "[" + "a." * 40_000 + "a]\n", f"deep.toml:1:201: {DEEP}"),
+        (
+            "deep.json",
+            '{"x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+            f"deep.json:1:106: {DEEP}",
+        ),
+    ],
+    ids=["dotted-key", "arrays", "header", "json"],
+)
+def test_a_request_nested_too_deeply_is_refused_at_its_place(
+    cli: Cli, tmp_path: Path, name: str, text: str, error: str
+) -> None:
+    (tmp_path / name).write_text(text)
+    code, out, err = cli("eval", name, "request.toml", "--json", "--rules", RULES)
+    assert (code, err) == (2, [error, "1 request could not be evaluated"])
+    assert json.loads(out[0])["request"] == "RT-1"
+
+
+def test_data_nested_too_deeply_is_refused_at_its_place(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "deep.toml").write_text("[stock]\n" + DEEP_KEY)
+    assert cli("eval", "request.toml", "--data", "deep.toml", "--rules", RULES) == (
+        2,
+        [],
+        [f"deep.toml:2:198: {DEEP}"],
+    )
+
+
+def test_a_policy_nested_too_deeply_is_refused_at_its_place(
+    cli: Cli, tmp_path: Path
+) -> None:
+    text = HEAD + '[[rule]]\nid = "r"\nwhen' + ".not" * 100_000 + '.fact = "x"\n'
+    (tmp_path / "deep.toml").write_text(text)  # 400 KB; 24 GB once
+    assert cli("check", "deep.toml") == (
+        1,
+        [f"deep.toml:7:393: error: {DEEP}", "Found 1 error."],
+        [],
+    )
+
+
+def test_a_case_file_nested_too_deeply_is_refused_at_its_place(
+    cli: Cli, tmp_path: Path
+) -> None:
+    text = '[[case]]\nname = "x"\nwith' + ".a" * 40_000 + " = 1\n"
+    (tmp_path / "cases.toml").write_text(text)
+    assert cli("test", "cases.toml") == (
+        2,
+        [f"cases.toml:3:199: error: {DEEP}", "0 passed, 0 failed"],
+        [],
+    )
+
+
+def test_dots_and_brackets_in_strings_and_comments_are_not_nesting(
+    cli: Cli, tmp_path: Path
+) -> None:
+    request = (tmp_path / "request.toml").read_text()
+    noise = "a.[{'" * 199
+    text = request.replace('name = "前刹车片"', f'name = "{noise}"  # {noise * 50}')
+    (tmp_path / "noisy.toml").write_text(f"# {'a.' * 20_000}[[[\n" + text)
+    code, out, err = cli("eval", "noisy.toml", "--json", "--rules", RULES)
+    assert (code, err) == (0, [])
+    assert json.loads(out[0])["decision"] == "approve"
+
+
+def jsonl(tmp_path: Path, *lines: str) -> str:
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_jsonl_line_longer_than_the_limit_is_skipped_and_the_batch_goes_on(
+    cli: Cli, tmp_path: Path
+) -> None:
+    good = json.dumps(json.loads((tmp_path / "partial.json").read_text()))
+    long = '{"id": "' + "x" * MAX_BYTES + '"}'
+    path = jsonl(tmp_path, good, long, good)
+    code, out, err = cli("eval", path, "--json", "--rules", RULES)
+    assert code == 2
+    assert len(out) == 2
+    assert err == [
+        f"{path}:2: line longer than {MAX_BYTES} bytes",
+        "1 request could not be evaluated",
+    ]
+
+
+def test_a_jsonl_line_nested_too_deeply_is_refused_at_its_place(
+    cli: Cli, tmp_path: Path
+) -> None:
+    good = json.dumps(json.loads((tmp_path / "partial.json").read_text()))
+    path = jsonl(tmp_path, good, "[" * 50_000, good)
+    code, out, err = cli("eval", path, "--json", "--rules", RULES)
+    assert (code, len(out)) == (2, 2)
+    assert err == [f"{path}:2:101: {DEEP}", "1 request could not be evaluated"]
+
+
+def test_a_jsonl_file_that_never_ends_a_line_is_refused_once(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "zero.jsonl").symlink_to("/dev/zero")
+    assert cli("eval", "zero.jsonl", "--rules", RULES) == (
+        2,
+        [],
+        [
+            f"zero.jsonl:1: line longer than {MAX_BYTES} bytes",
+            "1 request could not be evaluated",
+        ],
+    )
 
 
 def request_with_lines(count: int) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from returnrules.files.positions import Path, key_positions, locate
+from returnrules.files.nesting import MAX_NESTING, too_deep
+from returnrules.files.positions import MAX_PATH, Path, key_positions, locate
 
 
 def lines(*source: str) -> str:
@@ -365,6 +366,29 @@ def test_invalid_input_stops_without_raising() -> None:
     assert key_positions("[" * 5000) == {}
     deep = key_positions("a = " + "[" * 5000)  # too deep to recurse into
     assert deep[("a",)] == (1, 1)
+
+
+def test_a_path_longer_than_max_path_stops_the_scan() -> None:
+    # Each path is a new tuple: recording a key of n parts costs n², so a key
+    # of 40 000 parts took gigabytes; the scan now stops at MAX_PATH.
+    positions = key_positions("x" + ".a" * 40_000 + " = 1\n")
+    assert len(positions) == MAX_PATH
+    assert locate(positions, ("x", *["a"] * 300)) == (1, 2 * MAX_PATH - 1)
+    assert len(key_positions("x = " + "[" * 40_000 + "]" * 40_000)) == MAX_PATH
+
+
+def test_a_document_as_deep_as_the_readers_allow_is_mapped_whole() -> None:
+    key = ".".join(["a"] * (MAX_NESTING - 1))
+    text = "".join(f"k{i}.{key} = [{{ b = 1 }}]\n" for i in range(500))
+    positions = key_positions(text)
+    assert len(positions) == 500 * (MAX_NESTING + 2)
+    assert positions[("k499", *key.split("."), 0, "b")] == (500, 6 + len(key) + 6)
+    # Arrays of tables: a header may extend one, so that its path runs deeper
+    # than the readers count.
+    headers = "".join(f"[[{'.'.join(['t'] * n)}]]\n" for n in range(1, MAX_NESTING))
+    assert too_deep(headers) is None
+    deepest = ("t", 0) * (MAX_NESTING - 1)
+    assert key_positions(headers)[deepest] == (MAX_NESTING - 1, 2 * MAX_NESTING - 1)
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,30 +12,33 @@ A request that cannot be read or parsed is reported with its source
 from __future__ import annotations
 
 import collections
-import itertools
 import json
 import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Final, TextIO
 
 import attrs
 
-from returnrules.cli.inputs import JsonLine, Loaded
+from returnrules.cli.inputs import MAX_BYTES, JsonLine, Loaded
 from returnrules.cli.render import Style, render_decision, render_request_error
-from returnrules.model.errors import RequestError
+from returnrules.files.read import lines_in
+from returnrules.model.errors import PolicyError, RequestError
 from returnrules.policy.load import load_policy
 from returnrules.policy.policy import Policy
 
-__all__ = ["Options", "Progress", "Result", "evaluate_stream"]
+__all__ = ["Options", "Progress", "Result", "WorkerDied", "evaluate_stream"]
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
 """``json.dumps(..., ensure_ascii=False)``, without a new encoder per request."""
 
 CHUNK: Final = 256
 """Requests per chunk sent to a worker: large enough to amortise the pickling."""
+CHUNK_BYTES: Final = 4 * 1024 * 1024
+"""Text of ``.jsonl`` lines per chunk, at most (plus one line)."""
 
 
 @attrs.frozen
@@ -91,11 +94,23 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(rules: str, data: Mapping[str, Any] | None, options: Options) -> None:
-    """Pool initializer: load and compile the policy once per worker process."""
-    _worker.update(policy=load_policy(rules), data=data, options=options)
+    """Pool initializer: load and compile the policy once per worker process.
+
+    A failure is kept for :func:`_work` to report: raised here, it would only
+    be logged with a traceback, and the pool marked broken without a reason.
+    """
+    try:
+        _worker.update(policy=load_policy(rules), data=data, options=options)
+    except Exception as exc:
+        problems = exc.errors if isinstance(exc, PolicyError) else (exc,)
+        _worker["failed"] = "the policy did not load in a worker process: " + "; ".join(
+            map(str, problems)
+        )
 
 
 def _work(chunk: list[tuple[str, Loaded | Result]]) -> list[Result]:
+    if "failed" in _worker:
+        raise RuntimeError(_worker["failed"])
     policy, data, options = _worker["policy"], _worker["data"], _worker["options"]
     return [
         item
@@ -105,19 +120,66 @@ def _work(chunk: list[tuple[str, Loaded | Result]]) -> list[Result]:
     ]
 
 
+class WorkerDied(Exception):
+    """A worker process died or failed: the batch stopped.
+
+    Every result before *first* was yielded; no request from *first* on was
+    evaluated (those up to *last* were in flight, the rest not yet read).
+    """
+
+    def __init__(self, first: str, last: str, cause: BaseException) -> None:
+        self.first = first
+        self.last = last
+        self.cause = cause
+        if isinstance(cause, BrokenProcessPool):
+            what = "died (killed, out of memory, or ended by a plugin)"
+        else:
+            what = f"failed ({type(cause).__name__}: {cause})"
+        span = first if first == last else f"the requests from {first} to {last}"
+        super().__init__(
+            f"a worker process {what} while evaluating {span}; the batch stopped: "
+            f"no request from {first} on was evaluated"
+        )
+
+
 def _chunks(
     items: Iterable[tuple[str, Loaded]], policy: Policy, options: Options
 ) -> Iterator[list[tuple[str, Loaded | Result]]]:
-    """Chunks for the workers.  A request that could not even be read is rendered
-    here: a RequestError does not survive pickling (its args are its text)."""
-    it = iter(items)
-    while chunk := list(itertools.islice(it, CHUNK)):
-        yield [
-            (source, render_one(policy, None, options, source, item))
-            if isinstance(item, RequestError)
-            else (source, item)
-            for source, item in chunk
-        ]
+    """Chunks for the workers: :data:`CHUNK` requests, or fewer once their
+    ``.jsonl`` lines hold :data:`CHUNK_BYTES` of text, so that long lines (up
+    to 16 MiB each) are never held and pickled by the hundred.
+
+    A request that could not even be read is rendered here: a RequestError
+    does not survive pickling (its args are its text)."""
+    chunk: list[tuple[str, Loaded | Result]] = []
+    size = 0
+    for source, item in items:
+        if isinstance(item, RequestError):
+            chunk.append((source, render_one(policy, None, options, source, item)))
+        else:
+            chunk.append((source, item))
+            size += len(item.text) if isinstance(item, JsonLine) else 0
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+_InFlight = tuple[str, str, Future[list[Result]]]
+"""A chunk sent to a worker: the sources of its first and last request, and
+its future results."""
+
+
+def _results(window: collections.deque[_InFlight]) -> list[Result]:
+    """The results of the oldest chunk in flight; WorkerDied if it has none."""
+    first, last, future = window.popleft()
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a worker's own failure, whatever it raised
+        raise WorkerDied(first, window[-1][1] if window else last, exc) from None
 
 
 def evaluate_stream(
@@ -132,21 +194,31 @@ def evaluate_stream(
 
     *policy* is the loaded policy (used here); *rules* is its path, which each
     worker loads and compiles once.  At most two chunks per worker are in
-    flight, so a huge input is never read ahead into memory.
+    flight, so a huge input is never read ahead into memory.  A worker that
+    dies (killed, out of memory, ended by a plugin) or fails raises
+    :class:`WorkerDied` after the results before its chunk: the batch stops,
+    it never waits for ever.
     """
     if jobs <= 1:
         for source, item in items:
             yield render_one(policy, data, options, source, item)
         return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, _start_worker, (rules, data, options)) as pool:
-        window: collections.deque[AsyncResult[list[Result]]] = collections.deque()
+    pool = ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(rules, data, options),
+    )
+    window: collections.deque[_InFlight] = collections.deque()
+    try:
         for chunk in _chunks(items, policy, options):
-            window.append(pool.apply_async(_work, (chunk,)))
+            window.append((chunk[0][0], chunk[-1][0], pool.submit(_work, chunk)))
             if len(window) >= 2 * jobs:
-                yield from window.popleft().get()
+                yield from _results(window)
         while window:
-            yield from window.popleft().get()
+            yield from _results(window)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 # -- progress --------------------------------------------------------------------------
@@ -209,17 +281,20 @@ def _duration(seconds: float) -> str:
 
 
 def count_requests(specs: Iterable[str]) -> int | None:
-    """How many requests the files hold (lines of a .jsonl), or None if unknown."""
+    """How many requests the files hold (lines of a .jsonl), or None if unknown.
+
+    Only regular files are counted: a pipe read here would be empty for the
+    batch, and a device may never end.
+    """
     total = 0
     for spec in specs:
         if spec == "-":
             return None
         if spec.endswith(".jsonl"):
-            try:
-                with open(spec, "rb") as f:
-                    total += sum(1 for line in f if line.strip())
-            except OSError:
+            lines = lines_in(spec, MAX_BYTES)
+            if lines is None:
                 return None
+            total += lines
         else:
             total += 1
     return total

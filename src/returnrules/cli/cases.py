@@ -74,16 +74,17 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
-from returnrules.cli.inputs import read_data, read_document
+from returnrules.cli.inputs import MAX_BYTES, read_data, read_document
 from returnrules.cli.render import plural, render_request_error
-from returnrules.files.positions import key_positions, locate, syntax_error_position
+from returnrules.files import read
+from returnrules.files.positions import key_positions, locate
+from returnrules.files.read import ReadError
 from returnrules.model.decision import Decision, LineDecision
 from returnrules.model.errors import (
     Issue,
@@ -337,6 +338,22 @@ def _problems(issues: Iterable[Issue], text: str, source: str) -> list[Problem]:
     )
 
 
+def _unread(source: str, exc: ReadError) -> Problem:
+    """What the reader could not do, as the case file's one problem."""
+    line, col = exc.line or 1, exc.col or 1
+    if exc.kind in ("unreadable", "directory"):
+        message = f"cannot read case file: {exc.message}"
+        return Problem(source, 1, 1, message, "unreadable")
+    if exc.kind == "too-large":
+        return Problem(source, 1, 1, f"case file {exc.message}", "too-large")
+    if exc.kind == "encoding":
+        message = "the case file is not valid UTF-8"
+        return Problem(source, line, col, message, "unreadable")
+    if exc.kind == "too-deep":
+        return Problem(source, line, col, exc.message, "too-deep")
+    return Problem(source, line, col, exc.message, "toml-syntax")
+
+
 def load_case_file(path: str | os.PathLike[str], *, default_rules: Path) -> CaseFile:
     """Read and check a case file; raise :class:`CaseFileError` if it is malformed.
 
@@ -345,22 +362,10 @@ def load_case_file(path: str | os.PathLike[str], *, default_rules: Path) -> Case
     file = Path(path)
     source = os.fspath(path)
     try:
-        text = file.read_bytes().decode("utf-8-sig")
-        doc = tomllib.loads(text)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise CaseFileError(
-            [Problem(source, 1, 1, f"cannot read case file: {reason}", "unreadable")]
-        ) from None
-    except UnicodeDecodeError:
-        raise CaseFileError(
-            [Problem(source, 1, 1, "the case file is not valid UTF-8", "unreadable")]
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        line, col, message = syntax_error_position(str(exc), text)
-        raise CaseFileError(
-            [Problem(source, line, col, f"invalid TOML: {message}", "toml-syntax")]
-        ) from None
+        text = read.read_text(file, MAX_BYTES)
+        doc = read.parse_toml(text)
+    except ReadError as exc:
+        raise CaseFileError([_unread(source, exc)]) from None
 
     reader = _Reader()
     reader.keys(doc, TOP_KEYS, (), "a case file")

@@ -19,6 +19,7 @@ import attrs
 from returnrules.cli.batch import (
     Options,
     Progress,
+    WorkerDied,
     count_requests,
     default_jobs,
     evaluate_stream,
@@ -208,6 +209,11 @@ def run_eval(
                 console.print("")
             first = False
             console.print(*result.out)
+    except WorkerDied as exc:
+        # Not every request was evaluated, as for invalid ones; the message
+        # names the first that was not.
+        console.error(f"returnrules: {exc}")
+        return BAD_INPUT
     finally:
         if meter is not None:
             meter.close()

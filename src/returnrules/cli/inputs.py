@@ -3,26 +3,27 @@
 Nothing here raises for a user's mistake except :class:`RequestError`, whose
 ``source`` names the file (``req.toml``, ``batch.jsonl:12``, ``<stdin>``, or
 ``req.toml:3:7`` for a syntax error at a known place): a missing file, a
-directory, bad UTF-8, bad TOML or JSON and a document that is not a table are
-all reported that way, never as a traceback.
+directory, bad UTF-8, bad TOML or JSON, a file larger than :data:`MAX_BYTES`
+or nested too deeply, and a document that is not a table are all reported
+that way, never as a traceback.  The reading is :mod:`returnrules.files.read`'s.
 
 * ``.toml`` and ``.json`` hold one request (or one data table);
 * ``.jsonl`` holds one JSON request per line (blank lines are skipped), and a
-  bad line is reported as ``FILE:LINENO`` without stopping the others;
+  bad line, or one longer than :data:`MAX_BYTES`, is reported as
+  ``FILE:LINENO`` without stopping the others;
 * ``-`` is one JSON request read from standard input.
 """
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final
 
 import attrs
 
-from returnrules.files.positions import syntax_error_position
+from returnrules.files import read
+from returnrules.files.read import ReadError
 from returnrules.model.errors import RequestError, RequestProblem
 
 __all__ = [
@@ -39,6 +40,7 @@ STDIN_NAME: Final = "<stdin>"
 REQUEST_SUFFIXES: Final = (".toml", ".json", ".jsonl")
 DATA_SUFFIXES: Final = (".toml", ".json")
 MAX_BYTES: Final = 16 * 1024 * 1024
+"""The most a request or data file, or one line of a ``.jsonl`` file, may hold."""
 
 
 @attrs.frozen
@@ -66,20 +68,27 @@ def _error(source: str, message: str, code: str = "unreadable") -> RequestError:
     return RequestError([RequestProblem((), message, code)], source)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+def _failed(source: str, exc: ReadError, line: int | None = None) -> RequestError:
+    """What the reader could not do, as the error of the request *source*.
 
-
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-"""``json.loads(text, parse_constant=...)``, without a new decoder per request."""
-
-
-def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _error(f"{source}:{line}", "not valid UTF-8 text") from None
+    *line* is the line of a ``.jsonl`` file the text came from.
+    """
+    where = source
+    if line is not None or exc.line is not None:
+        where += f":{line or exc.line}"
+        if exc.col is not None:
+            where += f":{exc.col}"
+    if exc.kind == "unreadable":
+        return _error(where, f"cannot read file: {exc.message}")
+    if exc.kind == "directory":
+        return _error(where, "is a directory, not a file")
+    if exc.kind == "encoding":
+        return _error(where, "not valid UTF-8 text")
+    if exc.kind == "too-large":
+        return _error(where, exc.message, "too-large")
+    if exc.kind == "too-deep":
+        return _error(where, exc.message, "too-deep")
+    return _error(where, exc.message, "syntax")
 
 
 def _table(value: object, source: str, what: str) -> Mapping[str, Any]:
@@ -98,39 +107,11 @@ def parse_json(
 
     *line* is the line number of *text* in its file (for JSON Lines).
     """
-    here = source if line is None else f"{source}:{line}"
     try:
-        value = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        at = f"{source}:{line or exc.lineno}:{exc.colno}"
-        raise _error(at, f"invalid JSON: {exc.msg}", "syntax") from None
-    except (ValueError, RecursionError) as exc:
-        raise _error(here, f"invalid JSON: {exc}", "syntax") from None
-    return _table(value, here, what)
-
-
-def parse_toml(text: str, source: str) -> Mapping[str, Any]:
-    """One TOML document; a syntax error is reported at ``SOURCE:LINE:COL``."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, col, message = syntax_error_position(str(exc), text)
-        where = f"{source}:{line}:{col}"
-        raise _error(where, f"invalid TOML: {message}", "syntax") from None
-    except RecursionError:
-        raise _error(source, "invalid TOML: nested too deeply", "syntax") from None
-
-
-def _read_bytes(path: Path, source: str) -> bytes:
-    try:
-        if path.is_dir():
-            raise _error(source, "is a directory, not a file")
-        if path.stat().st_size > MAX_BYTES:
-            raise _error(source, f"larger than {MAX_BYTES} bytes", "too-large")
-        return path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise _error(source, f"cannot read file: {reason}") from None
+        value = read.parse_json(text)
+    except ReadError as exc:
+        raise _failed(source, exc, line) from None
+    return _table(value, source if line is None else f"{source}:{line}", what)
 
 
 def _suffix(path: Path, source: str, allowed: tuple[str, ...]) -> str:
@@ -154,12 +135,14 @@ def read_document(
 ) -> Mapping[str, Any]:
     """Read one ``.toml`` or ``.json`` document as a mapping (RequestError if not)."""
     source = str(path)
-    file = Path(path)
-    suffix = _suffix(file, source, allowed)
-    text = _decode(_read_bytes(file, source), source)
-    if suffix == ".json":
-        return parse_json(text, source, what)
-    return parse_toml(text, source)
+    suffix = _suffix(Path(path), source, allowed)
+    try:
+        text = read.read_text(path, MAX_BYTES)
+        if suffix == ".toml":
+            return read.parse_toml(text)
+    except ReadError as exc:
+        raise _failed(source, exc) from None
+    return parse_json(text, source, what)
 
 
 def read_data(path: str | Path) -> Mapping[str, Any]:
@@ -177,12 +160,11 @@ def _jsonl(path: Path, source: str, lazy: bool) -> Iterator[tuple[str, Loaded]]:
         yield source, _error(source, f"cannot read file: {exc.strerror}")
         return
     with stream:
-        for number, raw in enumerate(stream, start=1):
+        lines = read.read_lines(stream, MAX_BYTES)
+        for number, text in enumerate(lines, start=1):
             where = f"{source}:{number}"
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield where, _error(where, "not valid UTF-8 text")
+            if isinstance(text, ReadError):
+                yield where, _failed(source, text, number)
                 continue
             if not text.strip():
                 continue
@@ -193,6 +175,18 @@ def _jsonl(path: Path, source: str, lazy: bool) -> Iterator[tuple[str, Loaded]]:
                 yield where, parse_json(text, source, line=number)
             except RequestError as exc:
                 yield where, exc
+
+
+def _stdin(stdin: IO[bytes] | None) -> Mapping[str, Any]:
+    if stdin is None:
+        raise _error(STDIN_NAME, "standard input is not available")
+    try:
+        text = read.decode(read.read_stream(stdin, MAX_BYTES))
+    except ReadError as exc:
+        raise _failed(STDIN_NAME, exc) from None
+    if not text.strip():
+        raise _error(STDIN_NAME, "no request on standard input (expected JSON)")
+    return parse_json(text, STDIN_NAME)
 
 
 def read_requests(
@@ -206,14 +200,8 @@ def read_requests(
     evaluates them.
     """
     if spec == STDIN:
-        if stdin is None:
-            yield STDIN_NAME, _error(STDIN_NAME, "standard input is not available")
-            return
         try:
-            text = _decode(stdin.read(MAX_BYTES + 1), STDIN_NAME)
-            if not text.strip():
-                raise _error(STDIN_NAME, "no request on standard input (expected JSON)")
-            yield STDIN_NAME, parse_json(text, STDIN_NAME)
+            yield STDIN_NAME, _stdin(stdin)
         except RequestError as exc:
             yield STDIN_NAME, exc
         return

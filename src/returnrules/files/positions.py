@@ -14,8 +14,9 @@ elements (including each ``[[table]]`` occurrence) are addressed by their 0-base
 index.
 
 The scanner never raises.  If it meets something it does not understand (which
-cannot happen for valid TOML), it stops and returns the positions collected so far;
-:func:`locate` then falls back to the longest known prefix of a path.
+cannot happen for valid TOML), or a path longer than :data:`MAX_PATH`, it stops
+and returns the positions collected so far; :func:`locate` then falls back to
+the longest known prefix of a path.
 """
 
 from __future__ import annotations
@@ -24,10 +25,22 @@ import contextlib
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from typing import Final
 
-__all__ = ["Path", "key_positions", "locate", "syntax_error_position"]
+from returnrules.files.nesting import MAX_NESTING
+
+__all__ = ["MAX_PATH", "Path", "key_positions", "locate", "syntax_error_position"]
 
 Path = tuple[str | int, ...]
+
+MAX_PATH: Final = 2 * MAX_NESTING
+"""The longest path recorded; the scan stops at a longer one.
+
+Each path is a new tuple, so a key of n parts costs n² to record: the readers
+refuse text nested deeper than :data:`MAX_NESTING` before it gets here, and
+this bound keeps the cost so on any text.  It is twice the readers' limit
+because they do not count the index of an array of tables that a header
+extends (``[[a]]`` then ``[[a.b]]`` is at ``("a", 0, "b", 0)``)."""
 
 _BARE_KEY = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -77,6 +90,8 @@ class _Scanner:
 
     def record(self, path: Path, offset: int) -> None:
         """Remember where `path` is written; the first position wins."""
+        if len(path) > MAX_PATH:
+            raise _Stop
         line = bisect_right(self.line_starts, offset) - 1
         self.positions.setdefault(path, (line + 1, offset - self.line_starts[line] + 1))
 

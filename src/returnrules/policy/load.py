@@ -2,8 +2,9 @@
 
 The stages, each collecting issues rather than stopping:
 
-1. read the file and parse it with :mod:`tomllib` (a syntax error is reported
-   with tomllib's own line and column, and nothing else can be checked);
+1. read the file and parse it (:mod:`returnrules.files.read`: bounded in size
+   and nesting; a syntax error is reported with tomllib's own line and
+   column, and nothing else can be checked);
 2. load the plugins the policy names, on top of the built-in and entry-point
    ones (a plugin that fails is a problem at its ``[plugins]`` entry);
 3. type-check the document against the registry (:mod:`returnrules.policy.check`);
@@ -15,12 +16,13 @@ The stages, each collecting issues rather than stopping:
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from returnrules.files.positions import key_positions, locate, syntax_error_position
+from returnrules.files import read
+from returnrules.files.positions import key_positions, locate
+from returnrules.files.read import ReadError
 from returnrules.model.errors import Issue, PathKey, PolicyError, Problem
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.manager import AllowModules, Registry, load_registry
@@ -40,31 +42,33 @@ def _fail(
 
 def _read(path: str | os.PathLike[str]) -> str:
     """The text of a policy file; unreadable, huge or non-UTF-8 is a PolicyError."""
-    shown = os.fspath(path)
-    file = Path(path)
     try:
-        if file.stat().st_size > MAX_POLICY_BYTES:
-            _fail(shown, f"policy larger than {MAX_POLICY_BYTES} bytes", "too-large")
-        data = file.read_bytes()
-    except OSError as exc:
-        _fail(shown, f"cannot read policy: {exc.strerror}", "unreadable")
-    try:
-        return data.decode("utf-8-sig")  # editors on Windows may add a BOM
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        _fail(shown, "the policy is not valid UTF-8", "unreadable", line)
+        return read.read_text(path, MAX_POLICY_BYTES)
+    except ReadError as exc:
+        _failed(os.fspath(path), exc)
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:
     if len(text) > MAX_POLICY_BYTES:
         _fail(source, f"policy larger than {MAX_POLICY_BYTES} bytes", "too-large")
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, col, message = syntax_error_position(str(exc), text)
-        _fail(source, f"invalid TOML: {message}", "toml-syntax", line, col)
-    except RecursionError:
-        _fail(source, "invalid TOML: nested too deeply", "toml-syntax")
+        return read.parse_toml(text)
+    except ReadError as exc:
+        _failed(source, exc)
+
+
+def _failed(source: str, exc: ReadError) -> NoReturn:
+    """What the reader could not do, as the policy's one problem."""
+    line, col = exc.line or 1, exc.col or 1
+    if exc.kind in ("unreadable", "directory"):
+        _fail(source, f"cannot read policy: {exc.message}", "unreadable")
+    if exc.kind == "too-large":
+        _fail(source, f"policy {exc.message}", "too-large")
+    if exc.kind == "encoding":
+        _fail(source, "the policy is not valid UTF-8", "unreadable", line)
+    if exc.kind == "too-deep":
+        _fail(source, exc.message, "too-deep", line, col)
+    _fail(source, exc.message, "toml-syntax", line, col)
 
 
 def _strings(value: object, path: PathKey, issues: list[Issue]) -> list[str]:
