@@ -25,6 +25,7 @@ import pluggy
 from returnrules.model.errors import RequestProblem
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Action, Check, Fact
+from returnrules.plugin.execute import Executor, LedgerTable
 
 __all__ = ["PROJECT", "hookimpl"]
 
@@ -91,4 +92,27 @@ def returnrules_check_data(
     per request) with the policy's *vocabularies*, so codes in the data can be
     checked too.  Return the problems found, each with its key path inside
     *data* (``("stock", "BOSCH-0986494", "on_hand")``), or nothing.
+    """
+
+
+@hookspec
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    """Register executors: the code that carries out a decided action.
+
+    Called once per plugin manager.  The desk (``returnrules submit``) runs the
+    executor of each planned action exactly once, after the decision is
+    recorded, handing it the action's fields and idempotency key.  An action
+    without an executor is recorded as failed when the desk meets it.
+    ``Executor(..., replaces=True)`` takes over an action another plugin
+    already executes (a host replacing a standard executor).
+    """
+
+
+@hookspec
+def returnrules_register_ledger_tables(register: Callable[[LedgerTable], None]) -> None:
+    """Register tables an executor keeps its effects in, in the desk's ledger.
+
+    Called once per plugin manager.  ``returnrules db upgrade`` (and opening a
+    new ledger) creates them, and adds the columns a newer version of the
+    plugin declares.  Executors fill them with ``execution.record(...)``.
     """

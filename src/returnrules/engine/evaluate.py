@@ -53,6 +53,7 @@ from returnrules.plugin.api import (
 )
 from returnrules.plugin.hooks import describe, is_fault
 from returnrules.plugin.manager import Registry
+from returnrules.plugin.tape import Tape
 
 __all__ = ["Engine", "LinePlan", "Outcome", "RequestPlan", "combine"]
 
@@ -233,15 +234,33 @@ class Engine:
                 masks[rule.decide] |= 1 << rule.index
         self._decide_masks = masks
 
-    def evaluate(self, request: Request, data: Data, explain: bool) -> Decision:
-        """Decide a checked *request* (semantics 1-6)."""
+    def evaluate(
+        self,
+        request: Request,
+        data: Data,
+        explain: bool,
+        tapes: Mapping[int, Tape] | None = None,
+    ) -> Decision:
+        """Decide a checked *request* (semantics 1-6).
+
+        *tapes* (by order line number) keep - or play back - what the data
+        providers answered for each line: the desk's snapshot.
+        """
         pairs = request.pairs
-        if len(pairs) == 1:  # most requests: no generator, nothing to combine
+        if len(pairs) == 1 and tapes is None:  # most requests: nothing to combine
             ((rline, oline),) = pairs
-            line = self._line(request, rline, oline, data, explain)
+            line = self._line(request, rline, oline, data, explain, None)
             return Decision(request.id, line.decision, (line,), explain)
         lines = tuple(
-            self._line(request, rline, oline, data, explain) for rline, oline in pairs
+            self._line(
+                request,
+                rline,
+                oline,
+                data,
+                explain,
+                None if tapes is None else tapes.get(rline.line),
+            )
+            for rline, oline in pairs
         )
         overall = combine([line.decision for line in lines])
         return Decision(request.id, overall, lines, explain)
@@ -287,8 +306,9 @@ class Engine:
         oline: OrderLine,
         data: Data,
         explain: bool,
+        tape: Tape | None,
     ) -> LineDecision:
-        ctx = LineContext(request, rline, oline, data, self._hooks, self.facts)
+        ctx = LineContext(request, rline, oline, data, self._hooks, self.facts, tape)
         errors: list[EvalError] = []
         trace: dict[str, Any] | None = None
         if explain:

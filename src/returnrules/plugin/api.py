@@ -31,6 +31,7 @@ from returnrules.model.request import OrderLine, Request, ReturnLine
 
 if TYPE_CHECKING:
     from returnrules.plugin.hooks import Hooks
+    from returnrules.plugin.tape import Tape
 
 __all__ = [
     "Action",
@@ -267,7 +268,7 @@ class LineContext:
     """
 
     __slots__ = ("data", "facts", "hook", "line", "memo", "order_line", "request",
-                 "values")  # fmt: skip
+                 "tape", "values")  # fmt: skip
 
     def __init__(
         self,
@@ -277,6 +278,7 @@ class LineContext:
         data: Data,
         hook: Hooks,
         facts: tuple[Fact, ...] = (),
+        tape: Tape | None = None,
     ) -> None:
         self.request = request
         self.line = line
@@ -288,6 +290,8 @@ class LineContext:
         # by the compiled policy, read by templates.  Not for plugins.
         self.values: list[Any] = []
         self.facts = facts
+        # What the data providers answered, kept by the desk (plugin.tape).
+        self.tape = tape
 
     def __repr__(self) -> str:
         return f"<LineContext {self.request.id} line {self.line.line}>"

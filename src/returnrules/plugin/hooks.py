@@ -25,6 +25,7 @@ import pluggy
 from returnrules.model.errors import RequestProblem
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Action, Check, Fact, ReadOnlyMapping
+from returnrules.plugin.execute import Executor, LedgerTable
 
 __all__ = ["Answer", "Hooks", "describe", "is_fault", "problems_of"]
 
@@ -90,9 +91,14 @@ class Hooks:
         """Call a ``firstresult`` hook a plugin declared (``returnrules_addhooks``).
 
         ``ctx.hook.first("returnrules_stock_level", sku=sku, context=ctx)``: the
-        first non-None answer of the implementations, in pluggy's order.
+        first non-None answer of the implementations, in pluggy's order.  When
+        the line has a :class:`~returnrules.plugin.tape.Tape` (the desk), the
+        answer is kept on it, or played back from it.
         """
         caller: Any = getattr(self._relay, hook)
+        tape = getattr(kwargs.get("context"), "tape", None)
+        if tape is not None:  # the desk keeps (or plays back) what was answered
+            return tape.first(caller, hook, kwargs)
         return caller(**kwargs)
 
     # -- one plugin at a time --------------------------------------------------------
@@ -162,6 +168,24 @@ class Hooks:
         """``returnrules_register_actions(register)``, plugin by plugin."""
         return self.each(
             "returnrules_register_actions",
+            lambda plugin: {"register": register_for(plugin)},
+        )
+
+    def register_executors(
+        self, register_for: Callable[[str], Callable[[Executor], None]]
+    ) -> Iterator[Answer]:
+        """``returnrules_register_executors(register)``, plugin by plugin."""
+        return self.each(
+            "returnrules_register_executors",
+            lambda plugin: {"register": register_for(plugin)},
+        )
+
+    def register_ledger_tables(
+        self, register_for: Callable[[str], Callable[[LedgerTable], None]]
+    ) -> Iterator[Answer]:
+        """``returnrules_register_ledger_tables(register)``, plugin by plugin."""
+        return self.each(
+            "returnrules_register_ledger_tables",
             lambda plugin: {"register": register_for(plugin)},
         )
 

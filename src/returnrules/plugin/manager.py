@@ -45,6 +45,7 @@ from returnrules import hookspecs
 from returnrules.model.errors import Issue, PathKey, RequestProblem, did_you_mean
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Action, Check, Fact, ReadOnlyMapping
+from returnrules.plugin.execute import Executor, LedgerTable
 from returnrules.plugin.hooks import Answer, Hooks, describe, is_fault, problems_of
 
 __all__ = [
@@ -81,6 +82,8 @@ class PluginInfo:
     checks: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     vocabularies: tuple[str, ...] = ()
+    executors: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -97,6 +100,10 @@ class Registry:
     facts: tuple[Fact, ...]
     checks: Mapping[str, Check[Any]]
     actions: Mapping[str, Action[Any]]
+    executors: Mapping[str, Executor] = attrs.field(factory=dict)
+    """The executor of each action, by action name (for the desk)."""
+    tables: Mapping[str, LedgerTable] = attrs.field(factory=dict)
+    """The ledger tables plugins keep their executors' effects in."""
     hooks: Hooks = attrs.field(init=False)
     """The typed facade every call into the plugins goes through."""
     fact_numbers: Mapping[str, int] = attrs.field(init=False)
@@ -386,6 +393,8 @@ def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registr
     facts: dict[str, Fact] = {}
     checks: dict[str, Check[Any]] = {}
     actions: dict[str, Action[Any]] = {}
+    executors: dict[str, Executor] = {}
+    tables: dict[str, LedgerTable] = {}
     owners: dict[tuple[str, str], str] = {}
     added: dict[str, dict[str, list[str]]] = {}
 
@@ -395,7 +404,8 @@ def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registr
         def for_plugin(plugin: str) -> Callable[[Any], None]:
             def register(thing: Any) -> None:
                 problem = _validate(kind, thing, expected, pattern, vocabularies)
-                if problem is None and thing.name in table:
+                replacing = isinstance(thing, Executor) and thing.replaces
+                if problem is None and thing.name in table and not replacing:
                     problem = (
                         f'{kind} "{thing.name}" is registered by both '
                         f'"{owners[kind, thing.name]}" and "{plugin}"'
@@ -433,6 +443,18 @@ def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registr
         hooks.register_actions(registrar("action", actions, Action, _THING_NAME)),
         "returnrules_register_actions",
     )
+    loader.failures(
+        hooks.register_executors(
+            registrar("executor", executors, Executor, _THING_NAME)
+        ),
+        "returnrules_register_executors",
+    )
+    loader.failures(
+        hooks.register_ledger_tables(
+            registrar("table", tables, LedgerTable, _THING_NAME)
+        ),
+        "returnrules_register_ledger_tables",
+    )
 
     infos = []
     for name, info in loader.infos.items():
@@ -444,6 +466,8 @@ def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registr
                 checks=tuple(mine.get("check", ())),
                 actions=tuple(mine.get("action", ())),
                 vocabularies=tuple(mine.get("vocabulary", ())),
+                executors=tuple(mine.get("executor", ())),
+                tables=tuple(mine.get("table", ())),
             )
         )
     return Registry(
@@ -453,6 +477,8 @@ def _collect(pm: pluggy.PluginManager, hooks: Hooks, loader: _Loader) -> Registr
         facts=tuple(facts.values()),
         checks=checks,
         actions=actions,
+        executors=executors,
+        tables=tables,
     )
 
 
@@ -473,7 +499,9 @@ def _validate(
         and thing.type.vocab not in vocabularies
     ):
         return f'fact "{thing.name}" uses unknown vocabulary "{thing.type.vocab}"'
-    function = {Fact: "resolve", Check: "test", Action: "run"}.get(type(thing))
+    function = {Fact: "resolve", Check: "test", Action: "run", Executor: "run"}.get(
+        type(thing)
+    )
     if function is not None and not callable(getattr(thing, function)):
         return f'{kind} "{thing.name}": {function} is not callable'
     if isinstance(thing, Check | Action) and not attrs.has(thing.params):

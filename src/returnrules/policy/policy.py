@@ -29,6 +29,7 @@ from returnrules.model.request import Request
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Data, Fact
 from returnrules.plugin.manager import AllowModules, Registry
+from returnrules.plugin.tape import Tape
 
 __all__ = ["Origin", "Policy"]
 
@@ -210,14 +211,19 @@ class Policy:
         data: Mapping[str, Any] | None = None,
         *,
         explain: bool = False,
+        tapes: Mapping[int, Tape] | None = None,
     ) -> Decision:
         """Decide *request* (a :class:`Request` or a mapping to parse).
 
         *data* (a mapping, or the :class:`Data` that :meth:`check_data`
         returns) is handed to the plugins' data providers (the CLI's
         ``--data``).  With *explain*, every line carries a trace of every rule.
+        *tapes*, by order line number, keep what the data providers answered
+        (or play a recorded answer back): the desk's snapshot of a decision.
         """
-        return self.engine.evaluate(self._checked(request), self._data(data), explain)
+        return self.engine.evaluate(
+            self._checked(request), self._data(data), explain, tapes
+        )
 
     def plan(
         self,
