@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
-from returnrules import Action, LineContext, Template, hookimpl
+from returnrules import Action, Execution, Executor, LineContext, Template, hookimpl
 
 Recipient = Literal[
     "customer",
@@ -48,5 +48,25 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
             doc="tell `to` (customer, warehouse, purchasing, finance, "
             "customer_service, production, logistics, supplier) `message`; "
             "reports to, message",
+        )
+    )
+
+
+def _execute_notify(execution: Execution) -> None:
+    execution.record(
+        "notifications",
+        recipient=execution.fields["to"],
+        message=execution.fields["message"],
+    )
+
+
+@hookimpl
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    register(
+        Executor(
+            "notify",
+            _execute_notify,
+            doc="a message in the outbox of its recipient (a department, the "
+            "customer, the supplier)",
         )
     )

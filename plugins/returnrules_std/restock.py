@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from returnrules import Action, LineContext, hookimpl
+from returnrules import Action, Execution, Executor, LineContext, hookimpl
 from returnrules_std._lines import part_and_qty
 
 
@@ -32,5 +32,27 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
             RestockParams,
             doc="put the part back in stock at `location`, after inspection if "
             "`inspect`; reports sku, qty, location, inspect",
+        )
+    )
+
+
+def _execute_restock(execution: Execution) -> None:
+    fields = execution.fields
+    execution.record(
+        "stock_movements",
+        sku=fields["sku"],
+        qty=fields["qty"],
+        movement="inspect" if fields["inspect"] else "restock",
+        location=fields["location"],
+    )
+
+
+@hookimpl
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    register(
+        Executor(
+            "restock",
+            _execute_restock,
+            doc="a stock movement: restock at the location, or inspect first",
         )
     )

@@ -24,6 +24,8 @@ from returnrules import (
     Action,
     Bounds,
     Check,
+    Execution,
+    Executor,
     Fact,
     FactType,
     LineContext,
@@ -164,5 +166,29 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
             "cancel_line",
             lambda ctx, params: part_and_qty(ctx),
             doc="release the reservation of the unshipped qty; reports sku, qty",
+        )
+    )
+
+
+def _execute_exchange(execution: Execution) -> None:
+    fields = execution.fields
+    execution.record("exchanges", sku=fields["sku"], qty=fields["qty"])
+
+
+def _execute_cancel(execution: Execution) -> None:
+    fields = execution.fields
+    execution.record(
+        "stock_movements", sku=fields["sku"], qty=fields["qty"], movement="release"
+    )
+
+
+@hookimpl
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    register(Executor("exchange", _execute_exchange, doc="a replacement to pick"))
+    register(
+        Executor(
+            "cancel_line",
+            _execute_cancel,
+            doc="a stock movement: release the reservation",
         )
     )

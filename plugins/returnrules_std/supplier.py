@@ -26,6 +26,8 @@ from returnrules import (
     Action,
     Bounds,
     Check,
+    Execution,
+    Executor,
     Fact,
     FactType,
     LineContext,
@@ -211,5 +213,26 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
             "return_to_supplier",
             _return_to_supplier,
             doc="send the part back to its supplier; reports supplier, sku, qty",
+        )
+    )
+
+
+def _execute_return(execution: Execution) -> None:
+    fields = execution.fields
+    execution.record(
+        "supplier_returns",
+        supplier=fields["supplier"],
+        sku=fields["sku"],
+        qty=fields["qty"],
+    )
+
+
+@hookimpl
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    register(
+        Executor(
+            "return_to_supplier",
+            _execute_return,
+            doc="a line of the supplier's return list (RTV)",
         )
     )

@@ -60,6 +60,7 @@ from returnrules.plugin.api import (
     NoParams,
     Template,
 )
+from returnrules.plugin.execute import Execution, Executor, LedgerTable
 from returnrules.policy.load import load_policy, loads_policy
 from returnrules.policy.policy import Policy
 
@@ -76,9 +77,12 @@ __all__ = [
     "Data",
     "Decision",
     "EvalError",
+    "Execution",
+    "Executor",
     "Fact",
     "FactType",
     "FactUnavailable",
+    "LedgerTable",
     "LineContext",
     "LineDecision",
     "LinePlan",

@@ -101,8 +101,8 @@ def _typed_resolver(
     return resolve_checked
 
 
-_Call = tuple[Callable[[LineContext, Any], Any], Any, str, str, bool, str]
-"""(run, params, action name, rule id, multiple, source for an error)."""
+_Call = tuple[Callable[[LineContext, Any], Any], Any, str, str, bool, str, int]
+"""(run, params, action name, rule id, multiple, source for an error, step)."""
 
 
 @attrs.frozen
@@ -134,6 +134,7 @@ class Outcome:
                 rule.id,
                 planned.action.multiple,
                 f"action {planned.action.name} (plugin {planned.action.plugin})",
+                next(n for n, p in enumerate(rule.then) if p is planned),
             )
             for rule, planned in self.actions
         )
@@ -297,6 +298,45 @@ class Engine:
             overall = combine([line.outcome.decision for line in lines])
         return RequestPlan(request.id, overall, tuple(lines))
 
+    def resolve(
+        self,
+        request: Request,
+        data: Data,
+        line: int,
+        matched: Iterable[str],
+        decision: DecisionName,
+        tape: Tape | None = None,
+    ) -> LineDecision:
+        """Line *line* decided by a person: what follows when the rules that
+        *matched* it meet *decision* (semantics 3-4), its actions realized.
+
+        Raises ``ValueError`` if an action fails: a person's decision is
+        carried out whole or not at all.
+        """
+        wanted = set(matched)
+        mask = 0
+        for rule in self.rules:
+            if rule.id in wanted:
+                mask |= 1 << rule.index
+        pair = next((p for p in request.pairs if p[0].line == line), None)
+        if pair is None:
+            raise ValueError(f"request {request.id} has no line {line}")
+        rline, oline = pair
+        ctx = LineContext(request, rline, oline, data, self._hooks, self.facts, tape)
+        ctx.values = [UNSET] * len(self.facts)
+        plan = self._make_plan(mask, False, decision)
+        errors: list[EvalError] = []
+        actions, messages = self._realize(plan, ctx, errors)
+        if errors:
+            failures = "; ".join(
+                f"{e.source} of rule {e.rule}: {e.message}" for e in errors
+            )
+            raise ValueError(f"line {line}: {failures}")
+        return LineDecision(
+            line, decision, plan.matched, plan.decided_by, messages, actions,
+            (), plan.overridden,
+        )  # fmt: skip
+
     # -- one line -------------------------------------------------------------------
 
     def _line(
@@ -382,11 +422,17 @@ class Engine:
             plan = self._plans[key] = self._make_plan(mask, errored)
         return plan
 
-    def _make_plan(self, mask: int, errored: bool) -> Outcome:
+    def _make_plan(
+        self, mask: int, errored: bool, decided: DecisionName | None = None
+    ) -> Outcome:
+        """What follows from matching the rules of *mask* (semantics 2-4);
+        *decided* is a decision made by a person, in place of the rules'."""
         rules = self.rules
         matched = [rules[i] for i in _bits(mask)]
         decision: DecisionName
-        if errored:
+        if decided is not None:
+            decision = decided
+        elif errored:
             decision = "review"
         elif mask & self._decide_masks["reject"]:
             decision = "reject"
@@ -438,7 +484,7 @@ class Engine:
     ) -> tuple[tuple[ActionResult, ...], tuple[str, ...]]:
         """Run the plan's actions and render its messages; failures go to *errors*."""
         results: list[ActionResult] = []
-        for run, params, name, rule_id, multiple, source in plan.calls:
+        for run, params, name, rule_id, multiple, source, step in plan.calls:
             try:
                 fields = reportable(run(ctx, params))
             except BaseException as exc:  # a plugin's fault: see is_fault
@@ -453,9 +499,9 @@ class Engine:
                     if earlier.action == name and earlier.fields == fields:
                         break  # identical once rendered, though written differently
                 else:
-                    results.append(action_result(name, rule_id, fields))
+                    results.append(action_result(name, rule_id, fields, step))
             else:
-                results.append(action_result(name, rule_id, fields))
+                results.append(action_result(name, rule_id, fields, step))
         if not plan.messages:
             return tuple(results), ()
         messages: list[str] = []

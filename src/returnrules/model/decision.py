@@ -137,11 +137,17 @@ def _kind(value: object) -> str:
 
 @attrs.frozen
 class ActionResult:
-    """One planned action: its kind, the rule that planned it, what it reports."""
+    """One planned action: its kind, the rule that planned it, what it reports.
+
+    ``step`` is its place in the rule's ``then`` (0 for the first): with the
+    request, line and rule it names the action for good - the desk's
+    idempotency key.
+    """
 
     action: str
     rule: str
     fields: Mapping[str, Any]
+    step: int = 0
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]
@@ -154,10 +160,13 @@ _new = object.__new__
 _set_action = ActionResult.__dict__["action"].__set__
 _set_rule = ActionResult.__dict__["rule"].__set__
 _set_fields = ActionResult.__dict__["fields"].__set__
+_set_step = ActionResult.__dict__["step"].__set__
 
 
-def action_result(action: str, rule: str, fields: Mapping[str, Any]) -> ActionResult:
-    """``ActionResult(action, rule, fields)`` through the slots' own setters.
+def action_result(
+    action: str, rule: str, fields: Mapping[str, Any], step: int = 0
+) -> ActionResult:
+    """``ActionResult(action, rule, fields, step)`` through the slots' own setters.
 
     The same object, built in about half the time: evaluate makes one for
     every action of every line.
@@ -166,6 +175,7 @@ def action_result(action: str, rule: str, fields: Mapping[str, Any]) -> ActionRe
     _set_action(result, action)
     _set_rule(result, rule)
     _set_fields(result, fields)
+    _set_step(result, step)
     return result
 
 

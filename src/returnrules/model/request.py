@@ -8,6 +8,7 @@ carry a UTC offset, money is in the request's currency).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, NewType
 
@@ -183,11 +184,23 @@ class Request:
     lines: tuple[ReturnLine, ...]
     currency: str
     pairs: tuple[tuple[ReturnLine, OrderLine], ...] = attrs.field(eq=False, repr=False)
+    taken: Mapping[int, int] = attrs.field(factory=dict, eq=False, repr=False)
+    """Per order line, the quantity earlier requests recorded in a ledger took
+    back; ``line.returnable_qty`` counts it as returned (the desk sets it)."""
 
     @property
     def kind(self) -> str:
         """``cancel`` while the order has not shipped, else ``return``."""
         return "return" if self.order.shipped else "cancel"
+
+    def returnable(self, line: OrderLine) -> int:
+        """``line.returnable_qty``: what of *line* can still be returned or
+        cancelled, after what the order says and what a ledger knows was taken."""
+        return returnable_qty(self.order, line) - self.taken.get(line.line, 0)
+
+    def with_taken(self, taken: Mapping[int, int]) -> Request:
+        """This request as a ledger sees it: *taken* units already taken back."""
+        return attrs.evolve(self, taken=taken)
 
     @property
     def days_since_order(self) -> int:

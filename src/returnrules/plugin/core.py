@@ -13,7 +13,6 @@ from typing import Any
 
 from returnrules.hookspecs import hookimpl
 from returnrules.model.money import CONTEXT, Money
-from returnrules.model.request import returnable_qty
 from returnrules.model.vocab import DEFAULT_VOCABULARIES, Vocabulary
 from returnrules.plugin.api import Fact, FactType, LineContext
 
@@ -76,8 +75,9 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...
     (
         "line.returnable_qty",
         INT,
-        lambda c: returnable_qty(c.request.order, c.order_line),
-        "shipped − already returned; ordered − shipped for a cancellation",
+        lambda c: c.request.returnable(c.order_line),
+        "shipped − already returned (the request's returned_qty, and what the "
+        "desk's ledger recorded); ordered − shipped for a cancellation",
     ),
     ("line.reason", FactType.enum("reason"), "line.reason", ""),
     ("line.condition", FactType.enum("condition"), "line.condition", ""),

@@ -1,0 +1,60 @@
+"""Canonical JSON and money in minor units: how the desk writes values down.
+
+A request is stored as *canonical JSON* (keys sorted, no spaces, dates as ISO
+8601), so the same request always has the same text and the same SHA-256:
+that is how a resubmission is told from a conflict.  Money goes into queryable
+columns as an integer count of the currency's minor unit (306.00 CNY is
+30600), so SQL sums it exactly on both databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from returnrules.model.decision import jsonable
+from returnrules.model.money import Money, minor_units, round_half_up
+
+__all__ = ["canonical", "digest", "minor", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """*value* with TOML's dates and times as ISO 8601 text, tables and arrays
+    copied: what JSON can hold."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return jsonable(value)
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON text of *value*."""
+    return json.dumps(
+        plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def digest(text: str) -> str:
+    """The SHA-256 of *text*, hex."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def minor(money: Money) -> int:
+    """*money* as an integer count of its currency's minor unit, half-up."""
+    rounded = round_half_up(money.amount, money.currency)
+    return int(rounded.scaleb(minor_units(money.currency)))
+
+
+def from_minor(count: int, currency: str) -> Decimal:
+    """The amount *count* minor units of *currency* make: 30600 CNY → 306.00."""
+    return Decimal(count).scaleb(-minor_units(currency))
+
+
+__all__ += ["from_minor"]

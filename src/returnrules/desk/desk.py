@@ -1,0 +1,919 @@
+"""The return desk: record every request, execute its actions exactly once.
+
+:class:`Desk` is the library call behind ``returnrules submit``, ``resume``
+and ``review resolve``::
+
+    with open_ledger("returnrules.db") as ledger:
+        desk = Desk(ledger, policy, data)
+        for outcome in desk.submit(requests):
+            ...
+
+**Submitting** a batch is two transactions.  The first records every request
+of the batch - the request as given, the policy and data it was decided with,
+the decision with its trace, what the data providers answered, one row per
+line, one *journal* entry per planned action (the outbox) and the events -
+and, in the same transaction, the quantities of each order line taken back,
+so two desks racing for the last unit cannot both get it.  The second runs
+the executors after that commit and marks each journal entry ``done`` or
+``failed``, writing the rows executors keep in the ledger in the same
+transaction as the mark.  A crash between the two leaves entries ``pending``:
+``resume`` runs them.
+
+**Exactly once.**  Every entry has a stable key (request, line, action, rule,
+position), which the executor receives.  The desk never runs an entry that
+is ``done``; the rows an executor records are keyed by it, so they are kept
+once even if the executor runs again after a crash; an executor that acts
+outside the ledger (a payment service) must deduplicate on the key itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+import itertools
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from returnrules.desk.canonical import canonical, digest, minor
+from returnrules.desk.chain import Event, chained
+from returnrules.desk.ledger import Ledger, LedgerError, Transaction
+from returnrules.model.decision import ActionResult, Decision, LineDecision, reportable
+from returnrules.model.errors import RequestError, RequestProblem
+from returnrules.model.money import Money
+from returnrules.model.request import OrderLine, Request, ReturnLine
+from returnrules.plugin.api import Data
+from returnrules.plugin.execute import NAME, Execution, Executor, now
+from returnrules.plugin.hooks import describe, is_fault
+from returnrules.plugin.tape import Recorded, Tape
+from returnrules.policy.policy import Policy
+
+__all__ = ["Desk", "Refused", "Submitted", "default_actor"]
+
+BATCH: Final = 200
+"""Requests recorded per transaction: large enough to amortise the commit."""
+
+FINAL: Final = frozenset({"completed", "failed"})
+STATUS_OF: Final = {
+    "approve": "approved",
+    "reject": "rejected",
+    "review": "review",
+    "partial": "partial",
+}
+
+
+def default_actor() -> str:
+    """Who is at the desk: the OS user (``--by`` overrides it)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name (a container): say so rather than fail
+        return f"uid {os.getuid()}"
+
+
+@attrs.frozen
+class Submitted:
+    """A request the ledger now holds: recorded now, or earlier (a duplicate)."""
+
+    source: str
+    request_id: str
+    status: str
+    result: Mapping[str, Any]
+    """The ``eval --json`` object it was decided with (with its trace)."""
+    duplicate: bool = False
+    failed: int = 0
+    """How many of its actions failed (``resume --retry-failed`` runs them)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``submit --json`` object: the decision plus ``status``."""
+        return {**self.result, "status": self.status}
+
+
+@attrs.frozen
+class Refused:
+    """A request the desk did not record: invalid, or a conflict."""
+
+    source: str
+    error: RequestError
+
+
+Outcome = Submitted | Refused
+
+
+# -- running executors -------------------------------------------------------------
+
+
+_Job = tuple[Callable[[], Any], list[Any], threading.Event]
+"""A run for the worker: the call, where its answer goes, and its done flag."""
+
+
+class _Worker:
+    """One daemon thread that runs executors, so a run can be given up on.
+
+    A run that outlasts its timeout is abandoned with its thread (Python
+    cannot stop a thread); the next run gets a new one.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, args=(self._jobs,), daemon=True).start()
+
+    @staticmethod
+    def _loop(jobs: queue.SimpleQueue[Any]) -> None:
+        while True:
+            job, answer, done = jobs.get()
+            try:
+                answer.append(("ok", job()))
+            except BaseException as exc:  # handed back to the desk
+                answer.append(("error", exc))
+            done.set()
+
+    def run(self, job: Callable[[], Any], timeout: float) -> tuple[str, Any]:
+        answer: list[Any] = []
+        done = threading.Event()
+        self._jobs.put((job, answer, done))
+        if not done.wait(timeout):
+            return "timeout", None
+        kind, value = answer[0]
+        return kind, value
+
+
+@attrs.frozen
+class _Done:
+    """What became of one journal entry."""
+
+    key: str
+    request_id: str
+    state: Literal["done", "failed"]
+    executor: str | None
+    result: str | None
+    error: str | None
+    records: tuple[tuple[str, dict[str, Any]], ...] = ()
+    line: int = 0
+
+
+# -- the desk ----------------------------------------------------------------------
+
+
+class Desk:
+    """A ledger and a policy, at a desk.
+
+    *data* is the ``--data`` mapping (stock, suppliers...) the policy's
+    plugins read; *actor* names who acts (``--by``; default the OS user).
+    Opening a desk creates a new ledger, refuses one of another schema
+    version, and adds the tables the policy's plugins keep.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        policy: Policy,
+        data: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+        batch: int = BATCH,
+        clock: Callable[[], Any] = now,
+    ) -> None:
+        self.ledger = ledger
+        self.policy = policy
+        self.actor = actor or default_actor()
+        self.batch = max(1, batch)
+        self.clock = clock
+        ledger.check_schema(create=True)
+        ledger.ensure_tables(policy.registry.tables)
+        self.data = Data() if data is None else policy.check_data(data)
+        self._data_body = None if data is None else canonical(data)
+        self.policy_sha = digest(policy.text)
+        self._worker: _Worker | None = None
+        self._policies: dict[str, Policy] = {self.policy_sha: policy}
+        self._store_policy()
+
+    def __repr__(self) -> str:
+        return f"<Desk {self.ledger.url} {self.policy.source}>"
+
+    def _store_policy(self) -> None:
+        plugins = [
+            {"name": p.name, "origin": p.origin, "source": p.source}
+            for p in self.policy.registry.plugins
+        ]
+        with self.ledger.write() as tx:
+            tx.execute(
+                "INSERT INTO policies (sha256, source, text, plugins, first_used) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                (
+                    self.policy_sha,
+                    self.policy.source,
+                    self.policy.text,
+                    json.dumps(plugins, ensure_ascii=False),
+                    self._now(),
+                ),
+            )
+            if self._data_body is not None:
+                tx.execute(
+                    "INSERT INTO data_snapshots (sha256, body) VALUES (?, ?) "
+                    "ON CONFLICT (sha256) DO NOTHING",
+                    (digest(self._data_body), self._data_body),
+                )
+
+    def _now(self) -> str:
+        return str(self.clock().isoformat())
+
+    # -- submit ---------------------------------------------------------------------
+
+    def submit(
+        self, requests: Iterable[tuple[str, Mapping[str, Any] | RequestError]]
+    ) -> Iterator[Outcome]:
+        """Decide, record and execute each ``(source, request)``, in order.
+
+        A request already recorded with the same content is not decided or
+        executed again: its recorded result comes back (``duplicate``).  The
+        same id with other content is refused as a conflict, and so is an
+        invalid request; the others are recorded.
+        """
+        items = iter(requests)
+        while chunk := list(itertools.islice(items, self.batch)):
+            yield from self._submit_batch(chunk)
+
+    def _submit_batch(
+        self, chunk: Sequence[tuple[str, Mapping[str, Any] | RequestError]]
+    ) -> list[Outcome]:
+        outcomes: list[Outcome | _Pending] = []
+        for source, item in chunk:
+            outcomes.append(self._prepare(source, item))
+        pending = [o for o in outcomes if isinstance(o, _Pending)]
+        if pending:
+            with self.ledger.write() as tx:
+                self._record(tx, pending)
+            recorded = [p.request.id for p in pending if p.recorded]
+            if recorded:
+                self._execute(self._entries(recorded))
+                statuses = self._statuses(recorded)
+                for p in pending:
+                    if p.recorded:
+                        p.status, p.failed = statuses[p.request.id]
+        return [o.outcome() if isinstance(o, _Pending) else o for o in outcomes]
+
+    def _prepare(
+        self, source: str, item: Mapping[str, Any] | RequestError
+    ) -> _Pending | Refused:
+        if isinstance(item, RequestError):
+            return Refused(source, item if item.source else item.with_source(source))
+        try:
+            request = self.policy.parse_request(item)
+        except RequestError as exc:
+            return Refused(source, exc if exc.source else exc.with_source(source))
+        body = canonical(item)
+        return _Pending(source, request, body, digest(body))
+
+    def _record(self, tx: Transaction, pending: Sequence[_Pending]) -> None:
+        """Decide and record *pending* in one transaction (see the module)."""
+        ids = list(dict.fromkeys(p.request.id for p in pending))
+        known = {
+            row[0]: row[1:]
+            for part in _parts(ids)
+            for row in tx.all(
+                "SELECT request_id, content_sha256, status, result FROM requests "
+                f"WHERE request_id IN ({_marks(part)})",
+                part,
+            )
+        }
+        taken = self._lock_taken(tx, [p for p in pending if p.request.id not in known])
+        at = self._now()
+        seen: dict[str, _Pending] = {}
+        rows = _Rows()
+        for p in pending:
+            rid = p.request.id
+            if rid in known or rid in seen:
+                earlier = known.get(rid)
+                sha = earlier[0] if earlier else seen[rid].sha
+                if sha != p.sha:
+                    p.conflict = True
+                    continue
+                if earlier is not None:
+                    p.status, p.result = earlier[1], json.loads(earlier[2])
+                else:
+                    p.status, p.result = seen[rid].status, seen[rid].result
+                p.duplicate = True
+                continue
+            seen[rid] = p
+            self._decide(p, taken, rows, at)
+        for (order, line), qty in taken.items():
+            rows.taken.append((qty, order, line))
+        rows.write(tx)
+        self._append_events(tx, rows.events)
+
+    def _lock_taken(
+        self, tx: Transaction, pending: Sequence[_Pending]
+    ) -> dict[tuple[str, int], int]:
+        """The quantities already taken back of every order line *pending*
+        returns, locked until the transaction ends (rows in a fixed order)."""
+        wanted = sorted(
+            {
+                (p.request.order.id, rline.line)
+                for p in pending
+                for rline in p.request.lines
+            }
+        )
+        if not wanted:
+            return {}
+        tx.executemany(
+            "INSERT INTO taken (order_id, line, qty) VALUES (?, ?, 0) "
+            "ON CONFLICT (order_id, line) DO NOTHING",
+            wanted,
+        )
+        taken: dict[tuple[str, int], int] = {}
+        for order, line in wanted:
+            row = tx.one(
+                "SELECT qty FROM taken WHERE order_id = ? AND line = ?" + tx.for_update,
+                (order, line),
+            )
+            taken[order, line] = int(row[0]) if row else 0
+        return taken
+
+    def _decide(
+        self,
+        p: _Pending,
+        taken: dict[tuple[str, int], int],
+        rows: _Rows,
+        at: str,
+    ) -> None:
+        order = p.request.order.id
+        request = p.request.with_taken(
+            {rline.line: taken.get((order, rline.line), 0) for rline in p.request.lines}
+        )
+        tapes: dict[int, Tape] = {rline.line: Tape() for rline in request.lines}
+        decision = self.policy.evaluate(request, self.data, explain=True, tapes=tapes)
+        p.result = decision.to_dict()
+        p.status = STATUS_OF[decision.decision]
+        p.recorded = True
+        provided = {
+            str(line): [r.to_dict() for r in tape.answers]
+            for line, tape in tapes.items()
+        }
+        rows.requests.append(
+            (
+                request.id,
+                p.sha,
+                p.body,
+                order,
+                request.customer.id,
+                request.kind,
+                request.requested_at.isoformat(),
+                at,
+                self.policy_sha,
+                None if self._data_body is None else digest(self._data_body),
+                decision.decision,
+                p.status,
+                json.dumps(p.result, ensure_ascii=False),
+                json.dumps(provided, ensure_ascii=False),
+                self.actor,
+                at,
+            )
+        )
+        lines: dict[int, tuple[ReturnLine, OrderLine]] = {
+            rline.line: (rline, oline) for rline, oline in request.pairs
+        }
+        for line in decision.lines:
+            rline, oline = lines[line.line]
+            amount = oline.unit_price * rline.qty
+            rows.lines.append(
+                (
+                    request.id,
+                    line.line,
+                    order,
+                    request.customer.id,
+                    oline.sku,
+                    oline.brand,
+                    oline.category,
+                    oline.supplier,
+                    rline.qty,
+                    rline.reason,
+                    rline.condition,
+                    minor(amount),
+                    amount.currency,
+                    line.decision,
+                    line.decision,
+                    json.dumps(list(line.decided_by)),
+                    at,
+                )
+            )
+            if line.decision in ("approve", "review"):
+                taken[order, line.line] = taken.get((order, line.line), 0) + rline.qty
+            rows.journal.extend(self._entries_of(request.id, line, at))
+        rows.events.append(Event(0, request.id, at, self.actor, "received", "received"))
+        rows.events.append(Event(0, request.id, at, self.actor, "decided", p.status))
+
+    def _entries_of(
+        self, request_id: str, line: LineDecision, at: str
+    ) -> list[tuple[Any, ...]]:
+        """The journal rows of a line's actions (keys stable across retries)."""
+        return [_journal_row(request_id, line.line, a, at) for a in line.actions]
+
+    def _append_events(self, tx: Transaction, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        head = tx.one("SELECT seq, hash FROM chain WHERE id = 1" + tx.for_update)
+        assert head is not None, "the chain head is created with the ledger"
+        done = chained(events, int(head[0]), str(head[1]))
+        tx.executemany(
+            "INSERT INTO events (seq, request_id, at, actor, kind, status, line, note, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [attrs.astuple(e) for e in done],
+        )
+        tx.execute(
+            "UPDATE chain SET seq = ?, hash = ? WHERE id = 1",
+            (done[-1].seq, done[-1].hash),
+        )
+
+    # -- executing ------------------------------------------------------------------
+
+    def _entries(
+        self, request_ids: Sequence[str] | None, *, failed: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Journal entries to run: pending (and failed, if asked) ones."""
+        states = ("pending", "failed") if failed else ("pending",)
+        select = (
+            "SELECT key, request_id, line, action, rule, fields, attempts FROM journal "
+            f"WHERE state IN ({_marks(states)})"
+        )
+        with self.ledger.read() as tx:
+            if request_ids is None:
+                return tx.all(select + " ORDER BY created_at, key", states)
+            found: list[tuple[Any, ...]] = []
+            for part in _parts(list(request_ids)):
+                found += tx.all(
+                    select + f" AND request_id IN ({_marks(part)}) ORDER BY key",
+                    (*states, *part),
+                )
+            return found
+
+    def _execute(self, entries: Sequence[tuple[Any, ...]]) -> None:
+        """Run each entry's executor and record the outcomes, in batches."""
+        executors = self.policy.registry.executors
+        done: list[_Done] = []
+        for key, request_id, line, action, rule, fields, attempts in entries:
+            execution = Execution(
+                key, request_id, line, action, rule, json.loads(fields), attempts + 1
+            )
+            done.append(self._run(executors.get(action), execution))
+            if len(done) >= 4 * self.batch:
+                self._mark(done)
+                done = []
+        if done:
+            self._mark(done)
+
+    def _run(self, executor: Executor | None, execution: Execution) -> _Done:
+        def failed(error: str, by: str | None = None) -> _Done:
+            return _Done(
+                execution.key, execution.request, "failed", by, None, error[:2000],
+                line=execution.line,
+            )  # fmt: skip
+
+        if executor is None:
+            return failed(f'no executor is registered for action "{execution.action}"')
+        if self._worker is None:
+            self._worker = _Worker()
+        kind, value = self._worker.run(
+            lambda: executor.run(execution), executor.timeout
+        )
+        if kind == "timeout":
+            self._worker = None  # abandoned with the run that will not end
+            return failed(
+                f"timed out after {executor.timeout:g} s (executor of plugin "
+                f"{executor.plugin})",
+                executor.plugin,
+            )
+        if kind == "error":
+            if not is_fault(value):
+                raise value
+            return failed(describe(value), executor.plugin)
+        try:
+            result = None if value is None else json.dumps(
+                reportable(value), default=str, ensure_ascii=False
+            )  # fmt: skip
+            records = tuple(self._checked_record(t, c) for t, c in execution.records)
+        except BaseException as exc:  # the executor's fault: a bad record or result
+            if not is_fault(exc):
+                raise
+            return failed(describe(exc), executor.plugin)
+        return _Done(
+            execution.key,
+            execution.request,
+            "done",
+            executor.plugin,
+            result,
+            None,
+            records,
+            execution.line,
+        )
+
+    def _checked_record(
+        self, table: str, columns: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        known = self.policy.registry.tables.get(table)
+        if known is None:
+            raise ValueError(f'record(): no ledger table "{table}" is registered')
+        row: dict[str, Any] = {}
+        for name, value in columns.items():
+            kind = known.columns.get(name)
+            if kind is None or not NAME.fullmatch(name):
+                raise ValueError(f'record(): table "{table}" has no column "{name}"')
+            if isinstance(value, Money):
+                value = minor(value) if kind == "integer" else str(value)
+            if kind == "integer" and (type(value) is not int and value is not None):
+                raise TypeError(f"record(): {table}.{name} is an integer column")
+            if kind == "text" and value is not None and not isinstance(value, str):
+                value = str(value)
+            row[name] = value
+        return table, row
+
+    def _mark(self, done: Sequence[_Done]) -> None:
+        """Record outcomes: entries, executors' rows and statuses, one transaction."""
+        at = self._now()
+        with self.ledger.write() as tx:
+            # An entry another desk already finished stays as it is.
+            keys = [d.key for d in done]
+            finished = {
+                row[0]
+                for part in _parts(keys)
+                for row in tx.all(
+                    f"SELECT key FROM journal WHERE key IN ({_marks(part)}) "
+                    "AND state = 'done'",
+                    part,
+                )
+            }
+            todo = [d for d in done if d.key not in finished]
+            tx.executemany(
+                "UPDATE journal SET state = ?, attempts = attempts + 1, executor = ?, "
+                "result = ?, error = ?, updated_at = ? WHERE key = ?",
+                [(d.state, d.executor, d.result, d.error, at, d.key) for d in todo],
+            )
+            by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+            for d in todo:
+                if d.state != "done":
+                    continue
+                for table, row in d.records:
+                    names = tuple(row)
+                    by_table.setdefault((table, names), []).append(
+                        (d.key, d.request_id, d.line, at, *row.values())
+                    )
+            for (table, names), values in by_table.items():
+                columns = ("key", "request_id", "line", "recorded_at", *names)
+                tx.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                    f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
+                    values,
+                )
+            self._settle(tx, sorted({d.request_id for d in todo}), at)
+
+    def _settle(self, tx: Transaction, request_ids: Sequence[str], at: str) -> None:
+        """Move requests whose actions are all run to completed or failed."""
+        events: list[Event] = []
+        for part in _parts(list(request_ids)):
+            marks = _marks(part)
+            states: dict[str, set[str]] = {}
+            for rid, state in tx.all(
+                f"SELECT request_id, state FROM journal WHERE request_id IN ({marks})",
+                part,
+            ):
+                states.setdefault(rid, set()).add(state)
+            review = {
+                row[0]
+                for row in tx.all(
+                    "SELECT DISTINCT request_id FROM lines WHERE request_id IN "
+                    f"({marks}) AND decision = 'review'",
+                    part,
+                )
+            }
+            current = dict(
+                tx.all(
+                    f"SELECT request_id, status FROM requests WHERE request_id IN "
+                    f"({marks})" + tx.for_update,
+                    part,
+                )
+            )
+            for rid in part:
+                seen = states.get(rid, set())
+                if "pending" in seen:
+                    continue
+                if "failed" in seen:
+                    status = "failed"
+                elif rid in review:
+                    status = "review"
+                else:
+                    status = "completed"
+                if current.get(rid) != status:
+                    tx.execute(
+                        "UPDATE requests SET status = ?, updated_at = ? "
+                        "WHERE request_id = ?",
+                        (status, at, rid),
+                    )
+                    if status != "review":
+                        events.append(Event(0, rid, at, self.actor, status, status))
+        self._append_events(tx, events)
+
+    def _statuses(self, request_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        with self.ledger.read() as tx:
+            for part in _parts(list(request_ids)):
+                marks = _marks(part)
+                failed = dict(
+                    tx.all(
+                        "SELECT request_id, COUNT(*) FROM journal WHERE request_id IN "
+                        f"({marks}) AND state = 'failed' GROUP BY request_id",
+                        part,
+                    )
+                )
+                for rid, status in tx.all(
+                    "SELECT request_id, status FROM requests WHERE request_id IN "
+                    f"({marks})",
+                    part,
+                ):
+                    found[rid] = (status, int(failed.get(rid, 0)))
+        return found
+
+    # -- resume ---------------------------------------------------------------------
+
+    def resume(self, *, retry_failed: bool = False) -> ResumeReport:
+        """Run what a crash (or, with *retry_failed*, a failure) left undone,
+        and settle the statuses of requests whose actions have all run."""
+        entries = self._entries(None, failed=retry_failed)
+        retried = [e for e in entries if e[6] > 0]
+        if retry_failed and retried:
+            with self.ledger.write() as tx:
+                at = self._now()
+                events = [
+                    Event(0, rid, at, self.actor, "retried", None)
+                    for rid in sorted({e[1] for e in retried})
+                ]
+                self._append_events(tx, events)
+        self._execute(entries)
+        with self.ledger.read() as tx:
+            unsettled = [
+                row[0]
+                for row in tx.all(
+                    "SELECT request_id FROM requests WHERE status NOT IN "
+                    "('completed', 'failed', 'review')"
+                )
+            ]
+        if unsettled:
+            with self.ledger.write() as tx:
+                self._settle(tx, unsettled, self._now())
+        with self.ledger.read() as tx:
+            counts = dict(tx.all("SELECT state, COUNT(*) FROM journal GROUP BY state"))
+        return ResumeReport(
+            ran=len(entries),
+            done=int(counts.get("done", 0)),
+            failed=int(counts.get("failed", 0)),
+            pending=int(counts.get("pending", 0)),
+        )
+
+    # -- review ---------------------------------------------------------------------
+
+    def resolve(
+        self,
+        request_id: str,
+        decision: Literal["approve", "reject"],
+        *,
+        line: int | None = None,
+        note: str | None = None,
+    ) -> Submitted:
+        """A person decides a line sent to review (*line*: every such line).
+
+        The line's decision becomes the person's; the actions that apply to it
+        (semantics 3-4, over the rules that matched it) are planned and
+        executed once; an event records who and why.  Raises
+        :class:`RequestError` (``not-found``, ``not-in-review``) otherwise.
+        """
+        if decision not in ("approve", "reject"):
+            raise ValueError(f"a person decides approve or reject, not {decision!r}")
+        at = self._now()
+        with self.ledger.write() as tx:
+            row = tx.one(
+                "SELECT body, result, provided, policy_sha256, data_sha256, order_id "
+                "FROM requests WHERE request_id = ?" + tx.for_update,
+                (request_id,),
+            )
+            if row is None:
+                raise _problem(request_id, "not-found", "is not in the ledger")
+            body, result, provided, policy_sha, data_sha, order = row
+            waiting = [
+                int(r[0])
+                for r in tx.all(
+                    "SELECT line FROM lines WHERE request_id = ? "
+                    "AND decision = 'review' ORDER BY line",
+                    (request_id,),
+                )
+            ]
+            chosen = waiting if line is None else [n for n in waiting if n == line]
+            if not chosen:
+                which = "has no line" if line is None else f"has no line {line}"
+                raise _problem(
+                    request_id, "not-in-review", f"{which} waiting for review"
+                )
+            policy = self._policy_of(tx, policy_sha)
+            data = self._data_of(tx, data_sha)
+            request = policy.parse_request(json.loads(body))
+            recorded = json.loads(result)
+            answers = json.loads(provided)
+            matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
+            journal: list[tuple[Any, ...]] = []
+            events: list[Event] = []
+            for number in chosen:
+                tape = Tape(Recorded.from_dict(a) for a in answers.get(str(number), ()))
+                decided = policy.engine.resolve(
+                    request, data, number, matched[number], decision, tape
+                )
+                journal += [
+                    _journal_row(request_id, number, a, at) for a in decided.actions
+                ]
+                tx.execute(
+                    "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
+                    "resolution_note = ? WHERE request_id = ? AND line = ?",
+                    (decision, self.actor, at, note, request_id, number),
+                )
+                if decision == "reject":  # what review held back is free again
+                    qty = next(rl.qty for rl in request.lines if rl.line == number)
+                    tx.execute(
+                        "UPDATE taken SET qty = qty - ? "
+                        "WHERE order_id = ? AND line = ?",
+                        (qty, order, number),
+                    )
+                events.append(
+                    Event(
+                        0,
+                        request_id,
+                        at,
+                        self.actor,
+                        "reviewed",
+                        decision,
+                        number,
+                        note,
+                    )
+                )
+            tx.executemany(
+                "INSERT INTO journal (key, request_id, line, action, rule, fields, "
+                "amount_minor, fee_minor, currency, state, attempts, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                journal,
+            )
+            self._append_events(tx, events)
+        self._execute(self._entries([request_id]))
+        with self.ledger.write() as tx:
+            self._settle(tx, [request_id], self._now())
+        status, failed = self._statuses([request_id])[request_id]
+        return Submitted("", request_id, status, recorded, failed=failed)
+
+    def _policy_of(self, tx: Transaction, sha: str) -> Policy:
+        """The policy that decided a request, loaded from the ledger's text."""
+        if sha not in self._policies:
+            row = tx.one("SELECT source, text FROM policies WHERE sha256 = ?", (sha,))
+            if row is None:
+                raise LedgerError(
+                    self.ledger.url, f"policy {sha} is missing", "corrupt"
+                )
+            source, text = row
+            self._policies[sha] = attrs.evolve(
+                self.policy.origin, text=text, source=source
+            ).load()
+        return self._policies[sha]
+
+    def _data_of(self, tx: Transaction, sha: str | None) -> Data:
+        if sha is None:
+            return Data()
+        if self._data_body is not None and digest(self._data_body) == sha:
+            return self.data
+        row = tx.one("SELECT body FROM data_snapshots WHERE sha256 = ?", (sha,))
+        return Data() if row is None else Data(json.loads(row[0]))
+
+
+@attrs.frozen
+class ResumeReport:
+    """What ``resume`` ran, and how the journal stands after it."""
+
+    ran: int
+    done: int
+    failed: int
+    pending: int
+
+
+@attrs.define
+class _Pending:
+    """A valid request of a batch, on its way into the ledger."""
+
+    source: str
+    request: Request
+    body: str
+    sha: str
+    status: str = "received"
+    result: Mapping[str, Any] = attrs.field(factory=dict)
+    recorded: bool = False
+    duplicate: bool = False
+    conflict: bool = False
+    failed: int = 0
+
+    def outcome(self) -> Outcome:
+        rid = self.request.id
+        if self.conflict:
+            return Refused(
+                self.source,
+                RequestError(
+                    [
+                        RequestProblem(
+                            ("id",),
+                            f'request "{rid}" is already recorded with other content;'
+                            " nothing changed (give the new request its own id)",
+                            "conflict",
+                        )
+                    ],
+                    self.source,
+                ),
+            )
+        return Submitted(
+            self.source, rid, self.status, self.result, self.duplicate, self.failed
+        )
+
+
+@attrs.define
+class _Rows:
+    """The rows one batch writes, gathered for ``executemany``."""
+
+    requests: list[tuple[Any, ...]] = attrs.field(factory=list)
+    lines: list[tuple[Any, ...]] = attrs.field(factory=list)
+    journal: list[tuple[Any, ...]] = attrs.field(factory=list)
+    taken: list[tuple[Any, ...]] = attrs.field(factory=list)
+    events: list[Event] = attrs.field(factory=list)
+
+    def write(self, tx: Transaction) -> None:
+        tx.executemany(
+            "INSERT INTO requests (request_id, content_sha256, body, order_id, "
+            "customer_id, kind, requested_at, received_at, policy_sha256, data_sha256, "
+            "decision, status, result, provided, submitted_by, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.requests,
+        )
+        tx.executemany(
+            "INSERT INTO lines (request_id, line, order_id, customer_id, sku, brand, "
+            "category, supplier, qty, reason, condition, amount_minor, currency, "
+            "decision, policy_decision, decided_by, received_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.lines,
+        )
+        tx.executemany(
+            "INSERT INTO journal (key, request_id, line, action, rule, fields, "
+            "amount_minor, fee_minor, currency, state, attempts, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            self.journal,
+        )
+        tx.executemany(
+            "UPDATE taken SET qty = ? WHERE order_id = ? AND line = ?", self.taken
+        )
+
+
+def key_of(request_id: str, line: int, action: ActionResult) -> str:
+    """An action's idempotency key: request, line, action, rule, step."""
+    return f"{request_id}:{line}:{action.action}:{action.rule}:{action.step}"
+
+
+def _journal_row(
+    request_id: str, line: int, action: ActionResult, at: str
+) -> tuple[Any, ...]:
+    fields = action.fields
+    amount, fee = fields.get("amount"), fields.get("fee")
+    money = amount if isinstance(amount, Money) else None
+    return (
+        key_of(request_id, line, action),
+        request_id,
+        line,
+        action.action,
+        action.rule,
+        canonical(fields),
+        None if money is None else minor(money),
+        minor(fee) if isinstance(fee, Money) else None,
+        None if money is None else money.currency,
+        at,
+        at,
+    )
+
+
+def _problem(request_id: str, code: str, text: str) -> RequestError:
+    return RequestError(
+        [RequestProblem(("id",), f'request "{request_id}" {text}', code)]
+    )
+
+
+def _parts(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(items: Sequence[Any]) -> str:
+    """``?, ?, ?``: one placeholder per item."""
+    return ", ".join("?" * len(items))
+
+
+__all__ += ["Decision", "ResumeReport"]

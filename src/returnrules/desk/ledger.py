@@ -1,0 +1,441 @@
+"""The ledger: one database the desk records in, opened by URL.
+
+``open_ledger("returnrules.db")`` (a path or ``sqlite:///PATH``: SQLite, the
+embedded default, in WAL mode) or ``open_ledger("postgresql://...")``
+(PostgreSQL through psycopg 3, the ``postgres`` extra, for several desks
+sharing one ledger).  Both run the same SQL: statements are written with
+``?`` placeholders and plain types (TEXT, INTEGER, BIGINT); the one place the
+dialects differ - locking a row for update - is :attr:`Transaction.for_update`.
+
+The schema is versioned: numbered files in ``desk/migrations/`` applied in
+order and recorded in ``schema_migrations``.  A new ledger is created on first
+use; an older one is refused until ``returnrules db upgrade``; a newer one
+(written by a newer returnrules) is refused with a clear error.  Every failure
+to reach, read or write the database is a :class:`LedgerError` naming the URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import json
+import re
+import sqlite3
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+import attrs
+
+from returnrules.plugin.execute import LedgerTable, now
+
+__all__ = [
+    "DEFAULT_URL",
+    "Ledger",
+    "LedgerError",
+    "Transaction",
+    "open_ledger",
+]
+
+DEFAULT_URL: Final = "returnrules.db"
+SCHEMA: Final = "core"
+"""The component name of the core's own migrations in ``schema_migrations``."""
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+
+class LedgerError(Exception):
+    """The ledger cannot be used: unreachable, read-only, full, or of another
+    schema version.  ``str()`` names the URL; ``code`` says which."""
+
+    def __init__(self, url: str, message: str, code: str) -> None:
+        self.url = url
+        self.code = code
+        super().__init__(f"{url}: {message}")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every core migration, in order."""
+    folder = importlib.resources.files("returnrules.desk") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = re.fullmatch(r"(\d{4})_([a-z0-9_]+)\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a migration file (``;`` at the end of a line ends one)."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    text = "\n".join(line.split(" --", 1)[0] for line in lines)
+    return [s.strip() for s in re.split(r";\s*(?:\n|$)", text) if s.strip()]
+
+
+class Transaction(Protocol):
+    """What the desk does inside one transaction, whatever the database."""
+
+    dialect: Dialect
+    for_update: str
+    """``" FOR UPDATE"`` where rows can be locked (PostgreSQL), else ``""``."""
+
+    def execute(self, sql: str, params: Params = ()) -> None: ...
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+
+    def all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+
+@attrs.define
+class _Cursor:
+    """A DB-API cursor with ``?`` placeholders on both databases."""
+
+    cursor: Any
+    dialect: Dialect
+    for_update: str
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self.cursor.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        rows = [tuple(row) for row in rows]
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        self.cursor.execute(self._sql(sql), tuple(params))
+        row = self.cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(self._sql(sql), tuple(params))
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+class Ledger:
+    """An open ledger: one connection, used by one thread at a time.
+
+    Open it with :func:`open_ledger`; ``with ledger.write() as tx:`` runs one
+    write transaction (committed at the end, rolled back on an exception),
+    ``with ledger.read() as tx:`` a read.
+    """
+
+    def __init__(self, url: str, dialect: Dialect, connection: Any) -> None:
+        self.url = url
+        self.dialect: Dialect = dialect
+        self._connection = connection
+        self._for_update = " FOR UPDATE" if dialect == "postgresql" else ""
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.url}>"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._connection.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """One write transaction; on SQLite it holds the write lock throughout
+        (``BEGIN IMMEDIATE``), so what it reads stays true until it commits."""
+        with self._failures():
+            cursor = self._connection.cursor()
+            if self.dialect == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Cursor(cursor, self.dialect, self._for_update)
+            except BaseException:
+                self._connection.rollback()
+                raise
+            self._connection.commit()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A read; on PostgreSQL one transaction, so it sees one snapshot."""
+        with self._failures():
+            cursor = self._connection.cursor()
+            try:
+                yield _Cursor(cursor, self.dialect, "")
+            finally:
+                self._connection.rollback()
+
+    @contextlib.contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Database errors as LedgerError naming the URL (bugs are not hidden)."""
+        try:
+            yield
+        except LedgerError:
+            raise
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "readonly" in text or "read-only" in text:
+                raise LedgerError(
+                    self.url, "the ledger is read-only", "read-only"
+                ) from exc
+            if "full" in text:
+                raise LedgerError(
+                    self.url, "the disk is full; nothing was written", "full"
+                ) from exc
+            if "locked" in text:
+                raise LedgerError(self.url, f"{text} (another desk?)", "busy") from exc
+            raise LedgerError(self.url, text, "unwritable") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("psycopg"):
+                raise LedgerError(self.url, _pg_message(exc), "database") from exc
+            raise
+
+    # -- schema ---------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The core schema version of this ledger (0: not created yet)."""
+        with self.read() as tx:
+            if not self._has_table(tx, "schema_migrations"):
+                return 0
+            row = tx.one(
+                "SELECT MAX(version) FROM schema_migrations WHERE component = ?",
+                (SCHEMA,),
+            )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def check_schema(self, *, create: bool = True) -> None:
+        """Make sure this program can use the ledger: create a new one (if
+        *create*), refuse an older one (``db upgrade``) or a newer one."""
+        version = self.schema_version()
+        latest = LATEST_VERSION
+        if version > latest:
+            raise LedgerError(
+                self.url,
+                f"the ledger's schema is version {version}, newer than this "
+                f"returnrules knows ({latest}): use a newer returnrules",
+                "newer-schema",
+            )
+        if version == 0 and create:
+            self.upgrade()
+        elif version < latest:
+            raise LedgerError(
+                self.url,
+                f"the ledger's schema is version {version}, older than this "
+                f"returnrules uses ({latest}): run `returnrules db upgrade`",
+                "older-schema",
+            )
+
+    def upgrade(self) -> list[int]:
+        """Apply the migrations this ledger has not had; the versions applied."""
+        applied: list[int] = []
+        with self.write() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL,"
+                " version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT"
+                " NULL, PRIMARY KEY (component, version))"
+            )
+            self._serialize(tx)
+            row = tx.one(
+                "SELECT MAX(version) FROM schema_migrations WHERE component = ?",
+                (SCHEMA,),
+            )
+            current = int(row[0]) if row and row[0] is not None else 0
+            if current > LATEST_VERSION:
+                raise LedgerError(
+                    self.url,
+                    f"the ledger's schema is version {current}, newer than this "
+                    f"returnrules knows ({LATEST_VERSION})",
+                    "newer-schema",
+                )
+            for version, name, sql in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in _statements(sql):
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO schema_migrations (component, version, name, "
+                    "applied_at) VALUES (?, ?, ?, ?)",
+                    (SCHEMA, version, name, now().isoformat()),
+                )
+                applied.append(version)
+        return applied
+
+    def ensure_tables(self, tables: Mapping[str, LedgerTable]) -> None:
+        """Create the plugins' ledger tables, and add the columns they gained."""
+        with self.read() as tx:
+            known = {
+                name: json.loads(columns)
+                for name, columns in tx.all("SELECT name, columns FROM ledger_tables")
+            }
+        missing = [
+            t
+            for t in tables.values()
+            if t.name not in known or set(t.columns) - set(known[t.name])
+        ]
+        if not missing:
+            return
+        with self.write() as tx:
+            self._serialize(tx)
+            for table in missing:
+                had = known.get(table.name)
+                if had is None:
+                    columns = "".join(
+                        f", {name} {'BIGINT' if kind == 'integer' else 'TEXT'}"
+                        for name, kind in table.columns.items()
+                    )
+                    tx.execute(
+                        f"CREATE TABLE IF NOT EXISTS {table.name} (key TEXT PRIMARY "
+                        "KEY, request_id TEXT NOT NULL, line INTEGER NOT NULL, "
+                        f"recorded_at TEXT NOT NULL{columns})"
+                    )
+                    for column in ("request_id", *table.indexes):
+                        tx.execute(
+                            f"CREATE INDEX IF NOT EXISTS {table.name}_by_{column} "
+                            f"ON {table.name} ({column})"
+                        )
+                else:
+                    for name, kind in table.columns.items():
+                        if name not in had:
+                            sql_type = "BIGINT" if kind == "integer" else "TEXT"
+                            tx.execute(
+                                f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}"
+                            )
+                merged = {**(had or {}), **table.columns}
+                tx.execute(
+                    "INSERT INTO ledger_tables (name, plugin, columns) VALUES (?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET columns = excluded.columns",
+                    (table.name, table.plugin, json.dumps(merged)),
+                )
+
+    def _serialize(self, tx: Transaction) -> None:
+        """One schema change at a time across processes (SQLite's write lock
+        already serializes; PostgreSQL takes an advisory lock)."""
+        if self.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(7243)")
+
+    def _has_table(self, tx: Transaction, name: str) -> bool:
+        if self.dialect == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+        return tx.one(sql, (name,)) is not None
+
+
+MIGRATIONS: Final = _migrations()
+LATEST_VERSION: Final = MIGRATIONS[-1][0]
+
+
+def _pg_message(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text
+
+
+def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
+    """Open the ledger at *url* (a path, ``sqlite:///PATH`` or
+    ``postgresql://...``; default ``returnrules.db``).
+
+    The database is reached, but its schema is not checked here: the desk
+    does that (:meth:`Ledger.check_schema`) before it records anything.
+    Raises :class:`LedgerError` naming the URL when it cannot be opened.
+    """
+    url = url or DEFAULT_URL
+    if url.startswith(("postgresql://", "postgres://")):
+        return _open_postgres(url, timeout)
+    path = url.removeprefix("sqlite://") if url.startswith("sqlite:///") else url
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        raise LedgerError(url, "write a SQLite URL as sqlite:///PATH", "bad-url")
+    if "://" in path:
+        raise LedgerError(
+            url,
+            "not a ledger URL: a path, sqlite:///PATH or postgresql://...",
+            "bad-url",
+        )
+    return _open_sqlite(url, Path(path), timeout)
+
+
+def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
+    if path.is_dir():
+        raise LedgerError(url, "is a directory, not a ledger file", "bad-url")
+    try:
+        connection = sqlite3.connect(
+            path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        connection.isolation_level = None
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        connection.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        reason = str(exc)
+        if "unable to open" in reason:
+            reason = "cannot open the ledger file (does its directory exist?)"
+        raise LedgerError(url, reason, "unreachable") from exc
+    ledger = _SqliteLedger(url, "sqlite", connection)
+    if mode is None or str(mode[0]).lower() != "wal":
+        ledger.journal_mode = str(mode[0]) if mode else "unknown"
+    return ledger
+
+
+class _SqliteLedger(Ledger):
+    """SQLite with explicit transactions (the connection is in autocommit
+    mode, so ``BEGIN IMMEDIATE`` takes the write lock at the start)."""
+
+    journal_mode = "wal"
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Transaction]:
+        with self._failures():
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Cursor(cursor, "sqlite", "")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Transaction]:
+        with self._failures():
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield _Cursor(cursor, "sqlite", "")
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    cursor.execute("ROLLBACK")
+
+
+def _open_postgres(url: str, timeout: float) -> Ledger:
+    shown = _shown(url)
+    try:
+        import psycopg
+    except ImportError:
+        raise LedgerError(
+            shown,
+            "PostgreSQL needs the postgres extra: pip install 'returnrules[postgres]'",
+            "missing-driver",
+        ) from None
+    try:
+        connection = psycopg.connect(url, connect_timeout=max(int(timeout), 1))
+    except psycopg.Error as exc:
+        raise LedgerError(shown, _pg_message(exc), "unreachable") from None
+    return Ledger(shown, "postgresql", connection)
