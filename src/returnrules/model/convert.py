@@ -34,6 +34,7 @@ from returnrules.model.errors import (
     RequestProblem,
     did_you_mean,
     quote,
+    show,
 )
 from returnrules.model.money import MAX_DIGITS, Money, to_decimal
 from returnrules.model.vocab import Vocabulary
@@ -88,25 +89,11 @@ class VocabCode:
     vocab: str
 
 
-def show(value: object) -> str:
-    """A short, TOML-flavoured rendering of *value* for error messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def strict_int(value: object, _: object = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {show(value)}")
     if abs(value) > MAX_INT:
-        raise ValueError(f"integer out of range: {value}")
+        raise ValueError(f"integer out of range: {show(value)}")
     return value
 
 
@@ -141,9 +128,9 @@ def strict_decimal(value: object, _: object = None) -> Decimal:
         raise ValueError(f"expected a number, got {show(value)}")
     number = to_decimal(value)
     if abs(number) >= MAX_INT:
-        raise ValueError(f"number out of range: {value}")
+        raise ValueError(f"number out of range: {show(value)}")
     if len(number.as_tuple().digits) > MAX_DIGITS:
-        raise ValueError(f"more than {MAX_DIGITS} significant digits: {value!r}")
+        raise ValueError(f"more than {MAX_DIGITS} significant digits: {show(value)}")
     return number
 
 
@@ -168,7 +155,7 @@ def strict_datetime(value: object, _: object = None) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 date-time: {show(value)}") from None
     if not isinstance(value, dt.datetime):
         raise ValueError(f"expected a date-time with UTC offset, got {show(value)}")
     return aware(value)
@@ -179,7 +166,7 @@ def strict_date(value: object, _: object = None) -> dt.date:
         try:
             value = dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 date: {show(value)}") from None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValueError(f"expected a date, got {show(value)}")
     return value

@@ -15,6 +15,8 @@ from typing import Final
 
 import attrs
 
+from returnrules.model.errors import show
+
 __all__ = [
     "CONTEXT",
     "CurrencyMismatch",
@@ -116,34 +118,36 @@ def to_decimal(value: object) -> Decimal:
     ``ValueError`` with a message fit for an error report.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
+        raise ValueError(f"expected a number, got {show(value)}")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"expected a finite number, got {value!r}")
+            raise ValueError(f"expected a finite number, got {show(value)}")
         result = Decimal(repr(value))
     elif isinstance(value, str):
         if not PLAIN_DECIMAL.fullmatch(value.strip()):
-            raise ValueError(f"expected a decimal number like 180.10, got {value!r}")
+            raise ValueError(
+                f"expected a decimal number like 180.10, got {show(value)}"
+            )
         result = Decimal(value.strip())
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():
-        raise ValueError(f"expected a finite number, got {value!r}")
+        raise ValueError(f"expected a finite number, got {show(value)}")
     return result
 
 
 def _check_code(_: object, __: object, value: str) -> None:
     if not isinstance(value, str) or not is_currency_code(value):
-        raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+        raise ValueError(f"not an ISO 4217 currency code: {show(value)}")
 
 
 def _check_amount(_: object, __: object, value: Decimal) -> None:
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"a money amount is a finite Decimal, got {value!r}")
+        raise ValueError(f"a money amount is a finite Decimal, got {show(value)}")
 
 
 @attrs.frozen(order=False)
