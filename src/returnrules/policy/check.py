@@ -104,7 +104,7 @@ def compile_template(
     try:
         pieces = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValueError(f"bad placeholder in {text!r}: {exc}") from None
+        raise ValueError(f"bad placeholder in {show(text)}: {exc}") from None
     parts: list[str | int] = []
     formatters: list[Callable[[Any], str]] = []
     bad: list[str] = []
@@ -204,7 +204,7 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
         raise ValueError(f"expected a {vocab.name} code, got {show(value)}")
     if value not in vocab:
         raise ValueError(
-            f'unknown {vocab.name} "{value}"{did_you_mean(value, vocab.labels)}'
+            f"unknown {vocab.name} {quote(value)}{did_you_mean(value, vocab.labels)}"
         )
     return value
 
@@ -231,7 +231,7 @@ class _Checker:
             if key not in known:
                 self.error(
                     (*path, key),
-                    f'unknown key "{key}" in {what}{did_you_mean(key, known)}',
+                    f"unknown key {quote(key)} in {what}{did_you_mean(key, known)}",
                     "unknown-key",
                 )
 
@@ -340,7 +340,7 @@ class _Checker:
         for key in bad:
             self.error(
                 (*path, key),
-                f'unknown operator "{key}"{did_you_mean(key, valid)}'
+                f"unknown operator {quote(key)}{did_you_mean(key, valid)}"
                 f" (operators: {', '.join(valid)})",
                 "unknown-operator",
             )
@@ -716,7 +716,8 @@ def check_policy(
         if key not in TOP_KEYS:
             early(
                 (key,),
-                f'unknown key "{key}" at the top level{did_you_mean(key, TOP_KEYS)}',
+                f"unknown key {quote(key)} at the top level"
+                f"{did_you_mean(key, TOP_KEYS)}",
                 "unknown-key",
             )
     version = doc.get("version")
@@ -741,7 +742,7 @@ def check_policy(
             if key not in ("currency", "default"):
                 early(
                     ("policy", key),
-                    f'unknown key "{key}" in [policy]'
+                    f"unknown key {quote(key)} in [policy]"
                     f"{did_you_mean(key, ('currency', 'default'))}",
                     "unknown-key",
                 )
