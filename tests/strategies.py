@@ -186,7 +186,13 @@ def _decimal_text(draw: st.DrawFn, high: int = 2000) -> str:
     number = Decimal(draw(st.integers(-10, high * 10**places))).scaleb(-places)
     text = str(number)
     if draw(st.integers(0, 9)) == 0:
-        text = draw(st.sampled_from([f" {text} ", f"+{text}" if number >= 0 else text]))
+        # a plus sign, or a bare point ("5." and ".5"): still plain decimals
+        forms = [f"+{text}" if number >= 0 else text]
+        if "." not in text:
+            forms.append(f"{text}.")
+        elif text.startswith("0."):
+            forms.append(text[1:])
+        text = draw(st.sampled_from(forms))
     return text
 
 
@@ -400,7 +406,7 @@ def _price(draw: st.DrawFn) -> object:
     if style == 1 and Decimal(text) == int(Decimal(text)):
         return int(Decimal(text))
     if style == 2:
-        return f" {text} "
+        return f"+{text}"
     return text
 
 

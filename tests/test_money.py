@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +168,9 @@ def test_the_money_constructor_rejects_non_decimal_or_non_finite_amounts(
         (1e-7, Decimal("1e-7")),
         (5000, Decimal(5000)),
         ("180.10", Decimal("180.10")),
-        (" 5 ", Decimal(5)),
+        ("+5", Decimal(5)),
+        ("5.", Decimal(5)),
+        (".5", Decimal("0.5")),
         (Decimal("2.50"), Decimal("2.50")),
     ],
 )
@@ -205,6 +208,35 @@ def test_to_decimal_keeps_the_scale_of_a_string() -> None:
 def test_to_decimal_rejects_bools_non_finite_and_non_numbers(value: object) -> None:
     with pytest.raises(ValueError, match="expected"):
         to_decimal(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "１２",  # full-width digits: Decimal() reads them
+        "１２.５０",
+        "٣",  # Arabic-Indic three
+        "१२",  # Devanagari twelve
+        "  12",
+        "12 ",
+        "\t12",
+        "12\n",
+        "1\u00a02",
+        "\u200b12",
+        "1 2",
+        "1_000",
+        "1e3",
+        ".",
+        "+",
+        "--1",
+    ],
+)
+def test_to_decimal_takes_only_ascii_digits_with_nothing_around(value: str) -> None:
+    message = f"expected a decimal number like 180.10, got {value!r}"
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        to_decimal(value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Money.of(value, "CNY")
 
 
 @pytest.mark.parametrize("value", [True, math.nan, math.inf, "NaN", "x"])

@@ -7,6 +7,7 @@ is on line 4) and asserts the checker's exact output line
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,27 @@ def test_a_literal_of_the_wrong_type_is_reported(
 ) -> None:
     text = HEAD + f'[[rule]]\nid = "a"\nwhen = {condition}\n'
     assert only_problem(text) == f"rules.toml:6:{col}: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("fact", "literal"),
+    [
+        ("line.amount", '"１２"'),
+        ("line.amount", '" 12"'),
+        ("line.amount", '"12\\t"'),
+        ("typed.ratio", '"０.５"'),
+        ("typed.ratio", '"0.5 "'),
+    ],
+)
+def test_a_number_literal_takes_only_ascii_digits_without_spaces(
+    fact: str, literal: str
+) -> None:
+    found = only_problem(rule(f'when = {{ fact = "{fact}", ge = {literal} }}'))
+    written = tomllib.loads(f"x = {literal}")["x"]
+    assert found.endswith(
+        f"error: {fact} is {'money' if fact == 'line.amount' else 'decimal?'}: "
+        f"expected a decimal number like 180.10, got {written!r}"
+    )
 
 
 def test_a_literal_array_element_of_the_wrong_type_is_reported_at_the_element() -> None:

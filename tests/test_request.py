@@ -329,14 +329,22 @@ def test_requested_at_must_be_a_datetime_with_an_offset(
         (True, "expected an amount of money, got true"),
         ([1], "expected an amount of money, got an array"),
         ("-1", "must not be negative, got -1"),
+        ("１２", "expected a decimal number like 180.10, got '１２'"),
+        ("  12", "expected a decimal number like 180.10, got '  12'"),
+        ("12 ", "expected a decimal number like 180.10, got '12 '"),
+        ("\t12", "expected a decimal number like 180.10, got '\\t12'"),
     ],
-    ids=["word", "nan", "inf", "bool", "array", "negative"],
-)
+    ids=["word", "nan", "inf", "bool", "array", "negative", "full-width", "lead",
+         "trail", "tab"],
+)  # fmt: skip
 def test_malformed_money_is_reported(
     request_dict: dict[str, Any], value: object, message: str
 ) -> None:
     request_dict["order"]["lines"][0]["unit_price"] = value
     assert problems(request_dict) == [f"$.order.lines[0].unit_price: {message}"]
+    request_dict["order"]["lines"][0]["unit_price"] = "1"
+    request_dict["order"]["shipping_fee"] = value
+    assert problems(request_dict) == [f"$.order.shipping_fee: {message}"]
 
 
 def test_missing_required_keys_are_each_reported(

@@ -124,10 +124,18 @@ def strict_bool(value: object, _: object = None) -> bool:
 
 
 def strict_decimal(value: object, _: object = None) -> Decimal:
+    """A number as TOML or JSON writes it: ``180.10``, ``"180.10"``, ``5000``.
+
+    A string is ASCII digits with an optional sign and point, nothing around
+    (:data:`~returnrules.model.money.PLAIN_DECIMAL`), at most
+    :data:`MAX_STRING` characters.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"expected a number, got {show(value)}")
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise ValueError(f"expected a decimal number like 180.10, got {show(value)}")
     number = to_decimal(value)
-    if abs(number) >= MAX_INT:
+    if number.copy_abs() >= MAX_INT:  # abs() would round in the caller's context
         raise ValueError(f"number out of range: {show(value)}")
     if len(number.as_tuple().digits) > MAX_DIGITS:
         raise ValueError(f"more than {MAX_DIGITS} significant digits: {show(value)}")

@@ -61,8 +61,12 @@ _MINOR_UNITS: Final = {
     "LYD": 3,
 }
 _CODE = re.compile(r"[A-Z]{3}")
-PLAIN_DECIMAL: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-"""What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``."""
+PLAIN_DECIMAL: Final = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+"""What a money or decimal string may look like: ``180``, ``-3.5``, ``.25``.
+
+ASCII digits only, and nothing around them: ``Decimal()``, ``str.isdigit()``
+and a regex's backslash-d would also read full-width ``"１２"``, Arabic-Indic
+``"٣"`` or a padded ``" 12"``, which no client means to send."""
 
 MAX_DIGITS: Final = 24
 """Significant digits a money or decimal value may have (far above any price)."""
@@ -114,8 +118,9 @@ def to_decimal(value: object) -> Decimal:
     """Turn a TOML/JSON number or numeric string into a finite Decimal.
 
     Floats go through their shortest ``repr`` (``0.1`` becomes ``Decimal("0.1")``,
-    not the binary expansion).  Booleans, NaN, infinities and anything else raise
-    ``ValueError`` with a message fit for an error report.
+    not the binary expansion).  Strings are :data:`PLAIN_DECIMAL`: ASCII digits,
+    no exponent, no surrounding space.  Booleans, NaN, infinities and anything
+    else raise ``ValueError`` with a message fit for an error report.
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {show(value)}")
@@ -128,11 +133,11 @@ def to_decimal(value: object) -> Decimal:
             raise ValueError(f"expected a finite number, got {show(value)}")
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        if not PLAIN_DECIMAL.fullmatch(value.strip()):
+        if not PLAIN_DECIMAL.fullmatch(value):
             raise ValueError(
                 f"expected a decimal number like 180.10, got {show(value)}"
             )
-        result = Decimal(value.strip())
+        result = Decimal(value)
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():
