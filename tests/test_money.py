@@ -157,6 +157,44 @@ def test_the_money_constructor_rejects_non_decimal_or_non_finite_amounts(
         Money(amount, "CNY")
 
 
+# -- signed zeros ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["-0", "-0.00", "+0", -0.0, Decimal("-0.000")])
+def test_a_signed_zero_is_read_as_zero(value: object) -> None:
+    number = to_decimal(value)
+    assert number == 0
+    assert not number.is_signed()
+    assert Money.of(value, "CNY").format() == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("-0", "CNY", "0.00"),
+        ("-0.001", "CNY", "0.00"),
+        ("-0.004999", "CNY", "0.00"),
+        ("-0.4", "JPY", "0"),
+        ("-0.0004", "KWD", "0.000"),
+        ("-0.005", "CNY", "-0.01"),  # a real negative amount keeps its sign
+    ],
+)
+def test_a_negative_amount_that_rounds_to_zero_is_shown_as_zero(
+    amount: str, currency: str, shown: str
+) -> None:
+    money = Money(Decimal(amount), currency)
+    assert money.format() == shown
+    assert str(money.rounded().amount) == shown
+    assert str(money) == f"{shown} {currency}"
+
+
+def test_arithmetic_makes_no_negative_zero() -> None:
+    zero = Money.zero("CNY")
+    for result in (-zero, zero * -1, Money.of(-5, "CNY") * 0, zero * Decimal("-2.5")):
+        assert result == zero
+        assert not result.amount.is_signed(), result
+
+
 # -- to_decimal ------------------------------------------------------------------------
 
 

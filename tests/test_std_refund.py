@@ -294,6 +294,36 @@ def test_a_fee_min_with_fen_is_rounded_like_everything_else() -> None:
     assert (found["fee"], found["amount"]) == ("10.01", "37.99")
 
 
+# -- signed zeros ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "request_changes", "amount", "fee"),
+    [
+        ("fee_percent = -0.0", {}, "360.00", "0.00"),
+        ('fee_percent = "-0"', {}, "360.00", "0.00"),
+        ("percent = -0.0", {}, "0.00", "0.00"),
+        ('percent = "-0.000"', {}, "0.00", "0.00"),
+        ('fee_min = "-0"', {}, "360.00", "0.00"),
+        ("fee_min = -0.0", {}, "360.00", "0.00"),
+        ('deduct = "-0.00"', {}, "360.00", "0.00"),
+        ("percent = 0, fee_min = -0.0, deduct = -0.0", {}, "0.00", "0.00"),
+        ("include_shipping = true", {"shipping_fee": "-0"}, "360.00", "0.00"),
+        ("include_shipping = true", {"shipping_fee": -0.0}, "360.00", "0.00"),
+        ("fee_percent = 15", {"price": "-0"}, "0.00", "0.00"),
+        ("fee_percent = -0.0", {"price": "-0.00", "currency": "JPY"}, "0", "0"),
+    ],
+)
+def test_a_refund_never_reports_a_negative_zero(
+    params: str, request_changes: dict[str, Any], amount: str, fee: str
+) -> None:
+    currency = request_changes.get("currency", "CNY")
+    order = {k: v for k, v in request_changes.items() if k == "shipping_fee"}
+    line = {"unit_price": request_changes.get("price", "180.00")}
+    found = refund(params, make_request(order=order, line=line), currency=currency)
+    assert (found["amount"], found["fee"]) == (amount, fee)
+
+
 # -- parameters checked at load time ---------------------------------------------------
 
 

@@ -91,13 +91,17 @@ _QUANTA: dict[str, Decimal] = {}
 
 
 def round_half_up(amount: Decimal, currency: str) -> Decimal:
-    """*amount* rounded half-up to *currency*'s minor unit (0.125 CNY → 0.13)."""
+    """*amount* rounded half-up to *currency*'s minor unit (0.125 CNY → 0.13).
+
+    A zero is always ``0.00``, never ``-0.00`` (what -0.001 would round to).
+    """
     quantum = _QUANTA.get(currency)
     if quantum is None:
         quantum = Decimal(1).scaleb(-minor_units(currency))
         if len(_QUANTA) < 1024:  # a few currencies in practice; never unbounded
             _QUANTA[currency] = quantum
-    return _HALF_UP.quantize(amount, quantum)
+    rounded = _HALF_UP.quantize(amount, quantum)
+    return rounded if rounded else rounded.copy_abs()
 
 
 class CurrencyMismatch(ValueError):
@@ -119,8 +123,9 @@ def to_decimal(value: object) -> Decimal:
 
     Floats go through their shortest ``repr`` (``0.1`` becomes ``Decimal("0.1")``,
     not the binary expansion).  Strings are :data:`PLAIN_DECIMAL`: ASCII digits,
-    no exponent, no surrounding space.  Booleans, NaN, infinities and anything
-    else raise ``ValueError`` with a message fit for an error report.
+    no exponent, no surrounding space.  A signed zero (``-0``, ``-0.0``) is read
+    as zero: it would be reported as ``"-0.00"``.  Booleans, NaN, infinities and
+    anything else raise ``ValueError`` with a message fit for an error report.
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {show(value)}")
@@ -142,7 +147,7 @@ def to_decimal(value: object) -> Decimal:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():
         raise ValueError(f"expected a finite number, got {show(value)}")
-    return result
+    return result if result else result.copy_abs()  # -0.0 is 0.0
 
 
 def _check_code(_: object, __: object, value: str) -> None:
@@ -219,7 +224,10 @@ class Money:
             and (kind is bool or not isinstance(factor, int | Decimal))
         ):
             return NotImplemented
-        return Money._trusted(CONTEXT.multiply(self.amount, factor), self.currency)
+        product = CONTEXT.multiply(self.amount, factor)
+        if not product:
+            product = product.copy_abs()  # 0 × -1 is -0 to Decimal, 0 here
+        return Money._trusted(product, self.currency)
 
     __rmul__ = __mul__
 
@@ -229,7 +237,9 @@ class Money:
         return Money._trusted(CONTEXT.divide(self.amount, divisor), self.currency)
 
     def __neg__(self) -> Money:
-        return Money._trusted(-self.amount, self.currency)
+        # minus() is 0 − amount: -(0) is 0, not -0, and it ignores the
+        # caller's context (unary - would round in it).
+        return Money._trusted(CONTEXT.minus(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
