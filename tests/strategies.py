@@ -209,8 +209,11 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
     if choice <= 5:
         return draw(st.sampled_from([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
     if choice == 6:
+        # no digit below 10^-24 (MAX_PLACES): 1e-30 is refused, not compared
         return draw(
-            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
+            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(
+                lambda f: int(Decimal(repr(f)).as_tuple().exponent) >= -24
+            )
         )
     if choice == 7:
         return draw(st.sampled_from(PRICES))

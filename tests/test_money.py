@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -333,3 +335,110 @@ def test_to_decimal_of_a_float_round_trips_through_repr(value: float) -> None:
     result = to_decimal(value)
     assert float(result) == value
     assert result == Decimal(repr(value))
+
+
+# -- exact products and quotients ------------------------------------------------------
+
+
+def test_a_product_is_exact_at_the_largest_price_and_quantity() -> None:
+    # 24 significant digits × 999999999999: 37 digits, once rounded to 34
+    line = Money.of("1000.00500001000000000001", "CNY") * 999_999_999_999
+    assert line.amount == Decimal("1000005000008999.99499999999999999999")
+    assert line.format() == "1000005000008999.99"  # not ...9000.00
+
+
+def test_sums_and_differences_are_exact_however_the_magnitudes_differ() -> None:
+    big, tiny = Money.of("999999999999", "CNY"), Money(Decimal("1E-60"), "CNY")
+    assert (big + tiny - big).amount == Decimal("1E-60")
+    total = (big * 10**12 + tiny).amount
+    assert Fraction(total) == Fraction(10**24 - 10**12) + Fraction(1, 10**60)
+
+
+def test_prorated_is_exact_where_rounding_the_product_first_was_not() -> None:
+    price = Money.of("1.0000000000000000000002", "CNY")
+    percent = Decimal("50.4999999999999999999899")
+    # exactly 0.504999999999999999999900099...: below half a fen
+    assert price.prorated(percent, 100) == Money.of("0.50", "CNY")
+    assert str(price.prorated(percent, 100).amount) == "0.50"
+
+
+@pytest.mark.parametrize(
+    ("amount", "numerator", "denominator", "currency", "expected"),
+    [
+        ("10.00", "30.00", "480.00", "CNY", "0.63"),  # 0.625, from a repeating ratio
+        ("-10.00", "30.00", "480.00", "CNY", "-0.63"),  # half away from zero
+        ("30.00", "10.00", "480.00", "CNY", "0.63"),
+        ("0.01", "1", "3", "CNY", "0.00"),
+        ("0.02", "1", "3", "CNY", "0.01"),
+        ("1050", "15", "100", "JPY", "158"),  # 157.5
+        ("1", "1", "2000", "KWD", "0.001"),  # 0.0005
+        ("1", "1", "2001", "KWD", "0.000"),  # 0.000499750...
+        ("360.00", "100", "100", "CNY", "360.00"),  # the whole
+        ("360", "0", "100", "CNY", "0.00"),  # nothing, in the minor unit
+        ("0.005", "1", "1", "CNY", "0.01"),
+    ],
+)
+def test_prorated_rounds_the_exact_quotient_half_up_once(
+    amount: str, numerator: str, denominator: str, currency: str, expected: str
+) -> None:
+    money = Money(Decimal(amount), currency)
+    result = money.prorated(Decimal(numerator), Decimal(denominator))
+    assert str(result.amount) == expected
+    assert result.currency == currency
+    assert money.prorated(int(Decimal(numerator)), Decimal(denominator)) == result
+
+
+def test_prorated_a_hair_below_half_rounds_down_at_any_depth() -> None:
+    # 0.01 × (10^80 − 1) / (2 × 10^80): half a fen minus 5 × 10^-83
+    fen = Money.of("0.01", "CNY")
+    assert fen.prorated(10**80 - 1, 2 * 10**80).amount == Decimal("0.00")
+    assert fen.prorated(10**80, 2 * 10**80).amount == Decimal("0.01")
+
+
+def test_prorated_takes_money_of_its_own_currency_as_a_ratio() -> None:
+    shipping = Money.of("20.00", "CNY")
+    line, goods = Money.of("360.00", "CNY"), Money.of("791.00", "CNY")
+    assert shipping.prorated(line, goods) == Money.of("9.10", "CNY")
+    with pytest.raises(CurrencyMismatch):
+        shipping.prorated(line, Money.of("791.00", "USD"))
+    with pytest.raises(CurrencyMismatch):
+        shipping.prorated(Money.of("360", "USD"), goods)
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "error"),
+    [
+        (1, 0, ZeroDivisionError),
+        (0, Decimal("0.00"), ZeroDivisionError),
+        (Decimal("NaN"), 1, ValueError),
+        (1, Decimal("Infinity"), ValueError),
+        (True, 1, TypeError),
+        (1, 1.5, TypeError),
+        ("1", 1, TypeError),
+    ],
+)
+def test_prorated_refuses_what_has_no_exact_share(
+    numerator: Any, denominator: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        Money.of(1, "CNY").prorated(numerator, denominator)
+
+
+def test_money_arithmetic_ignores_the_hosts_decimal_context() -> None:
+    price = Money.of("1000.00500001000000000001", "CNY")
+    want = (price * 999_999_999_999, -price, price.prorated(Decimal("33.3"), 7))
+    with decimal.localcontext() as context:
+        context.prec = 3
+        context.rounding = decimal.ROUND_FLOOR
+        got = (price * 999_999_999_999, -price, price.prorated(Decimal("33.3"), 7))
+    assert got == want
+    assert str(got[1].amount) == "-1000.00500001000000000001"
+
+
+def test_zero_is_written_in_the_minor_unit() -> None:
+    assert str(Money.zero("CNY").amount) == "0.00"
+    assert str(Money.zero("JPY").amount) == "0"
+    assert str(Money.zero("KWD").amount) == "0.000"
+    assert Money.zero("CNY") == Money(Decimal(0), "CNY")
+    with pytest.raises(ValueError, match="ISO 4217"):
+        Money.zero("cny")

@@ -28,6 +28,7 @@ multiplies every property's example count (about 6,000 each) for a long run.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import os
 import re
@@ -589,3 +590,121 @@ def test_refunds_do_not_depend_on_the_hosts_decimal_context() -> None:
         context.prec = 6
         got = policy.evaluate(request).to_dict()
     assert got == want
+
+
+# -- at the bounds ---------------------------------------------------------------------
+#
+# What the readers accept at its extremes: 24 significant digits, digits down to
+# 10^-24, values just below 10^12, quantities up to 10^12, 24-digit percentages.
+# Money's arithmetic, Money.prorated and the core's sums (MONEY_CONTEXT, 64
+# digits) must be exact there too: each is compared with fractions.
+
+EDGES = tuple(
+    map(
+        Decimal,
+        [
+            "999999999999.999999999999",
+            "0.000000000000000000000001",
+            "1000.00500001000000000001",
+            "1.0000000000000000000002",
+            "0.005",
+            "0.5",
+            "0",
+        ],
+    )
+)
+
+
+@st.composite
+def bounded(draw: st.DrawFn, high_digits: int = 12) -> Decimal:
+    """A value the readers accept, below 10^high_digits: any size, any depth."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from([d for d in EDGES if d < 10**high_digits]))
+    digits = draw(st.integers(1, 24))
+    exponent = draw(st.integers(-24, high_digits - digits))
+    coefficient = draw(st.integers(0, 10**digits - 1) | st.just(10**digits - 1))
+    return Decimal(f"{coefficient}E{exponent}")
+
+
+def bounded_percents() -> st.SearchStrategy[Decimal]:
+    return bounded(high_digits=2) | st.sampled_from(
+        [Decimal(100), Decimal("50.4999999999999999999899"), Decimal("99." + "9" * 22)]
+    )
+
+
+QTYS = st.integers(1, 10**12) | st.sampled_from([1, 999_999_999_999, 10**12])
+
+
+def plain(value: Decimal) -> str:
+    """How a client writes *value*: plain digits, never an exponent."""
+    return format(value, "f")
+
+
+@settings(max_examples=_n(300), deadline=None)
+@given(
+    price=bounded(),
+    qty=QTYS,
+    numerator=bounded() | QTYS,
+    denominator=bounded().filter(bool) | QTYS,
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_prorated_is_the_exact_half_up_quotient_at_the_bounds(
+    price: Decimal, qty: int, numerator: Decimal | int, denominator: Decimal | int,
+    currency: str,
+) -> None:  # fmt: skip
+    line = Money(price, currency) * qty
+    assert exact(line) == Fraction(price) * qty
+    share = line.prorated(numerator, denominator)
+    want = half_up(
+        exact(line) * Fraction(numerator) / Fraction(denominator), MINOR[currency]
+    )
+    assert exact(share) == want
+    assert_quantized(share, currency)
+
+
+@functools.cache
+def _amount_policy(currency: str) -> returnrules.Policy:
+    """A policy whose one rule's message shows request.amount."""
+    return returnrules.loads_policy(
+        f'version = 1\n[policy]\ncurrency = "{currency}"\n'
+        '[[rule]]\nid = "r"\ndecide = "approve"\nmessage = "{request.amount}"\n',
+        autoload=False,
+    )
+
+
+@settings(max_examples=_n(200), deadline=None)
+@given(
+    lines=st.lists(st.tuples(bounded(), QTYS), min_size=1, max_size=6),
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_the_cores_sums_are_exact_at_the_bounds(
+    lines: list[tuple[Decimal, int]], currency: str
+) -> None:
+    """goods_value and request.amount, in the 64-digit MONEY_CONTEXT, lose nothing."""
+    request = {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": {
+            "id": "SO-1",
+            "status": "delivered",
+            "placed_at": "2026-11-01",
+            "currency": currency,
+            "lines": [
+                {"line": i + 1, "sku": f"P-{i}", "category": "brake", "qty": qty,
+                 "unit_price": plain(price)}
+                for i, (price, qty) in enumerate(lines)
+            ],
+        },
+        "lines": [
+            {"line": i + 1, "qty": qty, "reason": "defective", "condition": "unopened"}
+            for i, (_, qty) in enumerate(lines)
+        ],
+    }  # fmt: skip
+    parsed = returnrules.parse_request(request)
+    total = sum((Fraction(price) * qty for price, qty in lines), Fraction(0))
+    assert exact(parsed.order.goods_value) == total
+    (line, *_) = _amount_policy(currency).evaluate(parsed).lines
+    assert Fraction(Decimal(line.messages[0].split()[0])) == half_up(
+        total, MINOR[currency]
+    )

@@ -118,8 +118,10 @@ def test_a_utc_z_suffix_is_an_offset(request_dict: dict[str, Any]) -> None:
         (180, Decimal(180)),
         (180.1, Decimal("180.1")),  # through the float's shortest form
         (0.1, Decimal("0.1")),
+        ("0." + "0" * 23 + "1", Decimal("1E-24")),  # the least: MAX_PLACES
+        ("999999999999.999999999999", Decimal("999999999999.999999999999")),
     ],
-    ids=["string", "int", "float", "float-0.1"],
+    ids=["string", "int", "float", "float-0.1", "least", "most"],
 )
 def test_money_may_be_a_string_an_int_or_a_float(
     request_dict: dict[str, Any], value: object, expected: Decimal
@@ -333,9 +335,13 @@ def test_requested_at_must_be_a_datetime_with_an_offset(
         ("  12", "expected a decimal number like 180.10, got '  12'"),
         ("12 ", "expected a decimal number like 180.10, got '12 '"),
         ("\t12", "expected a decimal number like 180.10, got '\\t12'"),
+        (f"0.{'0' * 24}1", f"more than 24 digits after the point: '0.{'0' * 24}1'"),
+        (1e-25, "more than 24 digits after the point: 1e-25"),
+        ("1." + "1" * 24, f"more than 24 significant digits: '1.{'1' * 24}'"),
+        ("1000000000000", "number out of range: '1000000000000'"),
     ],
     ids=["word", "nan", "inf", "bool", "array", "negative", "full-width", "lead",
-         "trail", "tab"],
+         "trail", "tab", "places", "tiny-float", "digits", "range"],
 )  # fmt: skip
 def test_malformed_money_is_reported(
     request_dict: dict[str, Any], value: object, message: str

@@ -36,7 +36,7 @@ from returnrules.model.errors import (
     quote,
     show,
 )
-from returnrules.model.money import MAX_DIGITS, Money, to_decimal
+from returnrules.model.money import MAX_DIGITS, MAX_PLACES, Money, to_decimal
 from returnrules.model.vocab import Vocabulary
 
 __all__ = [
@@ -128,7 +128,10 @@ def strict_decimal(value: object, _: object = None) -> Decimal:
 
     A string is ASCII digits with an optional sign and point, nothing around
     (:data:`~returnrules.model.money.PLAIN_DECIMAL`), at most
-    :data:`MAX_STRING` characters.
+    :data:`MAX_STRING` characters.  The number is below 10¹² in magnitude, with
+    at most :data:`~returnrules.model.money.MAX_DIGITS` significant digits and
+    :data:`~returnrules.model.money.MAX_PLACES` after the point: the bounds
+    under which :data:`~returnrules.model.money.CONTEXT` is exact.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"expected a number, got {show(value)}")
@@ -137,8 +140,13 @@ def strict_decimal(value: object, _: object = None) -> Decimal:
     number = to_decimal(value)
     if number.copy_abs() >= MAX_INT:  # abs() would round in the caller's context
         raise ValueError(f"number out of range: {show(value)}")
-    if len(number.as_tuple().digits) > MAX_DIGITS:
+    digits, exponent = number.as_tuple()[1:]
+    if len(digits) > MAX_DIGITS:
         raise ValueError(f"more than {MAX_DIGITS} significant digits: {show(value)}")
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:  # finite: an int
+        raise ValueError(
+            f"more than {MAX_PLACES} digits after the point: {show(value)}"
+        )
     return number
 
 

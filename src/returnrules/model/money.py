@@ -71,18 +71,54 @@ and a regex's backslash-d would also read full-width ``"１２"``, Arabic-Indic
 MAX_DIGITS: Final = 24
 """Significant digits a money or decimal value may have (far above any price)."""
 
+MAX_PLACES: Final = 24
+"""Digits after the point a money or decimal value may have: no digit below 10⁻²⁴.
+
+With :data:`MAX_DIGITS` and the readers' bound of 10¹², every value read is
+``k × 10⁻²⁴`` with ``|k| < 10³⁶``; that is what makes :data:`CONTEXT` exact."""
+
+_TRAPS: Final = [decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow]
+
 CONTEXT: Final = decimal.Context(
-    prec=34,
-    rounding=decimal.ROUND_HALF_EVEN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+    prec=64, rounding=decimal.ROUND_HALF_EVEN, traps=_TRAPS
 )
-"""The decimal context of all money arithmetic (34 digits, IEEE decimal128).
+"""The decimal context for a plugin's own money arithmetic (64 digits).
 
 Arithmetic never runs in the caller's context: a host that lowered
-``decimal.getcontext().prec`` must not change a refund.  Values have at most
-:data:`MAX_DIGITS` digits, so sums and products are exact and a quotient is
-rounded once, here, before the half-up rounding to the minor unit."""
+``decimal.getcontext().prec`` must not change a refund.
 
+Sums and products of what the readers accept are exact in it.  A value read
+is ``k × 10⁻²⁴`` with ``|k| < 10³⁶`` and at most 24 significant digits
+(:data:`MAX_PLACES`, :data:`MAX_DIGITS`, bound 10¹²); a quantity is at most
+10¹² (13 digits).  So:
+
+* value × quantity has at most 24 + 13 = 37 digits;
+* value × value (an amount by a percentage) at most 24 + 24 = 48, and
+  (value × quantity) × value at most 37 + 24 = 61;
+* a sum of n line amounts is a multiple of 10⁻²⁴ below n × 10²⁴, that is
+  ``k × 10⁻²⁴`` with ``|k| < n × 10⁴⁸``: at most 64 digits for any n < 10¹⁶,
+  however the lines' magnitudes differ.
+
+Each fits in 64 digits, so none is rounded.  A quotient usually does not
+terminate and is rounded to 64 digits; :meth:`Money.prorated` divides exactly
+instead, and :class:`Money`'s own ``+``, ``-`` and ``*`` are exact for any
+amounts, within these bounds or not."""
+
+_EXACT: Final = decimal.Context(
+    prec=decimal.MAX_PREC,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    rounding=decimal.ROUND_DOWN,
+    traps=[*_TRAPS, decimal.Underflow, decimal.Inexact, decimal.Rounded],
+)
+"""Money's own ``+ - *``, and the integer quotient of :meth:`Money.prorated`.
+
+Its precision is the implementation's limit (10¹⁸ digits), so a sum,
+difference or product of two finite Decimals is never rounded (the digits it
+needs are those of its operands), and ``divide_int`` gives the exact integer
+part of any quotient.  Anything that would be rounded all the same raises
+(``Inexact`` and ``Rounded`` are traps) instead of being silently wrong.  Never
+used for ``divide``: a quotient like 1/3 would be computed to 10¹⁸ digits."""
 
 _HALF_UP: Final = CONTEXT.copy()
 _HALF_UP.rounding = decimal.ROUND_HALF_UP
@@ -166,6 +202,9 @@ class Money:
 
     ``Money(Decimal("180.00"), "CNY")``; ``str()`` gives ``"180.00 CNY"``.
     Comparisons and arithmetic with another currency raise CurrencyMismatch.
+    ``+``, ``-`` and ``*`` (by an int or a Decimal) are exact, whatever the
+    amounts; ``/`` rounds to 64 digits; :meth:`rounded` and :meth:`prorated`
+    round half-up to the minor unit, once, from the exact value.
     """
 
     amount: Decimal = attrs.field(validator=_check_amount)
@@ -184,9 +223,15 @@ class Money:
         """Build from a TOML/JSON value: ``Money.of("180.10", "CNY")``."""
         return cls(to_decimal(value), currency)
 
-    @classmethod
-    def zero(cls, currency: str) -> Money:
-        return cls(Decimal(0), currency)
+    @staticmethod
+    def zero(currency: str) -> Money:
+        """Nothing, written in the minor unit: ``Money.zero("CNY")`` is 0.00 CNY."""
+        zero = _ZEROS.get(currency)
+        if zero is None:
+            zero = Money(Decimal(0), currency).rounded()  # checks the code
+            if len(_ZEROS) < 1024:  # a few currencies in practice; never unbounded
+                _ZEROS[currency] = zero
+        return zero
 
     @property
     def minor_units(self) -> int:
@@ -200,21 +245,68 @@ class Money:
         """The rounded amount as a plain string, e.g. ``"306.00"`` (JSON output)."""
         return str(round_half_up(self.amount, self.currency))
 
+    def prorated(
+        self, numerator: int | Decimal | Money, denominator: int | Decimal | Money
+    ) -> Money:
+        """This amount × *numerator* / *denominator*, rounded half-up to the minor unit.
+
+        ``line.prorated(15, 100)`` is 15 % of a line, and
+        ``shipping_fee.prorated(line, goods)`` the line's part of the shipping
+        fee (a Money argument counts by its amount, and must be in this
+        currency).  Exactly: neither the product nor the quotient is rounded
+        before the one half-up rounding, so 1.0000000000000000000002 × 50.4999
+        9999999999999999899 / 100 is 0.50, where rounding the product to 34
+        digits first gave 0.51.  A zero *denominator* raises ZeroDivisionError.
+        """
+        currency = self.currency
+        numerator = self._factor(numerator)
+        denominator = self._factor(denominator)
+        if not denominator:
+            raise ZeroDivisionError(f"{self} prorated over zero")
+        if numerator == denominator:
+            return self.rounded()  # the whole (percent = 100, the default)
+        if not numerator:
+            return Money.zero(currency)  # nothing (fee_percent = 0, the default)
+        # t = the quotient × 10^(m+1), truncated toward zero, with m the minor
+        # unit's digits: exact in _EXACT (an exact product, an integer quotient).
+        # Rounding t / 10^(m+1) half-up to m digits is rounding the quotient
+        # itself: write |quotient| × 10^m = k + f with 0 ≤ f < 1; then
+        # |t| = 10k + ⌊10f⌋, which rounds up exactly when ⌊10f⌋ ≥ 5, that is when
+        # f ≥ 1/2 (half away from zero is symmetric, so the sign does not matter).
+        places = minor_units(currency) + 1
+        product = _EXACT.multiply(self.amount, numerator)
+        truncated = _EXACT.divide_int(_EXACT.scaleb(product, places), denominator)
+        share = round_half_up(_EXACT.scaleb(truncated, -places), currency)
+        return Money._trusted(share, currency)
+
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
             raise CurrencyMismatch(
                 f"cannot combine {self.currency} with {other.currency}"
             )
 
+    def _factor(self, value: int | Decimal | Money) -> int | Decimal:
+        """A finite number for arithmetic with this amount (Money: its amount)."""
+        if type(value) is int:
+            return value
+        if isinstance(value, Decimal):
+            if value.is_finite():
+                return value
+            raise ValueError(f"expected a finite number, got {show(value)}")
+        if isinstance(value, Money):
+            self._same(value)
+            return value.amount
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError(f"expected an int, a Decimal or Money, got {show(value)}")
+
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money._trusted(CONTEXT.add(self.amount, other.amount), self.currency)
+        return Money._trusted(_EXACT.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money._trusted(
-            CONTEXT.subtract(self.amount, other.amount), self.currency
-        )
+        return Money._trusted(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         kind = factor.__class__
@@ -224,7 +316,7 @@ class Money:
             and (kind is bool or not isinstance(factor, int | Decimal))
         ):
             return NotImplemented
-        product = CONTEXT.multiply(self.amount, factor)
+        product = _EXACT.multiply(self.amount, factor)
         if not product:
             product = product.copy_abs()  # 0 × -1 is -0 to Decimal, 0 here
         return Money._trusted(product, self.currency)
@@ -232,6 +324,10 @@ class Money:
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: int | Decimal) -> Money:
+        """The quotient, rounded to 64 digits (:data:`CONTEXT`).
+
+        For an exact half-up share of a quotient, use :meth:`prorated`.
+        """
         if isinstance(divisor, bool) or not isinstance(divisor, int | Decimal):
             return NotImplemented
         return Money._trusted(CONTEXT.divide(self.amount, divisor), self.currency)
@@ -239,7 +335,7 @@ class Money:
     def __neg__(self) -> Money:
         # minus() is 0 − amount: -(0) is 0, not -0, and it ignores the
         # caller's context (unary - would round in it).
-        return Money._trusted(CONTEXT.minus(self.amount), self.currency)
+        return Money._trusted(_EXACT.minus(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
@@ -261,6 +357,8 @@ class Money:
         return f"{self.format()} {self.currency}"
 
 
+_ZEROS: dict[str, Money] = {}
+"""``Money.zero`` of each currency seen (Money is immutable: one is enough)."""
 _new = object.__new__
 _set_amount = Money.__dict__["amount"].__set__
 _set_currency = Money.__dict__["currency"].__set__
