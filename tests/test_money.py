@@ -143,6 +143,17 @@ def test_money_cannot_be_multiplied_by_a_float_or_bool(factor: Any) -> None:
         Money.of(1, "CNY") / factor
 
 
+def test_money_is_never_multiplied_or_divided_into_a_non_finite_amount() -> None:
+    one, nothing = Money.of(1, "CNY"), Money.zero("CNY")
+    for factor in (Decimal("NaN"), Decimal("-Infinity")):
+        with pytest.raises(ValueError, match="finite"):
+            one * factor
+    with pytest.raises(ValueError, match="finite"):
+        nothing * Decimal("NaN")
+    with pytest.raises(ValueError, match="finite"):
+        one / Decimal("NaN")
+
+
 @pytest.mark.parametrize("code", ["cny", "CN", "CNYY", "12A", ""])
 def test_a_currency_is_three_capital_letters(code: str) -> None:
     with pytest.raises(ValueError, match="ISO 4217"):

@@ -122,6 +122,8 @@ used for ``divide``: a quotient like 1/3 would be computed to 10¹⁸ digits."""
 
 _HALF_UP: Final = CONTEXT.copy()
 _HALF_UP.rounding = decimal.ROUND_HALF_UP
+_POWERS_OF_TEN: Final[dict[int | Decimal, int]] = {10**k: k for k in range(40)}
+"""1, 10, 100 … by their exponent; ``Decimal(100)`` finds 100 too (equal hash)."""
 _QUANTA: dict[str, Decimal] = {}
 """The minor unit of each currency seen (``Decimal("0.01")`` for CNY)."""
 
@@ -133,7 +135,7 @@ def round_half_up(amount: Decimal, currency: str) -> Decimal:
     """
     quantum = _QUANTA.get(currency)
     if quantum is None:
-        quantum = Decimal(1).scaleb(-minor_units(currency))
+        quantum = _EXACT.scaleb(Decimal(1), -minor_units(currency))
         if len(_QUANTA) < 1024:  # a few currencies in practice; never unbounded
             _QUANTA[currency] = quantum
     rounded = _HALF_UP.quantize(amount, quantum)
@@ -196,6 +198,14 @@ def _check_amount(_: object, __: object, value: Decimal) -> None:
         raise ValueError(f"a money amount is a finite Decimal, got {show(value)}")
 
 
+def _money(amount: Decimal, currency: str) -> Money:
+    """Money without validation, for arithmetic on already valid values."""
+    money = _new(Money)
+    _set_amount(money, amount)  # the slots' own setters: frozen, yet fast
+    _set_currency(money, currency)
+    return money
+
+
 @attrs.frozen(order=False)
 class Money:
     """An amount of money in one currency.
@@ -210,13 +220,7 @@ class Money:
     amount: Decimal = attrs.field(validator=_check_amount)
     currency: str = attrs.field(validator=_check_code)
 
-    @staticmethod
-    def _trusted(amount: Decimal, currency: str) -> Money:
-        """Build without validation, for arithmetic on already valid values."""
-        money = _new(Money)
-        _set_amount(money, amount)  # the slots' own setters: frozen, yet fast
-        _set_currency(money, currency)
-        return money
+    _trusted = staticmethod(_money)  # for the core's sums of valid amounts
 
     @classmethod
     def of(cls, value: object, currency: str) -> Money:
@@ -239,7 +243,7 @@ class Money:
 
     def rounded(self) -> Money:
         """This amount rounded half-up to the currency's minor unit."""
-        return Money._trusted(round_half_up(self.amount, self.currency), self.currency)
+        return _money(round_half_up(self.amount, self.currency), self.currency)
 
     def format(self) -> str:
         """The rounded amount as a plain string, e.g. ``"306.00"`` (JSON output)."""
@@ -259,25 +263,35 @@ class Money:
         digits first gave 0.51.  A zero *denominator* raises ZeroDivisionError.
         """
         currency = self.currency
-        numerator = self._factor(numerator)
-        denominator = self._factor(denominator)
-        if not denominator:
+        if type(numerator) is Decimal and numerator.is_finite():
+            factor: int | Decimal = numerator  # (the usual case, without a call)
+        else:
+            factor = self._factor(numerator)
+        if type(denominator) is int or type(denominator) is Decimal:
+            # A power of ten divides exactly: 15 % of 360.00 is 5400.00 × 10⁻² …
+            shift = _POWERS_OF_TEN.get(denominator)
+            if shift is not None:
+                if not factor:
+                    return Money.zero(currency)  # (fee_percent = 0, the default)
+                if factor == denominator:
+                    return self.rounded()  # the whole (percent = 100, the default)
+                exact = _EXACT.scaleb(_EXACT.multiply(self.amount, factor), -shift)
+                return _money(round_half_up(exact, currency), currency)
+        divisor = self._factor(denominator)
+        if not divisor:
             raise ZeroDivisionError(f"{self} prorated over zero")
-        if numerator == denominator:
-            return self.rounded()  # the whole (percent = 100, the default)
-        if not numerator:
-            return Money.zero(currency)  # nothing (fee_percent = 0, the default)
-        # t = the quotient × 10^(m+1), truncated toward zero, with m the minor
-        # unit's digits: exact in _EXACT (an exact product, an integer quotient).
-        # Rounding t / 10^(m+1) half-up to m digits is rounding the quotient
-        # itself: write |quotient| × 10^m = k + f with 0 ≤ f < 1; then
-        # |t| = 10k + ⌊10f⌋, which rounds up exactly when ⌊10f⌋ ≥ 5, that is when
-        # f ≥ 1/2 (half away from zero is symmetric, so the sign does not matter).
+        product = _EXACT.multiply(self.amount, factor)
+        # … any other quotient is t / 10^(m+1), t its integer part once scaled
+        # by 10^(m+1), with m the minor unit's digits: exact in _EXACT (an exact
+        # product, an integer quotient truncated toward zero).  Rounding t /
+        # 10^(m+1) half-up to m digits is rounding the quotient itself: write
+        # |quotient| × 10^m = k + f with 0 ≤ f < 1; then |t| = 10k + ⌊10f⌋, which
+        # rounds up exactly when ⌊10f⌋ ≥ 5, that is when f ≥ 1/2 (half away from
+        # zero is symmetric, so the sign does not matter).
         places = minor_units(currency) + 1
-        product = _EXACT.multiply(self.amount, numerator)
-        truncated = _EXACT.divide_int(_EXACT.scaleb(product, places), denominator)
+        truncated = _EXACT.divide_int(_EXACT.scaleb(product, places), divisor)
         share = round_half_up(_EXACT.scaleb(truncated, -places), currency)
-        return Money._trusted(share, currency)
+        return _money(share, currency)
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
@@ -301,12 +315,14 @@ class Money:
         raise TypeError(f"expected an int, a Decimal or Money, got {show(value)}")
 
     def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money._trusted(_EXACT.add(self.amount, other.amount), self.currency)
+        if other.currency != self.currency:
+            self._same(other)
+        return _money(_EXACT.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money._trusted(_EXACT.subtract(self.amount, other.amount), self.currency)
+        if other.currency != self.currency:
+            self._same(other)
+        return _money(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         kind = factor.__class__
@@ -319,7 +335,9 @@ class Money:
         product = _EXACT.multiply(self.amount, factor)
         if not product:
             product = product.copy_abs()  # 0 × -1 is -0 to Decimal, 0 here
-        return Money._trusted(product, self.currency)
+        elif not product.is_finite():  # a NaN or infinite factor
+            raise ValueError(f"expected a finite factor, got {show(factor)}")
+        return _money(product, self.currency)
 
     __rmul__ = __mul__
 
@@ -330,27 +348,34 @@ class Money:
         """
         if isinstance(divisor, bool) or not isinstance(divisor, int | Decimal):
             return NotImplemented
-        return Money._trusted(CONTEXT.divide(self.amount, divisor), self.currency)
+        quotient = CONTEXT.divide(self.amount, divisor)
+        if not quotient.is_finite():  # a NaN divisor
+            raise ValueError(f"expected a finite divisor, got {show(divisor)}")
+        return _money(quotient, self.currency)
 
     def __neg__(self) -> Money:
         # minus() is 0 − amount: -(0) is 0, not -0, and it ignores the
         # caller's context (unary - would round in it).
-        return Money._trusted(_EXACT.minus(self.amount), self.currency)
+        return _money(_EXACT.minus(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
-        self._same(other)
+        if other.currency != self.currency:
+            self._same(other)
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        self._same(other)
+        if other.currency != self.currency:
+            self._same(other)
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        self._same(other)
+        if other.currency != self.currency:
+            self._same(other)
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        self._same(other)
+        if other.currency != self.currency:
+            self._same(other)
         return self.amount >= other.amount
 
     def __str__(self) -> str:
