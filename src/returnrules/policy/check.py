@@ -280,7 +280,7 @@ class _Checker:
             return self.comparison(node, path)
         if "check" in node:
             return self.check_call(node, path)
-        keys = ", ".join(f'"{k}"' for k in node) or "nothing"
+        keys = ", ".join(quote(k) for k in node) or "nothing"
         guess = next(
             (did_you_mean(k, ("fact", "check", "all", "any", "not")) for k in node), ""
         )
@@ -298,8 +298,8 @@ class _Checker:
         if extra:
             self.error(
                 (*path, extra[0]),
-                f'"{name}" must be alone in its table; found also '
-                + ", ".join(f'"{k}"' for k in extra),
+                f"{quote(name)} must be alone in its table; found also "
+                + ", ".join(quote(k) for k in extra),
                 "bad-condition",
             )
         body = node[name]
@@ -328,7 +328,7 @@ class _Checker:
         number = self.registry.fact_numbers.get(name)
         if number is None:
             hint = did_you_mean(name, self.registry.fact_numbers)
-            self.error(path, f'unknown fact "{name}"{hint}', "unknown-fact")
+            self.error(path, f"unknown fact {quote(name)}{hint}", "unknown-fact")
             return None
         return FactRef(number, name, self.registry.facts[number].type)
 
@@ -486,7 +486,7 @@ class _Checker:
         elif rule_id in seen:
             self.error(
                 (*path, "id"),
-                f'duplicate rule id "{rule_id}" (first used '
+                f"duplicate rule id {quote(rule_id)} (first used "
                 f"by rule #{seen[rule_id] + 1})",
                 "duplicate-rule",
             )
@@ -518,21 +518,21 @@ class _Checker:
         if decide is None and not then:
             self.warn(
                 path,
-                f'rule "{rule_id}" has neither decide nor then: it can '
+                f"rule {quote(rule_id)} has neither decide nor then: it can "
                 "only show up in matched",
                 "rule-does-nothing",
             )
         if message is not None and decide is None:
             self.warn(
                 (*path, "message"),
-                f'rule "{rule_id}" has a message but no decide: messages are shown '
-                "for the rules that decide a line",
+                f"rule {quote(rule_id)} has a message but no decide: messages are "
+                "shown for the rules that decide a line",
                 "message-without-decide",
             )
         if "for" in raw and not then:
             self.warn(
                 (*path, "for"),
-                f'rule "{rule_id}" sets for but has no then',
+                f"rule {quote(rule_id)} sets for but has no then",
                 "for-without-then",
             )
         return RuleIR(
@@ -667,7 +667,11 @@ def merged_vocabularies(
         if name not in merged:
             hint = did_you_mean(name, merged)
             issues.append(
-                Issue(path, f'unknown vocabulary "{name}"{hint}', "unknown-vocabulary")
+                Issue(
+                    path,
+                    f"unknown vocabulary {quote(name)}{hint}",
+                    "unknown-vocabulary",
+                )
             )
             continue
         if not isinstance(table, Mapping):
@@ -681,7 +685,9 @@ def merged_vocabularies(
             if not _CODE.fullmatch(code):
                 issues.append(
                     Issue(
-                        where, f'a code uses a-z, 0-9 and _; got "{code}"', "bad-code"
+                        where,
+                        f"a code uses a-z, 0-9 and _; got {quote(code)}",
+                        "bad-code",
                     )
                 )
             elif not isinstance(label, str):

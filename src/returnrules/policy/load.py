@@ -22,7 +22,7 @@ from typing import Any, Final, NoReturn
 
 from returnrules.engine.evaluate import Policy
 from returnrules.files.positions import key_positions, locate, syntax_error_position
-from returnrules.model.errors import Issue, PathKey, PolicyError, Problem
+from returnrules.model.errors import Issue, PathKey, PolicyError, Problem, quote
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.manager import Registry, load_registry
 from returnrules.policy.check import check_policy, merged_vocabularies
@@ -93,7 +93,7 @@ def _load_plugins(
             issues.append(
                 Issue(
                     ("plugins", key),
-                    f'unknown key "{key}" in [plugins] (modules, disable)',
+                    f"unknown key {quote(key)} in [plugins] (modules, disable)",
                     "unknown-key",
                 )
             )
