@@ -15,6 +15,7 @@ where round is half-up to the currency's minor unit.
 from __future__ import annotations
 
 import ast
+import time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -589,3 +590,31 @@ def test_the_refund_plugin_registers_through_the_entry_point() -> None:
     assert info.actions == ("refund",)
     assert registry.actions["refund"].multiple is False
     assert isinstance(registry.actions["refund"], returnrules.Action)
+
+
+def test_shipping_shares_of_a_10000_line_order_take_linear_time() -> None:
+    # goods_value is the same for every line: it was summed again for each
+    # (10^8 Decimal operations, 45 s); now once per order
+    n = 10_000
+    request = make_request(
+        lines=[
+            {"line": i, "sku": f"P-{i}", "category": "filter", "qty": 3,
+             "unit_price": "180.05"}
+            for i in range(1, n + 1)
+        ],
+        returns=[
+            {"line": i, "qty": 2, "reason": "defective", "condition": "opened"}
+            for i in range(1, n + 1)
+        ],
+    )  # fmt: skip
+    the_policy = policy(
+        '[[rule]]\nid = "r"\ndecide = "approve"\n'
+        'then = [ { action = "refund", include_shipping = true } ]\n'
+    )
+    parsed = the_policy.parse_request(request)
+    started = time.perf_counter()
+    decision = the_policy.evaluate(parsed)
+    assert time.perf_counter() - started < 5
+    amounts = {line.actions[0]["amount"] for line in decision.lines}
+    # 360.10 + 20.00 × 360.10 / 5,401,500.00 = 360.10 + 0.0013…
+    assert amounts == {Money.of("360.10", "CNY")}
