@@ -343,7 +343,7 @@ def _number(value: object) -> Fraction:
     if isinstance(value, Decimal):
         return Fraction(value)
     if isinstance(value, str):
-        return Fraction(value.strip())
+        return Fraction(value)  # a plain decimal: ASCII digits, nothing around
     raise TypeError(f"not a number: {value!r}")
 
 

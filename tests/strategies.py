@@ -186,7 +186,13 @@ def _decimal_text(draw: st.DrawFn, high: int = 2000) -> str:
     number = Decimal(draw(st.integers(-10, high * 10**places))).scaleb(-places)
     text = str(number)
     if draw(st.integers(0, 9)) == 0:
-        text = draw(st.sampled_from([f" {text} ", f"+{text}" if number >= 0 else text]))
+        # a plus sign, or a bare point ("5." and ".5"): still plain decimals
+        forms = [f"+{text}" if number >= 0 else text]
+        if "." not in text:
+            forms.append(f"{text}.")
+        elif text.startswith("0."):
+            forms.append(text[1:])
+        text = draw(st.sampled_from(forms))
     return text
 
 
@@ -203,8 +209,11 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
     if choice <= 5:
         return draw(st.sampled_from([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
     if choice == 6:
+        # no digit below 10^-24 (MAX_PLACES): 1e-30 is refused, not compared
         return draw(
-            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
+            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(
+                lambda f: int(Decimal(repr(f)).as_tuple().exponent) >= -24
+            )
         )
     if choice == 7:
         return draw(st.sampled_from(PRICES))
@@ -400,7 +409,7 @@ def _price(draw: st.DrawFn) -> object:
     if style == 1 and Decimal(text) == int(Decimal(text)):
         return int(Decimal(text))
     if style == 2:
-        return f" {text} "
+        return f"+{text}"
     return text
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import decimal
 import math
+import re
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -140,6 +143,17 @@ def test_money_cannot_be_multiplied_by_a_float_or_bool(factor: Any) -> None:
         Money.of(1, "CNY") / factor
 
 
+def test_money_is_never_multiplied_or_divided_into_a_non_finite_amount() -> None:
+    one, nothing = Money.of(1, "CNY"), Money.zero("CNY")
+    for factor in (Decimal("NaN"), Decimal("-Infinity")):
+        with pytest.raises(ValueError, match="finite"):
+            one * factor
+    with pytest.raises(ValueError, match="finite"):
+        nothing * Decimal("NaN")
+    with pytest.raises(ValueError, match="finite"):
+        one / Decimal("NaN")
+
+
 @pytest.mark.parametrize("code", ["cny", "CN", "CNYY", "12A", ""])
 def test_a_currency_is_three_capital_letters(code: str) -> None:
     with pytest.raises(ValueError, match="ISO 4217"):
@@ -156,6 +170,44 @@ def test_the_money_constructor_rejects_non_decimal_or_non_finite_amounts(
         Money(amount, "CNY")
 
 
+# -- signed zeros ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["-0", "-0.00", "+0", -0.0, Decimal("-0.000")])
+def test_a_signed_zero_is_read_as_zero(value: object) -> None:
+    number = to_decimal(value)
+    assert number == 0
+    assert not number.is_signed()
+    assert Money.of(value, "CNY").format() == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("-0", "CNY", "0.00"),
+        ("-0.001", "CNY", "0.00"),
+        ("-0.004999", "CNY", "0.00"),
+        ("-0.4", "JPY", "0"),
+        ("-0.0004", "KWD", "0.000"),
+        ("-0.005", "CNY", "-0.01"),  # a real negative amount keeps its sign
+    ],
+)
+def test_a_negative_amount_that_rounds_to_zero_is_shown_as_zero(
+    amount: str, currency: str, shown: str
+) -> None:
+    money = Money(Decimal(amount), currency)
+    assert money.format() == shown
+    assert str(money.rounded().amount) == shown
+    assert str(money) == f"{shown} {currency}"
+
+
+def test_arithmetic_makes_no_negative_zero() -> None:
+    zero = Money.zero("CNY")
+    for result in (-zero, zero * -1, Money.of(-5, "CNY") * 0, zero * Decimal("-2.5")):
+        assert result == zero
+        assert not result.amount.is_signed(), result
+
+
 # -- to_decimal ------------------------------------------------------------------------
 
 
@@ -167,7 +219,9 @@ def test_the_money_constructor_rejects_non_decimal_or_non_finite_amounts(
         (1e-7, Decimal("1e-7")),
         (5000, Decimal(5000)),
         ("180.10", Decimal("180.10")),
-        (" 5 ", Decimal(5)),
+        ("+5", Decimal(5)),
+        ("5.", Decimal(5)),
+        (".5", Decimal("0.5")),
         (Decimal("2.50"), Decimal("2.50")),
     ],
 )
@@ -205,6 +259,35 @@ def test_to_decimal_keeps_the_scale_of_a_string() -> None:
 def test_to_decimal_rejects_bools_non_finite_and_non_numbers(value: object) -> None:
     with pytest.raises(ValueError, match="expected"):
         to_decimal(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "１２",  # full-width digits: Decimal() reads them
+        "１２.５０",
+        "٣",  # Arabic-Indic three
+        "१२",  # Devanagari twelve
+        "  12",
+        "12 ",
+        "\t12",
+        "12\n",
+        "1\u00a02",
+        "\u200b12",
+        "1 2",
+        "1_000",
+        "1e3",
+        ".",
+        "+",
+        "--1",
+    ],
+)
+def test_to_decimal_takes_only_ascii_digits_with_nothing_around(value: str) -> None:
+    message = f"expected a decimal number like 180.10, got {value!r}"
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        to_decimal(value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Money.of(value, "CNY")
 
 
 @pytest.mark.parametrize("value", [True, math.nan, math.inf, "NaN", "x"])
@@ -263,3 +346,110 @@ def test_to_decimal_of_a_float_round_trips_through_repr(value: float) -> None:
     result = to_decimal(value)
     assert float(result) == value
     assert result == Decimal(repr(value))
+
+
+# -- exact products and quotients ------------------------------------------------------
+
+
+def test_a_product_is_exact_at_the_largest_price_and_quantity() -> None:
+    # 24 significant digits × 999999999999: 37 digits, once rounded to 34
+    line = Money.of("1000.00500001000000000001", "CNY") * 999_999_999_999
+    assert line.amount == Decimal("1000005000008999.99499999999999999999")
+    assert line.format() == "1000005000008999.99"  # not ...9000.00
+
+
+def test_sums_and_differences_are_exact_however_the_magnitudes_differ() -> None:
+    big, tiny = Money.of("999999999999", "CNY"), Money(Decimal("1E-60"), "CNY")
+    assert (big + tiny - big).amount == Decimal("1E-60")
+    total = (big * 10**12 + tiny).amount
+    assert Fraction(total) == Fraction(10**24 - 10**12) + Fraction(1, 10**60)
+
+
+def test_prorated_is_exact_where_rounding_the_product_first_was_not() -> None:
+    price = Money.of("1.0000000000000000000002", "CNY")
+    percent = Decimal("50.4999999999999999999899")
+    # exactly 0.504999999999999999999900099...: below half a fen
+    assert price.prorated(percent, 100) == Money.of("0.50", "CNY")
+    assert str(price.prorated(percent, 100).amount) == "0.50"
+
+
+@pytest.mark.parametrize(
+    ("amount", "numerator", "denominator", "currency", "expected"),
+    [
+        ("10.00", "30.00", "480.00", "CNY", "0.63"),  # 0.625, from a repeating ratio
+        ("-10.00", "30.00", "480.00", "CNY", "-0.63"),  # half away from zero
+        ("30.00", "10.00", "480.00", "CNY", "0.63"),
+        ("0.01", "1", "3", "CNY", "0.00"),
+        ("0.02", "1", "3", "CNY", "0.01"),
+        ("1050", "15", "100", "JPY", "158"),  # 157.5
+        ("1", "1", "2000", "KWD", "0.001"),  # 0.0005
+        ("1", "1", "2001", "KWD", "0.000"),  # 0.000499750...
+        ("360.00", "100", "100", "CNY", "360.00"),  # the whole
+        ("360", "0", "100", "CNY", "0.00"),  # nothing, in the minor unit
+        ("0.005", "1", "1", "CNY", "0.01"),
+    ],
+)
+def test_prorated_rounds_the_exact_quotient_half_up_once(
+    amount: str, numerator: str, denominator: str, currency: str, expected: str
+) -> None:
+    money = Money(Decimal(amount), currency)
+    result = money.prorated(Decimal(numerator), Decimal(denominator))
+    assert str(result.amount) == expected
+    assert result.currency == currency
+    assert money.prorated(int(Decimal(numerator)), Decimal(denominator)) == result
+
+
+def test_prorated_a_hair_below_half_rounds_down_at_any_depth() -> None:
+    # 0.01 × (10^80 − 1) / (2 × 10^80): half a fen minus 5 × 10^-83
+    fen = Money.of("0.01", "CNY")
+    assert fen.prorated(10**80 - 1, 2 * 10**80).amount == Decimal("0.00")
+    assert fen.prorated(10**80, 2 * 10**80).amount == Decimal("0.01")
+
+
+def test_prorated_takes_money_of_its_own_currency_as_a_ratio() -> None:
+    shipping = Money.of("20.00", "CNY")
+    line, goods = Money.of("360.00", "CNY"), Money.of("791.00", "CNY")
+    assert shipping.prorated(line, goods) == Money.of("9.10", "CNY")
+    with pytest.raises(CurrencyMismatch):
+        shipping.prorated(line, Money.of("791.00", "USD"))
+    with pytest.raises(CurrencyMismatch):
+        shipping.prorated(Money.of("360", "USD"), goods)
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "error"),
+    [
+        (1, 0, ZeroDivisionError),
+        (0, Decimal("0.00"), ZeroDivisionError),
+        (Decimal("NaN"), 1, ValueError),
+        (1, Decimal("Infinity"), ValueError),
+        (True, 1, TypeError),
+        (1, 1.5, TypeError),
+        ("1", 1, TypeError),
+    ],
+)
+def test_prorated_refuses_what_has_no_exact_share(
+    numerator: Any, denominator: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        Money.of(1, "CNY").prorated(numerator, denominator)
+
+
+def test_money_arithmetic_ignores_the_hosts_decimal_context() -> None:
+    price = Money.of("1000.00500001000000000001", "CNY")
+    want = (price * 999_999_999_999, -price, price.prorated(Decimal("33.3"), 7))
+    with decimal.localcontext() as context:
+        context.prec = 3
+        context.rounding = decimal.ROUND_FLOOR
+        got = (price * 999_999_999_999, -price, price.prorated(Decimal("33.3"), 7))
+    assert got == want
+    assert str(got[1].amount) == "-1000.00500001000000000001"
+
+
+def test_zero_is_written_in_the_minor_unit() -> None:
+    assert str(Money.zero("CNY").amount) == "0.00"
+    assert str(Money.zero("JPY").amount) == "0"
+    assert str(Money.zero("KWD").amount) == "0.000"
+    assert Money.zero("CNY") == Money(Decimal(0), "CNY")
+    with pytest.raises(ValueError, match="ISO 4217"):
+        Money.zero("cny")

@@ -11,15 +11,19 @@ price`` and an order whose goods are worth ``G`` with shipping fee ``S``::
 
 ``round`` is half-up to the currency's minor unit (CNY 2, JPY/KRW 0, KWD/BHD
 3, any other code 2).  Here the model is computed with exact fractions, and
-``returnrules_std.refund.compute_refund`` and a real ``policy.evaluate`` with a
-refund action must match it: every reported amount and fee is quantized to the
-minor unit, never negative, and ``amount + fee + deducted == share +
-shipping`` exactly.  Mixing currencies raises ``CurrencyMismatch``.
+``returnrules_std.refund.compute_refund`` (the one calculation, which the
+action calls) and a real ``policy.evaluate`` with a refund action must match
+it: every reported amount and fee is quantized to the minor unit, never
+negative, and ``amount + fee + deducted == share + shipping`` exactly.
+Mixing currencies raises ``CurrencyMismatch``.
 
-The domain is what requests and policies accept in practice (prices below
-10^6 with a few more digits than the currency has, quantities below 10^4).
-Inputs with more than 28 significant digits (Python's default decimal
-precision) are covered by the regression tests at the end.
+Two domains: what requests and policies hold in practice (prices below 10^6
+with a few more digits than the currency has, quantities below 10^4), and, at
+the end, everything the readers accept at its bounds (24 significant digits,
+digits down to 10^-24, values just below 10^12, quantities up to 10^12,
+24-digit percentages), including values built to fall a hair (10^-24) from
+half a minor unit, where rounding a product or a quotient to a fixed number
+of digits before the half-up step goes wrong.
 
 ``RETURNRULES_MONEY_SCALE=50 python -m pytest tests/test_money_properties.py``
 multiplies every property's example count (about 6,000 each) for a long run.
@@ -28,6 +32,7 @@ multiplies every property's example count (about 6,000 each) for a long run.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import os
 import re
@@ -39,7 +44,7 @@ from typing import Any
 import attrs
 import pytest
 import tomli_w
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import returnrules
@@ -588,3 +593,294 @@ def test_refunds_do_not_depend_on_the_hosts_decimal_context() -> None:
         context.prec = 6
         got = policy.evaluate(request).to_dict()
     assert got == want
+
+
+# -- at the bounds ---------------------------------------------------------------------
+#
+# What the readers accept at its extremes: 24 significant digits, digits down to
+# 10^-24, values just below 10^12, quantities up to 10^12, 24-digit percentages.
+# Money's arithmetic, Money.prorated and the core's sums (MONEY_CONTEXT, 64
+# digits) must be exact there too: each is compared with fractions.
+
+EDGES = tuple(
+    map(
+        Decimal,
+        [
+            "999999999999.999999999999",
+            "0.000000000000000000000001",
+            "1000.00500001000000000001",
+            "1.0000000000000000000002",
+            "0.005",
+            "0.5",
+            "0",
+        ],
+    )
+)
+
+
+@st.composite
+def bounded(draw: st.DrawFn, high_digits: int = 12) -> Decimal:
+    """A value the readers accept, below 10^high_digits: any size, any depth."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from([d for d in EDGES if d < 10**high_digits]))
+    digits = draw(st.integers(1, 24))
+    exponent = draw(st.integers(-24, high_digits - digits))
+    coefficient = draw(st.integers(0, 10**digits - 1) | st.just(10**digits - 1))
+    return Decimal(f"{coefficient}E{exponent}")
+
+
+def bounded_percents() -> st.SearchStrategy[Decimal]:
+    return bounded(high_digits=2) | st.sampled_from(
+        [Decimal(100), Decimal("50.4999999999999999999899"), Decimal("99." + "9" * 22)]
+    )
+
+
+QTYS = st.integers(1, 10**12) | st.sampled_from([1, 999_999_999_999, 10**12])
+
+
+def plain(value: Decimal) -> str:
+    """How a client writes *value*: plain digits, never an exponent."""
+    return format(value, "f")
+
+
+@settings(max_examples=_n(300), deadline=None)
+@given(
+    price=bounded(),
+    qty=QTYS,
+    numerator=bounded() | QTYS,
+    denominator=bounded().filter(bool) | QTYS,
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_prorated_is_the_exact_half_up_quotient_at_the_bounds(
+    price: Decimal, qty: int, numerator: Decimal | int, denominator: Decimal | int,
+    currency: str,
+) -> None:  # fmt: skip
+    line = Money(price, currency) * qty
+    assert exact(line) == Fraction(price) * qty
+    share = line.prorated(numerator, denominator)
+    want = half_up(
+        exact(line) * Fraction(numerator) / Fraction(denominator), MINOR[currency]
+    )
+    assert exact(share) == want
+    assert_quantized(share, currency)
+
+
+@functools.cache
+def _amount_policy(currency: str) -> returnrules.Policy:
+    """A policy whose one rule's message shows request.amount."""
+    return returnrules.loads_policy(
+        f'version = 1\n[policy]\ncurrency = "{currency}"\n'
+        '[[rule]]\nid = "r"\ndecide = "approve"\nmessage = "{request.amount}"\n',
+        autoload=False,
+    )
+
+
+@settings(max_examples=_n(200), deadline=None)
+@given(
+    lines=st.lists(st.tuples(bounded(), QTYS), min_size=1, max_size=6),
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_the_cores_sums_are_exact_at_the_bounds(
+    lines: list[tuple[Decimal, int]], currency: str
+) -> None:
+    """goods_value and request.amount, in the 64-digit MONEY_CONTEXT, lose nothing."""
+    request = {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": {
+            "id": "SO-1",
+            "status": "delivered",
+            "placed_at": "2026-11-01",
+            "currency": currency,
+            "lines": [
+                {"line": i + 1, "sku": f"P-{i}", "category": "brake", "qty": qty,
+                 "unit_price": plain(price)}
+                for i, (price, qty) in enumerate(lines)
+            ],
+        },
+        "lines": [
+            {"line": i + 1, "qty": qty, "reason": "defective", "condition": "unopened"}
+            for i, (_, qty) in enumerate(lines)
+        ],
+    }  # fmt: skip
+    parsed = returnrules.parse_request(request)
+    total = sum((Fraction(price) * qty for price, qty in lines), Fraction(0))
+    assert exact(parsed.order.goods_value) == total
+    (line, *_) = _amount_policy(currency).evaluate(parsed).lines
+    assert Fraction(Decimal(line.messages[0].split()[0])) == half_up(
+        total, MINOR[currency]
+    )
+
+
+@st.composite
+def bounded_money(draw: st.DrawFn, currency: str) -> Money | None:
+    value = draw(st.none() | bounded())
+    return None if value is None else Money(value, currency)
+
+
+@attrs.frozen
+class BoundCase:
+    """A refund at the bounds: line amount, parameters, shipping, goods value."""
+
+    currency: str
+    prices: tuple[Decimal, ...]  # per order line; line 1 is refunded
+    ordered: tuple[int, ...]
+    returned: int
+    shipping_fee: Decimal | None
+    params: RefundParams
+
+
+def _hair(nines: int, scale: int, minor: int, below: bool, high: int) -> int:
+    """A coefficient c for which c × (10^nines − 1) × 10^-scale is half a minor
+    unit (10^-minor) plus or minus 10^-scale: a hair below or above a half.
+
+    (10^nines − 1) is prime to 10, so c is found modulo 10^(scale − minor);
+    *high* fills the digits above.  Random values almost never come that close
+    to a half, yet that is where rounding a product or a quotient to a fixed
+    number of digits before the half-up step goes wrong."""
+    modulus: int = 10 ** (scale - minor)
+    target = (5 * modulus // 10 + (-1 if below else 1)) % modulus
+    inverse: int = pow(10**nines - 1, -1, modulus)
+    return target * inverse % modulus + high * modulus
+
+
+@st.composite
+def hair_cases(draw: st.DrawFn) -> BoundCase:
+    """A line amount, a share, a fee or a shipping share a hair from a half."""
+    currency = draw(st.sampled_from(CURRENCIES))
+    minor = MINOR[currency]
+    below = draw(st.booleans())
+    which = draw(st.sampled_from(["amount", "percent", "fee_percent", "shipping"]))
+    if which == "shipping":
+        # S × A / (A + ε) = S − S·ε / (A + ε): just below S, half a minor unit
+        units = draw(st.integers(0, 10**11))
+        half = Decimal(2 * units + 1).scaleb(-minor - 1)  # (units + 1/2) × unit
+        price = draw(bounded().filter(lambda p: p >= 10**6))
+        qty = draw(st.integers(10**6, 10**12))
+        tiny = Decimal(draw(st.integers(1, 99))).scaleb(-24)
+        params = RefundParams(include_shipping=True)
+        return BoundCase(currency, (price, tiny), (qty, 1), qty, half, params)
+    nines = draw(st.integers(2, 12) if which == "amount" else st.integers(3, 22))
+    scale_extra = 0 if which == "amount" else nines
+    places = draw(
+        st.integers(max(0, minor + 1 - scale_extra), 24 + minor - scale_extra)
+    )
+    places = min(places, 24)
+    scale = places + scale_extra
+    room = 24 - (scale - minor)  # digits left above the modulus
+    high = draw(st.integers(0, 10**room - 1)) if room > 0 else 0
+    price = Decimal(_hair(nines, scale, minor, below, high)).scaleb(-places)
+    assume(price < 10**12 and len(price.as_tuple().digits) <= 24)
+    if which == "amount":
+        qty = 10**nines - 1
+        return BoundCase(currency, (price,), (qty,), qty, None, RefundParams())
+    percent = Decimal(10**nines - 1).scaleb(2 - nines)  # 99.9…9
+    params = (
+        RefundParams(percent=percent)
+        if which == "percent"
+        else RefundParams(fee_percent=percent)
+    )
+    return BoundCase(currency, (price,), (1,), 1, None, params)
+
+
+@st.composite
+def bound_cases(draw: st.DrawFn) -> BoundCase:
+    if draw(st.integers(0, 2)) == 0:
+        return draw(hair_cases())
+    currency = draw(st.sampled_from(CURRENCIES))
+    count = draw(st.integers(1, 3))
+    prices = tuple(draw(bounded()) for _ in range(count))
+    ordered = tuple(draw(QTYS) for _ in range(count))
+    returned = draw(st.integers(1, ordered[0]) | st.just(ordered[0]))
+    return BoundCase(
+        currency,
+        prices,
+        ordered,
+        returned,
+        draw(st.none() | bounded()),
+        RefundParams(
+            percent=draw(bounded_percents()),
+            fee_percent=draw(bounded_percents()),
+            fee_min=draw(bounded_money(currency)),
+            deduct=draw(bounded_money(currency)),
+            include_shipping=draw(st.booleans()),
+        ),
+    )
+
+
+def _bound_model(case: BoundCase) -> dict[str, Fraction]:
+    goods = sum(
+        (Fraction(p) * q for p, q in zip(case.prices, case.ordered, strict=True)),
+        Fraction(0),
+    )
+    return model(
+        Fraction(case.prices[0]) * case.returned,
+        case.params,
+        None if case.shipping_fee is None else Fraction(case.shipping_fee),
+        goods,
+        MINOR[case.currency],
+    )
+
+
+@settings(max_examples=_n(300), deadline=None)
+@given(bound_cases())
+def test_compute_refund_is_exact_at_the_bounds(case: BoundCase) -> None:
+    """Every part, at 24 digits, 1e-24, 1e12 − ε, qty 1e12: the fraction model's."""
+    currency = case.currency
+    line_amount = Money(case.prices[0], currency) * case.returned
+    goods = sum(
+        (
+            Money(p, currency) * q
+            for p, q in zip(case.prices, case.ordered, strict=True)
+        ),
+        Money.zero(currency),
+    )
+    shipping = None if case.shipping_fee is None else Money(case.shipping_fee, currency)
+    parts = compute_refund(line_amount, case.params, shipping, goods)
+    assert_refund(parts, line_amount, case.params, shipping, goods)
+    got = {name: exact(getattr(parts, name)) for name in _bound_model(case)}
+    assert got == _bound_model(case)
+
+
+@settings(max_examples=_n(120), deadline=None)
+@given(bound_cases())
+def test_evaluate_refunds_exactly_at_the_bounds(case: BoundCase) -> None:
+    """The same through a policy and a request written as clients write them."""
+    params = case.params
+    written: dict[str, Any] = {
+        "percent": plain(params.percent),
+        "fee_percent": plain(params.fee_percent),
+        "include_shipping": params.include_shipping,
+    }
+    for key in ("fee_min", "deduct"):
+        money = getattr(params, key)
+        if money is not None:
+            written[key] = plain(money.amount)
+    order: dict[str, Any] = {
+        "id": "SO-1",
+        "status": "delivered",
+        "placed_at": "2026-11-01",
+        "lines": [
+            {"line": i + 1, "sku": f"P-{i}", "category": "brake", "qty": qty,
+             "unit_price": plain(price)}
+            for i, (price, qty) in enumerate(zip(case.prices, case.ordered,
+                                                 strict=True))
+        ],
+    }  # fmt: skip
+    if case.shipping_fee is not None:
+        order["shipping_fee"] = plain(case.shipping_fee)
+    request = {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": order,
+        "lines": [{"line": 1, "qty": case.returned, "reason": "defective",
+                   "condition": "unopened"}],
+    }  # fmt: skip
+    (line,) = _policy(case.currency, written).evaluate(request).to_dict()["lines"]
+    (action,) = line["actions"]
+    want = _bound_model(case)
+    digits = MINOR[case.currency]
+    got = (reported(action["amount"], digits), reported(action["fee"], digits))
+    assert got == (want["amount"], want["fee"])

@@ -7,6 +7,8 @@ is on line 4) and asserts the checker's exact output line
 
 from __future__ import annotations
 
+import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,27 @@ def test_a_literal_of_the_wrong_type_is_reported(
 ) -> None:
     text = HEAD + f'[[rule]]\nid = "a"\nwhen = {condition}\n'
     assert only_problem(text) == f"rules.toml:6:{col}: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("fact", "literal"),
+    [
+        ("line.amount", '"１２"'),
+        ("line.amount", '" 12"'),
+        ("line.amount", '"12\\t"'),
+        ("typed.ratio", '"０.５"'),
+        ("typed.ratio", '"0.5 "'),
+    ],
+)
+def test_a_number_literal_takes_only_ascii_digits_without_spaces(
+    fact: str, literal: str
+) -> None:
+    found = only_problem(rule(f'when = {{ fact = "{fact}", ge = {literal} }}'))
+    written = tomllib.loads(f"x = {literal}")["x"]
+    assert found.endswith(
+        f"error: {fact} is {'money' if fact == 'line.amount' else 'decimal?'}: "
+        f"expected a decimal number like 180.10, got {written!r}"
+    )
 
 
 def test_a_literal_array_element_of_the_wrong_type_is_reported_at_the_element() -> None:
@@ -873,3 +896,21 @@ def test_load_policy_on_a_non_utf8_file_names_the_line(tmp_path: Path) -> None:
     assert [str(p) for p in caught.value.problems] == [
         f"{path}:6:1: error: the policy is not valid UTF-8"
     ]
+
+
+def test_huge_names_in_a_policy_are_cut_in_its_messages() -> None:
+    key, fact, rule_id = "k" * 1_000_000, "f" * 1_000_000, "a" * 100_000
+    text = HEAD + (
+        f'[[rule]]\nid = "{rule_id}"\n{key} = 1\nwhen = {{ fact = "{fact}", eq = 1 }}\n'
+        f'[[rule]]\nid = "{rule_id}"\ndecide = "approve"\n'
+        f"[vocab.{key}]\n"
+    )
+    started = time.perf_counter()
+    found = problems(text)
+    assert time.perf_counter() - started < 5
+    assert len(found) >= 4
+    for problem in found:
+        assert len(problem) < 300, problem[:400]
+    assert any(
+        'unknown fact "ffff' in p and "(1,000,000 characters)" in p for p in found
+    )

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 import tomllib
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import returnrules
 from returnrules import Money, RequestError, parse_request
+from returnrules.cli import main
+from returnrules.model.errors import did_you_mean, quote, show
 from tests.conftest import PolicyFactory
+
+RULES = Path(__file__).parent.parent / "rules.toml"
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -111,8 +118,10 @@ def test_a_utc_z_suffix_is_an_offset(request_dict: dict[str, Any]) -> None:
         (180, Decimal(180)),
         (180.1, Decimal("180.1")),  # through the float's shortest form
         (0.1, Decimal("0.1")),
+        ("0." + "0" * 23 + "1", Decimal("1E-24")),  # the least: MAX_PLACES
+        ("999999999999.999999999999", Decimal("999999999999.999999999999")),
     ],
-    ids=["string", "int", "float", "float-0.1"],
+    ids=["string", "int", "float", "float-0.1", "least", "most"],
 )
 def test_money_may_be_a_string_an_int_or_a_float(
     request_dict: dict[str, Any], value: object, expected: Decimal
@@ -322,14 +331,26 @@ def test_requested_at_must_be_a_datetime_with_an_offset(
         (True, "expected an amount of money, got true"),
         ([1], "expected an amount of money, got an array"),
         ("-1", "must be ≥ 0, got -1"),
+        ("１２", "expected a decimal number like 180.10, got '１２'"),
+        ("  12", "expected a decimal number like 180.10, got '  12'"),
+        ("12 ", "expected a decimal number like 180.10, got '12 '"),
+        ("\t12", "expected a decimal number like 180.10, got '\\t12'"),
+        (f"0.{'0' * 24}1", f"more than 24 digits after the point: '0.{'0' * 24}1'"),
+        (1e-25, "more than 24 digits after the point: 1e-25"),
+        ("1." + "1" * 24, f"more than 24 significant digits: '1.{'1' * 24}'"),
+        ("1000000000000", "number out of range: '1000000000000'"),
     ],
-    ids=["word", "nan", "inf", "bool", "array", "negative"],
-)
+    ids=["word", "nan", "inf", "bool", "array", "negative", "full-width", "lead",
+         "trail", "tab", "places", "tiny-float", "digits", "range"],
+)  # fmt: skip
 def test_malformed_money_is_reported(
     request_dict: dict[str, Any], value: object, message: str
 ) -> None:
     request_dict["order"]["lines"][0]["unit_price"] = value
     assert problems(request_dict) == [f"$.order.lines[0].unit_price: {message}"]
+    request_dict["order"]["lines"][0]["unit_price"] = "1"
+    request_dict["order"]["shipping_fee"] = value
+    assert problems(request_dict) == [f"$.order.shipping_fee: {message}"]
 
 
 def test_missing_required_keys_are_each_reported(
@@ -534,3 +555,115 @@ def test_request_error_renders_every_problem_one_per_line(
         "req.toml: $.id: expected a string, got 5",
         "req.toml: $.lines[0].qty: must be ≥ 1, got 0",
     ]
+
+
+# -- huge values in messages -----------------------------------------------------------
+
+HUGE = 15_000_000
+"""Characters of the huge values below: 15 MB, about what a request file may hold."""
+
+
+def _huge_problem(request_dict: dict[str, Any]) -> tuple[str, float]:
+    """The first problem of *request_dict*, rendered, and the seconds it took.
+
+    Every other problem (a currency code is also too long a string) is short.
+    """
+    started = time.perf_counter()
+    with pytest.raises(RequestError) as caught:
+        parse_request(request_dict)
+    elapsed = time.perf_counter() - started
+    assert all(len(str(p)) < 300 for p in caught.value.problems)
+    return str(caught.value.problems[0]), elapsed
+
+
+@pytest.mark.parametrize(
+    ("where", "start"),
+    [
+        (("customer", "tier"), '$.customer.tier: unknown tier "xxx'),
+        (("order", "status"), '$.order.status: unknown status "xxx'),
+        (("order", "channel"), '$.order.channel: unknown channel "xxx'),
+        (("order", "lines", 0, "category"), "$.order.lines[0].category: unknown"),
+        (("lines", 0, "reason"), '$.lines[0].reason: unknown reason "xxx'),
+        (("lines", 0, "condition"), "$.lines[0].condition: unknown condition"),
+        (("order", "placed_at"), "$.order.placed_at: not an ISO 8601 date-time: 'x"),
+        (("order", "shipping_fee"), "$.order.shipping_fee: "),
+        (("order", "currency"), "$.order.currency: not an ISO 4217 currency code"),
+    ],
+    ids=lambda v: ".".join(map(str, v)) if isinstance(v, tuple) else "",
+)
+def test_a_huge_bad_value_is_cut_in_its_message_and_reported_quickly(
+    request_dict: dict[str, Any], where: tuple[str | int, ...], start: str
+) -> None:
+    target: Any = request_dict
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = "x" * HUGE
+    message, elapsed = _huge_problem(request_dict)
+    assert message.startswith(start)
+    assert len(message) < 300, message[:400]
+    assert "x" * 60 + "…" in message
+    assert "(15,000,000 characters)" in message
+    assert elapsed < 2, elapsed  # difflib on 15 MB took minutes
+
+
+def test_a_huge_unknown_key_is_cut_in_its_path_and_message(
+    request_dict: dict[str, Any],
+) -> None:
+    request_dict["customer"]["y" * HUGE] = 1
+    message, elapsed = _huge_problem(request_dict)
+    shown = "'" + "y" * 60 + "…' (15,000,000 characters)"
+    cut = '"' + "y" * 60 + '…" (15,000,000 characters)'
+    assert message == f"$.customer[{shown}]: unknown key {cut}"
+    assert elapsed < 2, elapsed
+
+
+def test_a_value_up_to_the_limit_is_shown_whole(request_dict: dict[str, Any]) -> None:
+    request_dict["customer"]["tier"] = "v" * 60
+    message, _ = _huge_problem(request_dict)
+    assert message == f'$.customer.tier: unknown tier "{"v" * 60}"'
+
+
+def test_a_long_word_gets_no_suggestion_however_close() -> None:
+    assert did_you_mean("vip", ["vip"]) == '; did you mean "vip"?'
+    long = "a" * 100
+    assert did_you_mean(long + "b", [long + "c"]) == ""
+    assert did_you_mean(long[:-1] + "b", [long]) != ""  # 100 characters still do
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("abc", "'abc'"),
+        ("x" * 61, "'" + "x" * 60 + "…' (61 characters)"),
+        ("\x1b[2J" + "x" * 100, "'\\x1b[2J" + "x" * 56 + "…' (104 characters)"),
+        (10**100, "a 101-digit integer"),
+        (-(10**5000), "an integer of about 5,000 digits"),
+        (Decimal(10**80), "Decimal('1" + "0" * 50 + "… (92 characters)"),
+        (True, "true"),
+        ({"a": 1}, "a table"),
+    ],
+    ids=["short", "long", "control", "int", "huge-int", "decimal", "bool", "table"],
+)
+def test_show_cuts_long_values(value: object, shown: str) -> None:
+    assert show(value) == shown
+
+
+def test_quote_cuts_long_strings_and_escapes_control_characters() -> None:
+    assert quote("RT-9\nRT-1") == '"RT-9\\nRT-1"'
+    assert quote("z" * 1000) == '"' + "z" * 60 + '…" (1,000 characters)'
+
+
+def test_a_huge_request_value_gives_a_short_cli_error_quickly(
+    tmp_path: Path, request_dict: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    request_dict["customer"]["tier"] = "x" * HUGE
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(request_dict), encoding="utf-8")
+    started = time.perf_counter()
+    code = main(["eval", str(path), "--rules", str(RULES)])
+    elapsed = time.perf_counter() - started
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown tier" in err
+    assert len(err) < 300, err[:400]
+    assert elapsed < 3, elapsed

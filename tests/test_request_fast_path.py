@@ -110,7 +110,8 @@ _VALUES = st.one_of(
         ["", "1", "2.50", " 3", "-1", "1e3", "1_000", "NaN", "wrong_part", "opened",
          "damaged", "brake", "vip", "delivered", "placed", "2026-11-04",
          "2026-11-04T11:00:00+08:00", "2026-11-04T11:00:00", "2026-13-01", "x" * 1001,
-         "CNY", "USD", "cny", "+5", ".5", "5.", "1.2.3", "\u0663"]
+         "CNY", "USD", "cny", "+5", ".5", "5.", "1.2.3", "\u0663", "１２", " 12",
+         "12 ", "\t12", "-0", "0.000000000000000000000001", "1000.00500001000000000001"]
     ),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.sampled_from(["a", "line"]), st.integers(), max_size=2),

@@ -172,6 +172,8 @@ def test_a_policys_own_codes_need_its_schema(
         (('delivered = "已送达"', 'lost = "丢失"'), "'lost' is not one of"),
         (('id = "wrong-part"', 'id = "Wrong Part"'), "does not match"),
         (("{ not = {", "{ nope = {"), "'fact' is a required property"),
+        (('ge = "100.00"', 'ge = " 100.00"'), "' 100.00' does not match '^[+-]"),
+        (('minimum = "5.00"', 'minimum = "５.00"'), "'５.00' does not match '^[+-]"),
     ],
 )
 def test_the_schema_rejects_a_bad_policy(change: tuple[str, str], message: str) -> None:

@@ -306,6 +306,15 @@ def test_check_data_rejects_out_of_range_terms() -> None:
     assert message == "must be ≥ 0, got -3"
 
 
+@pytest.mark.parametrize("percent", ["１０", " 10", "10\n", "١٠"])
+def test_check_data_takes_only_ascii_digits_for_a_percent(percent: str) -> None:
+    ((path, message),) = check_data(
+        {"supplier": {"SUP-BOSCH": {"restocking_fee_percent": percent}}}
+    )
+    assert path == ("supplier", "SUP-BOSCH", "restocking_fee_percent")
+    assert message == f"expected a decimal number like 180.10, got {percent!r}"
+
+
 def test_check_data_reports_a_supplier_section_that_is_not_a_table() -> None:
     assert check_data({"supplier": "SUP-BOSCH"}) == [
         (("supplier",), "expected a table of suppliers")

@@ -10,29 +10,23 @@ For a line worth ``A = qty × unit_price``::
 
 Every component is rounded half-up to the currency's minor unit *before* they
 are combined, so ``amount + fee + deducted == share + shipping`` exactly and
-nothing is ever negative.  Reports ``amount``, ``fee``, ``currency``, ``method``.
+nothing is ever negative.  Each rounding is of the exact value: ``Money``'s
+products are exact and :meth:`~returnrules.Money.prorated` divides exactly, so
+no digit is lost however many a price, a quantity or a percentage has.
+Reports ``amount``, ``fee``, ``currency``, ``method``.
+
+:func:`compute_refund` is the calculation; the action only gathers its inputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import attrs
 
-from returnrules import (
-    MONEY_CONTEXT as CONTEXT,
-)
-from returnrules import (
-    Action,
-    Bounds,
-    CurrencyMismatch,
-    LineContext,
-    Money,
-    hookimpl,
-    round_half_up,
-)
+from returnrules import Action, Bounds, LineContext, Money, hookimpl
 
 Method = Literal["original", "store_credit", "account_credit"]
 
@@ -53,9 +47,12 @@ class RefundParams:
     method: Method = "original"
 
 
-@attrs.frozen
-class Refund:
-    """The computed parts of a refund, each rounded to the minor unit."""
+class Refund(NamedTuple):
+    """The parts of a refund, each rounded half-up to the minor unit.
+
+    A named tuple rather than an attrs class: one is made per refunded line,
+    and a tuple is three times quicker to make.
+    """
 
     share: Money
     fee: Money
@@ -64,70 +61,16 @@ class Refund:
 
     @property
     def amount(self) -> Money:
-        """share − fee − deducted + shipping (all in one currency, by construction)."""
-        for part in (self.fee, self.deducted, self.shipping):
-            self.share._same(part)
-        return Money._trusted(
-            _net(self.share.amount, self.fee.amount, self.deducted.amount,
-                 self.shipping.amount),
-            self.share.currency,
-        )  # fmt: skip
-
-
-_HUNDRED = Decimal(100)
-_ZERO = Decimal(0)
-
-
-def _percent_of(amount: Decimal, percent: Decimal) -> Decimal:
-    if percent == _HUNDRED:
-        return amount  # exactly amount × 100 / 100, without the two operations
-    return CONTEXT.divide(CONTEXT.multiply(amount, percent), _HUNDRED)
-
-
-def _net(share: Decimal, fee: Decimal, deducted: Decimal, shipping: Decimal) -> Decimal:
-    return CONTEXT.add(
-        CONTEXT.subtract(CONTEXT.subtract(share, fee), deducted), shipping
-    )
-
-
-def _parts(
-    amount: Decimal,
-    currency: str,
-    params: RefundParams,
-    shipping_fee: Money | None,
-    goods_value: Money | None,
-) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """(share, fee, deducted, shipping) of a line worth *amount*, each rounded."""
-    fee_min, deduct = params.fee_min, params.deduct
-    for other in (fee_min, deduct, shipping_fee, goods_value):
-        if other is not None and other.currency != currency:
-            raise CurrencyMismatch(f"cannot combine {currency} with {other.currency}")
-    share = round_half_up(_percent_of(amount, params.percent), currency)
-    fee = round_half_up(_percent_of(amount, params.fee_percent), currency)
-    if fee_min is not None:
-        fee = max(fee, round_half_up(fee_min.amount, currency))
-    fee = min(fee, share)
-    zero = round_half_up(_ZERO, currency)
-    deducted = zero
-    if deduct is not None:
-        deducted = min(
-            round_half_up(deduct.amount, currency), CONTEXT.subtract(share, fee)
-        )
-    shipping = zero
-    if (
-        params.include_shipping
-        and shipping_fee is not None
-        and goods_value is not None
-        and goods_value.amount > 0
-    ):
-        # Multiply before dividing: the share is exact until the one rounding.
-        shipping = round_half_up(
-            CONTEXT.divide(
-                CONTEXT.multiply(shipping_fee.amount, amount), goods_value.amount
-            ),
-            currency,
-        )
-    return share, fee, deducted, shipping
+        """share − fee − deducted + shipping: what the customer gets back."""
+        # Most refunds have no fee, deduction or shipping: skip adding zeros.
+        amount = self.share
+        if self.fee.amount:
+            amount = amount - self.fee
+        if self.deducted.amount:
+            amount = amount - self.deducted
+        if self.shipping.amount:
+            amount = amount + self.shipping
+        return amount
 
 
 def compute_refund(
@@ -136,39 +79,47 @@ def compute_refund(
     shipping_fee: Money | None = None,
     goods_value: Money | None = None,
 ) -> Refund:
-    """The refund of a line worth *line_amount* (see the module docstring)."""
-    currency = line_amount.currency
-    share, fee, deducted, shipping = _parts(
-        line_amount.amount, currency, params, shipping_fee, goods_value
-    )
-    # Every part is a finite Decimal in a checked currency: no need to check again.
-    trusted = Money._trusted
-    return Refund(
-        trusted(share, currency),
-        trusted(fee, currency),
-        trusted(deducted, currency),
-        trusted(shipping, currency),
-    )
+    """The refund of a line worth *line_amount* (see the module docstring).
+
+    *shipping_fee* and *goods_value* (Σ qty × unit price over the order's
+    lines) matter only with ``include_shipping``.  Money in another currency
+    than the line's raises :class:`~returnrules.CurrencyMismatch`.
+    """
+    zero = Money.zero(line_amount.currency)
+    share = line_amount.prorated(params.percent, 100)
+    fee = line_amount.prorated(params.fee_percent, 100)
+    # fee is a multiple of the minor unit, so fee_min rounds above it exactly
+    # when it is above it: round it only then.
+    if params.fee_min is not None and params.fee_min > fee:
+        fee = params.fee_min.rounded()
+    fee = min(fee, share)
+    deducted = zero
+    if params.deduct is not None:
+        deducted = min(params.deduct.rounded(), share - fee)
+    shipping = zero
+    if (
+        params.include_shipping
+        and shipping_fee is not None
+        and goods_value is not None
+        and goods_value > zero
+    ):
+        shipping = shipping_fee.prorated(line_amount, goods_value)
+    return Refund(share, fee, deducted, shipping)
 
 
 def _refund(ctx: LineContext, params: RefundParams) -> Mapping[str, Any]:
-    order = ctx.request.order
-    price = ctx.order_line.unit_price
-    currency = price.currency
-    shipping_fee = order.shipping_fee
-    goods_value = (
-        order.goods_value
-        if params.include_shipping and shipping_fee is not None
-        else None
-    )
-    amount = CONTEXT.multiply(price.amount, ctx.line.qty)
-    share, fee, deducted, shipping = _parts(
-        amount, currency, params, shipping_fee, goods_value
-    )
+    line_amount = ctx.order_line.unit_price * ctx.line.qty
+    shipping_fee = goods_value = None
+    if params.include_shipping:
+        order = ctx.request.order
+        shipping_fee = order.shipping_fee
+        if shipping_fee is not None:
+            goods_value = order.goods_value
+    refund = compute_refund(line_amount, params, shipping_fee, goods_value)
     return {
-        "amount": Money._trusted(_net(share, fee, deducted, shipping), currency),
-        "fee": Money._trusted(fee, currency),
-        "currency": currency,
+        "amount": refund.amount,
+        "fee": refund.fee,
+        "currency": line_amount.currency,
         "method": params.method,
     }
 

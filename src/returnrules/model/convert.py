@@ -34,8 +34,9 @@ from returnrules.model.errors import (
     did_you_mean,
     format_path,
     quote,
+    show,
 )
-from returnrules.model.money import MAX_DIGITS, Money, to_decimal
+from returnrules.model.money import MAX_DIGITS, MAX_PLACES, Money, to_decimal
 from returnrules.model.request import (
     CategoryCode,
     ChannelCode,
@@ -73,25 +74,11 @@ MAX_STRING: Final = 1_000
 MAX_INT: Final = 10**12
 
 
-def show(value: object) -> str:
-    """A short, TOML-flavoured rendering of *value* for error messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def strict_int(value: object, _: object = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {show(value)}")
     if abs(value) > MAX_INT:
-        raise ValueError(f"integer out of range: {value}")
+        raise ValueError(f"integer out of range: {show(value)}")
     return value
 
 
@@ -122,13 +109,29 @@ def strict_bool(value: object, _: object = None) -> bool:
 
 
 def strict_decimal(value: object, _: object = None) -> Decimal:
+    """A number as TOML or JSON writes it: ``180.10``, ``"180.10"``, ``5000``.
+
+    A string is ASCII digits with an optional sign and point, nothing around
+    (:data:`~returnrules.model.money.PLAIN_DECIMAL`), at most
+    :data:`MAX_STRING` characters.  The number is below 10¹² in magnitude, with
+    at most :data:`~returnrules.model.money.MAX_DIGITS` significant digits and
+    :data:`~returnrules.model.money.MAX_PLACES` after the point: the bounds
+    under which :data:`~returnrules.model.money.CONTEXT` is exact.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"expected a number, got {show(value)}")
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise ValueError(f"expected a decimal number like 180.10, got {show(value)}")
     number = to_decimal(value)
-    if abs(number) >= MAX_INT:
-        raise ValueError(f"number out of range: {value}")
-    if len(number.as_tuple().digits) > MAX_DIGITS:
-        raise ValueError(f"more than {MAX_DIGITS} significant digits: {value!r}")
+    if number.copy_abs() >= MAX_INT:  # abs() would round in the caller's context
+        raise ValueError(f"number out of range: {show(value)}")
+    digits, exponent = number.as_tuple()[1:]
+    if len(digits) > MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS} significant digits: {show(value)}")
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:  # finite: an int
+        raise ValueError(
+            f"more than {MAX_PLACES} digits after the point: {show(value)}"
+        )
     return number
 
 
@@ -153,7 +156,7 @@ def strict_datetime(value: object, _: object = None) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 date-time: {show(value)}") from None
     if not isinstance(value, dt.datetime):
         raise ValueError(f"expected a date-time with UTC offset, got {show(value)}")
     return aware(value)
@@ -164,7 +167,7 @@ def strict_date(value: object, _: object = None) -> dt.date:
         try:
             value = dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 date: {show(value)}") from None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValueError(f"expected a date, got {show(value)}")
     return value

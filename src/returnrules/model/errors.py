@@ -7,10 +7,11 @@ Each problem has a stable ``code`` (catalogued in ``docs/errors.md``).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, Literal
 
 import attrs
 
@@ -24,10 +25,28 @@ __all__ = [
     "did_you_mean",
     "format_path",
     "quote",
+    "show",
 ]
 
 PathKey = tuple[str | int, ...]
 Severity = Literal["error", "warning"]
+
+MAX_SHOWN: Final = 60
+"""Characters of a value a message shows; a longer value is cut, with its length.
+
+A request may carry a value of megabytes (a 15 MB ``customer.tier``): the
+message about it must stay one short line, quickly made."""
+
+MAX_SUGGESTED: Final = 100
+"""Words longer than this get no "did you mean": nothing is that close, and
+comparing megabytes with difflib takes seconds."""
+
+
+def _cut(text: str) -> tuple[str, str]:
+    """(*text*, "") or (its first characters + "…", " (N characters)")."""
+    if len(text) <= MAX_SHOWN:
+        return text, ""
+    return text[:MAX_SHOWN] + "…", f" ({len(text):,} characters)"
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -36,16 +55,20 @@ def format_path(path: Sequence[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif part.replace("_", "a").replace("-", "a").isalnum() and part.isascii():
+        elif (
+            len(part) <= MAX_SHOWN
+            and part.replace("_", "a").replace("-", "a").isalnum()
+            and part.isascii()
+        ):
             out.append(f".{part}")
         else:
-            out.append(f"[{part!r}]")
+            out.append(f"[{show(part)}]")
     return "".join(out)
 
 
 def did_you_mean(word: object, candidates: Iterable[str]) -> str:
     """``'; did you mean "line.reason"?'`` for the closest candidate, else ``''``."""
-    if not isinstance(word, str):
+    if not isinstance(word, str) or len(word) > MAX_SUGGESTED:
         return ""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f'; did you mean "{close[0]}"?' if close else ""
@@ -55,9 +78,40 @@ def quote(text: object) -> str:
     """A value from a request or data file, quoted safely for a message.
 
     Control characters are escaped, so a value can never forge an output line
-    or send a terminal escape sequence: ``"RT-9\\nRT-1"``.
+    or send a terminal escape sequence: ``"RT-9\\nRT-1"``.  A value longer
+    than :data:`MAX_SHOWN` characters is cut: ``"xxxx…" (15,000,000 characters)``.
     """
-    return json.dumps(text if isinstance(text, str) else str(text), ensure_ascii=False)
+    if not isinstance(text, str):
+        return show(text)
+    head, tail = _cut(text)
+    return json.dumps(head, ensure_ascii=False) + tail
+
+
+def show(value: object) -> str:
+    """A short, TOML-flavoured rendering of *value* for error messages.
+
+    ``true``, ``a table``, ``an array``, ``2026-11-20``, ``'abc'``, ``5``; a long
+    string is cut like :func:`quote` cuts it (``'xxxx…' (15,000,000
+    characters)``), and an integer too long to print is ``a 5,000-digit integer``.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        head, tail = _cut(value)
+        return repr(head) + tail
+    if isinstance(value, int) and value.bit_length() > 3 * MAX_SHOWN:
+        # str() refuses an int past 4,300 digits (about 14,000 bits)
+        if value.bit_length() < 14_000:
+            return f"a {len(str(abs(value))):,}-digit integer"
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"
+    head, tail = _cut(repr(value))
+    return head + tail
 
 
 @attrs.frozen

@@ -329,7 +329,8 @@ def _amount(value: object, currency: str) -> Money:
     if type(value) is str:
         # Unsigned ASCII digits with at most one point ("180", "2.50", ".5"), at
         # most MAX_DIGITS characters: a strict subset of what PLAIN_DECIMAL and
-        # the converter accept, checked without a regex.
+        # the converter accept, checked without a regex.  isascii() comes
+        # first: str.isdigit() alone also takes "１２" and "٣".
         if (
             len(value) > MAX_DIGITS
             or not value.isascii()

@@ -8,6 +8,7 @@ carry a UTC offset, money is in the request's currency).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, NewType
@@ -146,9 +147,13 @@ class Order:
     def shipped(self) -> bool:
         return self.status in SHIPPED_STATUSES
 
-    @property
+    @functools.cached_property
     def goods_value(self) -> Money:
-        """Σ qty × unit price over the order's lines (the base for shipping shares)."""
+        """Σ qty × unit price over the order's lines (the base for shipping shares).
+
+        Worked out once per order: a refund with shipping asks for it on every
+        line, and an order may have 10,000 lines.
+        """
         currency = self.lines[0].unit_price.currency
         total = Decimal(0)
         for line in self.lines:

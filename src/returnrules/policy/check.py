@@ -103,7 +103,7 @@ def compile_template(
     try:
         pieces = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValueError(f"bad placeholder in {text!r}: {exc}") from None
+        raise ValueError(f"bad placeholder in {show(text)}: {exc}") from None
     parts: list[str | int] = []
     formatters: list[Callable[[Any], str]] = []
     bad: list[str] = []
@@ -190,7 +190,7 @@ def _literal(value: object, ftype: FactType, scope: _Scope) -> object:
         raise ValueError(f"expected a {vocab.name} code, got {show(value)}")
     if value not in vocab:
         raise ValueError(
-            f'unknown {vocab.name} "{value}"{did_you_mean(value, vocab.labels)}'
+            f"unknown {vocab.name} {quote(value)}{did_you_mean(value, vocab.labels)}"
         )
     return value
 
@@ -222,7 +222,7 @@ class _Checker:
             if key not in known:
                 self.error(
                     (*path, key),
-                    f'unknown key "{key}" in {what}{did_you_mean(key, known)}',
+                    f"unknown key {quote(key)} in {what}{did_you_mean(key, known)}",
                     "unknown-key",
                 )
 
@@ -267,7 +267,7 @@ class _Checker:
             return self.comparison(node, path)
         if "check" in node:
             return self.check_call(node, path)
-        keys = ", ".join(f'"{k}"' for k in node) or "nothing"
+        keys = ", ".join(quote(k) for k in node) or "nothing"
         guess = next(
             (did_you_mean(k, ("fact", "check", "all", "any", "not")) for k in node), ""
         )
@@ -285,8 +285,8 @@ class _Checker:
         if extra:
             self.error(
                 (*path, extra[0]),
-                f'"{name}" must be alone in its table; found also '
-                + ", ".join(f'"{k}"' for k in extra),
+                f"{quote(name)} must be alone in its table; found also "
+                + ", ".join(quote(k) for k in extra),
                 "bad-condition",
             )
         body = node[name]
@@ -315,7 +315,7 @@ class _Checker:
         number = self.registry.fact_numbers.get(name)
         if number is None:
             hint = did_you_mean(name, self.registry.fact_numbers)
-            self.error(path, f'unknown fact "{name}"{hint}', "unknown-fact")
+            self.error(path, f"unknown fact {quote(name)}{hint}", "unknown-fact")
             return None
         return FactRef(number, name, self.registry.facts[number].type)
 
@@ -327,7 +327,7 @@ class _Checker:
         for key in bad:
             self.error(
                 (*path, key),
-                f'unknown operator "{key}"{did_you_mean(key, valid)}'
+                f"unknown operator {quote(key)}{did_you_mean(key, valid)}"
                 f" (operators: {', '.join(valid)})",
                 "unknown-operator",
             )
@@ -473,7 +473,7 @@ class _Checker:
         elif rule_id in seen:
             self.error(
                 (*path, "id"),
-                f'duplicate rule id "{rule_id}" (first used '
+                f"duplicate rule id {quote(rule_id)} (first used "
                 f"by rule #{seen[rule_id] + 1})",
                 "duplicate-rule",
             )
@@ -505,21 +505,21 @@ class _Checker:
         if decide is None and not then:
             self.warn(
                 path,
-                f'rule "{rule_id}" has neither decide nor then: it can '
+                f"rule {quote(rule_id)} has neither decide nor then: it can "
                 "only show up in matched",
                 "rule-does-nothing",
             )
         if message is not None and decide is None:
             self.warn(
                 (*path, "message"),
-                f'rule "{rule_id}" has a message but no decide: messages are shown '
-                "for the rules that decide a line",
+                f"rule {quote(rule_id)} has a message but no decide: messages are "
+                "shown for the rules that decide a line",
                 "message-without-decide",
             )
         if "for" in raw and not then:
             self.warn(
                 (*path, "for"),
-                f'rule "{rule_id}" sets for but has no then',
+                f"rule {quote(rule_id)} sets for but has no then",
                 "for-without-then",
             )
         return RuleIR(
@@ -654,7 +654,11 @@ def merged_vocabularies(
         if name not in merged:
             hint = did_you_mean(name, merged)
             issues.append(
-                Issue(path, f'unknown vocabulary "{name}"{hint}', "unknown-vocabulary")
+                Issue(
+                    path,
+                    f"unknown vocabulary {quote(name)}{hint}",
+                    "unknown-vocabulary",
+                )
             )
             continue
         if not isinstance(table, Mapping):
@@ -668,7 +672,9 @@ def merged_vocabularies(
             if not _CODE.fullmatch(code):
                 issues.append(
                     Issue(
-                        where, f'a code uses a-z, 0-9 and _; got "{code}"', "bad-code"
+                        where,
+                        f"a code uses a-z, 0-9 and _; got {quote(code)}",
+                        "bad-code",
                     )
                 )
             elif not isinstance(label, str):
@@ -703,7 +709,8 @@ def check_policy(
         if key not in TOP_KEYS:
             early(
                 (key,),
-                f'unknown key "{key}" at the top level{did_you_mean(key, TOP_KEYS)}',
+                f"unknown key {quote(key)} at the top level"
+                f"{did_you_mean(key, TOP_KEYS)}",
                 "unknown-key",
             )
     version = doc.get("version")
@@ -728,7 +735,7 @@ def check_policy(
             if key not in ("currency", "default"):
                 early(
                     ("policy", key),
-                    f'unknown key "{key}" in [policy]'
+                    f"unknown key {quote(key)} in [policy]"
                     f"{did_you_mean(key, ('currency', 'default'))}",
                     "unknown-key",
                 )

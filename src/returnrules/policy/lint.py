@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from returnrules.engine.ir import AllOf, AnyOf, CheckCall, Compare, Cond, NotOf, RuleIR
-from returnrules.model.errors import Issue
+from returnrules.model.errors import Issue, quote
 from returnrules.model.vocab import Vocabulary
 
 __all__ = ["lint"]
@@ -75,7 +75,7 @@ def _unused_codes(
             if code not in mentioned.get(name, set()):
                 yield Issue(
                     ("vocab", name, code),
-                    f'{name} code "{code}" is added here but no rule mentions it',
+                    f"{name} code {quote(code)} is added here but no rule mentions it",
                     "unused-code",
                     "warning",
                 )

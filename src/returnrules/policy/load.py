@@ -23,7 +23,7 @@ from typing import Any, Final, NoReturn
 from returnrules.files import read
 from returnrules.files.positions import key_positions, locate
 from returnrules.files.read import ReadError
-from returnrules.model.errors import Issue, PathKey, PolicyError, Problem
+from returnrules.model.errors import Issue, PathKey, PolicyError, Problem, quote
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.manager import AllowModules, Registry, load_registry
 from returnrules.policy.check import check_policy, merged_vocabularies
@@ -98,7 +98,7 @@ def _load_plugins(
             issues.append(
                 Issue(
                     ("plugins", key),
-                    f'unknown key "{key}" in [plugins] (modules, disable)',
+                    f"unknown key {quote(key)} in [plugins] (modules, disable)",
                     "unknown-key",
                 )
             )

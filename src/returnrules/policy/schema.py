@@ -35,6 +35,7 @@ from returnrules import __version__
 from returnrules.engine.ir import OPERATORS, ORDERING
 from returnrules.model.bounds import Bounds
 from returnrules.model.decision import DECISIONS
+from returnrules.model.money import PLAIN_DECIMAL
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Fact, FactType
 from returnrules.plugin.manager import Registry
@@ -52,7 +53,7 @@ from returnrules.policy.params import (
 __all__ = ["DIALECT", "policy_schema", "type_schema"]
 
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
-DECIMAL_PATTERN: Final = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"
+DECIMAL_PATTERN: Final = f"^{PLAIN_DECIMAL.pattern}$"  # what the checker accepts
 RULE_ID_PATTERN: Final = "^[a-z0-9_-]+$"
 CODE_PATTERN: Final = "^[a-z0-9_]+$"
 
