@@ -26,7 +26,16 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import attrs
 
-from returnrules import Action, Bounds, LineContext, Money, hookimpl
+from returnrules import (
+    Action,
+    Bounds,
+    Execution,
+    Executor,
+    LineContext,
+    Money,
+    hookimpl,
+    minor_units,
+)
 
 Method = Literal["original", "store_credit", "account_credit"]
 
@@ -133,5 +142,33 @@ def returnrules_register_actions(register: Callable[[Action[Any]], None]) -> Non
             RefundParams,
             doc="refund the line: percent, fee_percent, fee_min, deduct, "
             "include_shipping, method; reports amount, fee, currency, method",
+        )
+    )
+
+
+def _minor(amount: str, currency: str) -> int:
+    """``"306.00"`` CNY as 30600: the ledger's integer count of minor units."""
+    return int(Decimal(amount).scaleb(minor_units(currency)))
+
+
+def _execute_refund(execution: Execution) -> None:
+    fields = execution.fields  # as the JSON output shows them: money as strings
+    currency = fields["currency"]
+    execution.record(
+        "refunds",
+        amount_minor=_minor(fields["amount"], currency),
+        fee_minor=_minor(fields["fee"], currency),
+        currency=currency,
+        method=fields["method"],
+    )
+
+
+@hookimpl
+def returnrules_register_executors(register: Callable[[Executor], None]) -> None:
+    register(
+        Executor(
+            "refund",
+            _execute_refund,
+            doc="a refund to make, in the ledger's refunds table (for finance)",
         )
     )

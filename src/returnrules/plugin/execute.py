@@ -70,9 +70,10 @@ class LedgerTable:
 class Execution:
     """One decided action being carried out, as its executor sees it.
 
-    ``key`` is stable across retries (request id, line, action, rule): the
-    same action is never executed under another key, so an external system
-    that remembers keys executes it at most once.
+    ``key`` is stable across retries (request id, line, action, rule, step):
+    the same action is never executed under another key, so an external
+    system that remembers keys executes it at most once.  ``fields`` are what
+    the decision reported, as its JSON shows them (money as strings).
     """
 
     key: str
