@@ -1,0 +1,438 @@
+"""Replay: what would change if we adopted this policy?
+
+``returnrules replay`` re-evaluates recorded requests under a new policy and
+compares with what was decided: the from→to matrix of line decisions, the
+refund totals before and after, how often each rule matched and decided
+before and after, and every line that changed.  Each recorded request is
+decided again from what the desk knew then - the request as given, the
+``--data`` snapshot, what the data providers answered (played back from the
+ledger's tape, not asked again) and what earlier requests had taken back - so
+replaying under the policy that decided them reproduces every recorded
+decision and amount (``Comparison.reproduced``).
+
+From request files instead of a ledger, one policy is compared with another.
+
+The work is in chunks: :func:`replay_chunk` is a pure function of a policy
+and a chunk of plain rows, so chunks can be evaluated here, in worker
+processes (``jobs``), or on a Dask cluster (:mod:`returnrules.desk.dask`).
+The history is read a chunk at a time and at most a few chunks are in flight,
+so memory stays flat however long the history.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import datetime as dt
+import functools
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+
+from returnrules.desk.canonical import minor
+from returnrules.desk.ledger import Ledger
+from returnrules.model.decision import Decision
+from returnrules.model.errors import RequestError
+from returnrules.model.money import Money
+from returnrules.plugin.api import Data
+from returnrules.plugin.tape import Recorded, Tape
+from returnrules.policy.policy import Policy
+
+__all__ = [
+    "CHUNK",
+    "Change",
+    "Comparison",
+    "LineResult",
+    "replay_chunk",
+    "replay_files",
+    "replay_ledger",
+]
+
+CHUNK: Final = 1000
+"""Recorded requests per chunk of work."""
+
+
+@attrs.frozen
+class LineResult:
+    """A line's decision as a replay compares it."""
+
+    decision: str
+    decided_by: tuple[str, ...]
+    matched: tuple[str, ...]
+    refund_minor: int = 0
+    fee_minor: int = 0
+    currency: str = ""
+
+    def same(self, other: LineResult) -> bool:
+        """The same decision, by the same rules, with the same refund."""
+        return (
+            self.decision == other.decision
+            and self.decided_by == other.decided_by
+            and self.refund_minor == other.refund_minor
+            and self.fee_minor == other.fee_minor
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "decided_by": list(self.decided_by),
+            "matched": list(self.matched),
+            "refund_minor": self.refund_minor,
+            "fee_minor": self.fee_minor,
+            "currency": self.currency,
+        }
+
+
+def results_of(decision: Decision, currency: str) -> dict[int, LineResult]:
+    """Each line of an engine decision as a :class:`LineResult`, by line."""
+    out = {}
+    for line in decision.lines:
+        refund = fee = 0
+        for action in line.actions:
+            amount = action.fields.get("amount")
+            if isinstance(amount, Money):
+                refund += minor(amount)
+            charged = action.fields.get("fee")
+            if isinstance(charged, Money):
+                fee += minor(charged)
+        out[line.line] = LineResult(
+            line.decision, line.decided_by, line.matched, refund, fee, currency
+        )
+    return out
+
+
+@attrs.frozen
+class Change:
+    """A line whose decision (or deciding rules, or refund) changed."""
+
+    seq: int
+    request: str
+    line: int
+    before: LineResult
+    after: LineResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "line": self.line,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
+
+@attrs.define
+class Comparison:
+    """Everything a replay found; chunks' comparisons merge into one."""
+
+    requests: int = 0
+    lines: int = 0
+    matrix: collections.Counter[tuple[str, str]] = attrs.field(
+        factory=collections.Counter
+    )
+    refunds: dict[str, list[int]] = attrs.field(factory=dict)
+    """currency → [refund before, after, fees before, after] in minor units."""
+    rules: dict[str, list[int]] = attrs.field(factory=dict)
+    """rule → [matched before, after, decided before, after]."""
+    changes: list[Change] = attrs.field(factory=list)
+    errors: list[tuple[int, str, str]] = attrs.field(factory=list)
+    """(seq, request, message) of requests that could not be replayed."""
+
+    def add(
+        self,
+        seq: int,
+        request: str,
+        before: Mapping[int, LineResult],
+        after: Mapping[int, LineResult],
+    ) -> None:
+        self.requests += 1
+        for line, old in before.items():
+            new = after.get(line)
+            if new is None:
+                continue
+            self.lines += 1
+            self.matrix[old.decision, new.decision] += 1
+            for result, column in ((old, 0), (new, 1)):
+                money = self.refunds.setdefault(result.currency, [0, 0, 0, 0])
+                money[column] += result.refund_minor
+                money[column + 2] += result.fee_minor
+                for rule in result.matched:
+                    self.rules.setdefault(rule, [0, 0, 0, 0])[column] += 1
+                for rule in result.decided_by:
+                    self.rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += 1
+            if not old.same(new):
+                self.changes.append(Change(seq, request, line, old, new))
+
+    def merge(self, other: Comparison) -> None:
+        self.requests += other.requests
+        self.lines += other.lines
+        self.matrix.update(other.matrix)
+        for table, into in ((other.refunds, self.refunds), (other.rules, self.rules)):
+            for key, values in table.items():
+                mine = into.setdefault(key, [0, 0, 0, 0])
+                for i, value in enumerate(values):
+                    mine[i] += value
+        self.changes.extend(other.changes)
+        self.errors.extend(other.errors)
+
+    def finish(self) -> Comparison:
+        """Changes and errors in history order (chunks may finish in any order)."""
+        self.changes.sort(key=lambda c: (c.seq, c.line))
+        self.errors.sort()
+        return self
+
+    @property
+    def changed(self) -> int:
+        return len(self.changes)
+
+    @property
+    def reproduced(self) -> bool:
+        """Every line decided exactly as before, every request replayed."""
+        return not self.changes and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "lines": self.lines,
+            "changed": self.changed,
+            "reproduced": self.reproduced,
+            "matrix": [
+                {"from": old, "to": new, "lines": n}
+                for (old, new), n in sorted(self.matrix.items())
+            ],
+            "refunds": [
+                {
+                    "currency": currency,
+                    "before_minor": before,
+                    "after_minor": after,
+                    "difference_minor": after - before,
+                    "fees_before_minor": fees_before,
+                    "fees_after_minor": fees_after,
+                }
+                for currency, (before, after, fees_before, fees_after) in sorted(
+                    self.refunds.items()
+                )
+            ],
+            "rules": [
+                {
+                    "rule": rule,
+                    "matched_before": counts[0],
+                    "matched_after": counts[1],
+                    "decided_before": counts[2],
+                    "decided_after": counts[3],
+                }
+                for rule, counts in sorted(self.rules.items())
+            ],
+            "changes": [c.to_dict() for c in self.changes],
+            "errors": [{"request": r, "message": m} for _, r, m in self.errors],
+        }
+
+
+# -- one chunk ---------------------------------------------------------------------
+
+Row = tuple[int, str, str, str, str | None, tuple[tuple[Any, ...], ...]]
+"""(seq, request id, body, provided, data sha, lines) of a recorded request;
+each line (line, decision, decided_by, matched, refund, fee, currency, taken)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _data(body: str | None) -> Data:
+    """The Data of a snapshot, made once per process (by content)."""
+    return Data() if body is None else Data(json.loads(body))
+
+
+def replay_chunk(
+    policy: Policy, rows: Sequence[Row], snapshots: Mapping[str, str]
+) -> Comparison:
+    """Decide each recorded request of *rows* again under *policy*, with what
+    the desk knew then, and compare with what was recorded."""
+    comparison = Comparison()
+    for seq, request_id, body, provided, data_sha, lines in rows:
+        before = {
+            int(line): LineResult(
+                decision,
+                tuple(json.loads(decided_by)),
+                tuple(json.loads(matched)),
+                int(refund),
+                int(fee),
+                currency,
+            )
+            for line, decision, decided_by, matched, refund, fee, currency, _ in lines
+        }
+        taken = {int(line[0]): int(line[7]) for line in lines}
+        answers = json.loads(provided)
+        tapes = {
+            int(line): Tape(Recorded.from_dict(a) for a in recorded)
+            for line, recorded in answers.items()
+        }
+        data = _data(None if data_sha is None else snapshots.get(data_sha))
+        try:
+            request = policy.parse_request(json.loads(body)).with_taken(taken)
+            decision = policy.evaluate(request, data, tapes=tapes)
+        except RequestError as exc:
+            comparison.requests += 1
+            comparison.errors.append((seq, request_id, str(exc)))
+            continue
+        comparison.add(seq, request_id, before, results_of(decision, request.currency))
+    return comparison
+
+
+# -- the history -------------------------------------------------------------------
+
+
+def history_chunks(
+    ledger: Ledger,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[tuple[list[Row], dict[str, str]]]:
+    """The recorded requests received in the period, in order, a chunk at a
+    time, with the data snapshots the chunk needs."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("received_at >= ?")
+        params.append(dt.datetime.combine(since, dt.time(), dt.UTC).isoformat())
+    if until is not None:
+        clauses.append("received_at < ?")
+        after = until + dt.timedelta(days=1)
+        params.append(dt.datetime.combine(after, dt.time(), dt.UTC).isoformat())
+    seq = 0
+    last: tuple[str, str] | None = None
+    snapshots: dict[str, str] = {}
+    while True:
+        where = list(clauses)
+        values = list(params)
+        if last is not None:
+            where.append("(received_at > ? OR (received_at = ? AND request_id > ?))")
+            values += [last[0], last[0], last[1]]
+        sql = (
+            "SELECT request_id, body, provided, data_sha256, received_at FROM requests"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY received_at, request_id LIMIT ?"
+        )
+        with ledger.read() as tx:
+            found = tx.all(sql, (*values, chunk))
+            if not found:
+                return
+            ids = [row[0] for row in found]
+            lines: dict[str, list[tuple[Any, ...]]] = {}
+            for row in tx.all(
+                "SELECT request_id, line, policy_decision, decided_by, matched, "
+                "refund_minor, refund_fee_minor, currency, prior_taken FROM lines "
+                f"WHERE request_id IN ({', '.join('?' * len(ids))}) ORDER BY line",
+                ids,
+            ):
+                lines.setdefault(row[0], []).append(tuple(row[1:]))
+            needed = {row[3] for row in found if row[3] is not None} - set(snapshots)
+            for sha in needed:
+                body = tx.one(
+                    "SELECT body FROM data_snapshots WHERE sha256 = ?", (sha,)
+                )
+                if body is not None:
+                    snapshots[sha] = str(body[0])
+        rows: list[Row] = []
+        for request_id, body, provided, data_sha, _ in found:
+            seq += 1
+            rows.append(
+                (
+                    seq,
+                    request_id,
+                    body,
+                    provided,
+                    data_sha,
+                    tuple(lines.get(request_id, ())),
+                )
+            )
+        used = {row[4] for row in rows if row[4] is not None}
+        yield rows, {sha: snapshots[sha] for sha in used if sha in snapshots}
+        last = (str(found[-1][4]), str(found[-1][0]))
+
+
+Runner = Callable[[Policy, Iterable[tuple[list[Row], dict[str, str]]]], Comparison]
+
+
+def run_here(
+    policy: Policy, chunks: Iterable[tuple[list[Row], dict[str, str]]]
+) -> Comparison:
+    """Every chunk in this process."""
+    total = Comparison()
+    for rows, snapshots in chunks:
+        total.merge(replay_chunk(policy, rows, snapshots))
+    return total.finish()
+
+
+def run_in_processes(
+    policy: Policy, chunks: Iterable[tuple[list[Row], dict[str, str]]], jobs: int
+) -> Comparison:
+    """Chunks in *jobs* worker processes, at most two per worker in flight."""
+    total = Comparison()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        flight: collections.deque[concurrent.futures.Future[Comparison]]
+        flight = collections.deque()
+        for rows, snapshots in chunks:
+            flight.append(pool.submit(replay_chunk, policy, rows, snapshots))
+            if len(flight) >= 2 * jobs:
+                total.merge(flight.popleft().result())
+        while flight:
+            total.merge(flight.popleft().result())
+    return total.finish()
+
+
+def replay_ledger(
+    ledger: Ledger,
+    policy: Policy,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    jobs: int = 1,
+    chunk: int = CHUNK,
+    runner: Runner | None = None,
+) -> Comparison:
+    """Replay the ledger's history of the period under *policy*.
+
+    *runner* evaluates the chunks (default: here, or in *jobs* processes);
+    :func:`returnrules.desk.dask.runner` runs them on a Dask cluster.
+    """
+    chunks = history_chunks(ledger, since=since, until=until, chunk=chunk)
+    if runner is not None:
+        return runner(policy, chunks)
+    if jobs > 1:
+        return run_in_processes(policy, chunks, jobs)
+    return run_here(policy, chunks)
+
+
+def replay_files(
+    items: Iterable[tuple[str, Mapping[str, Any] | RequestError]],
+    new: Policy,
+    old: Policy,
+    data: Mapping[str, Any] | None = None,
+) -> Comparison:
+    """Compare two policies on request files: *old* decides the "before"."""
+    total = Comparison()
+    new_data = Data() if data is None else new.check_data(data)
+    old_data = Data() if data is None else old.check_data(data)
+    for seq, (source, item) in enumerate(items, 1):
+        try:
+            if isinstance(item, RequestError):
+                raise item
+            before = old.evaluate(item, old_data)
+            after = new.evaluate(item, new_data)
+        except RequestError as exc:
+            total.requests += 1
+            shown = exc if exc.source else exc.with_source(source)
+            total.errors.append((seq, source, str(shown)))
+            continue
+        total.add(
+            seq,
+            before.request,
+            results_of(before, old.currency),
+            results_of(after, new.currency),
+        )
+    return total.finish()
+
+
+__all__ += ["Row", "Runner", "history_chunks", "results_of", "run_here"]
