@@ -376,9 +376,15 @@ class Desk:
         lines: dict[int, tuple[ReturnLine, OrderLine]] = {
             rline.line: (rline, oline) for rline, oline in request.pairs
         }
+        for oline in request.order.lines:
+            rows.order_lines.append(
+                (order, oline.line, oline.sku, oline.brand, oline.category,
+                 oline.supplier, oline.qty, at)
+            )  # fmt: skip
         for line in decision.lines:
             rline, oline = lines[line.line]
             amount = oline.unit_price * rline.qty
+            refund, fee = _refund_of(line.actions)
             rows.lines.append(
                 (
                     request.id,
@@ -398,8 +404,13 @@ class Desk:
                     line.decision,
                     json.dumps(list(line.decided_by)),
                     at,
+                    json.dumps(list(line.matched)),
+                    refund,
+                    fee,
+                    request.taken.get(line.line, 0),
                 )
             )
+            rows.line_rules.extend((request.id, line.line, r) for r in line.decided_by)
             if line.decision in ("approve", "review"):
                 taken[order, line.line] = taken.get((order, line.line), 0) + rline.qty
             rows.journal.extend(self._entries_of(request.id, line, at))
@@ -567,6 +578,18 @@ class Desk:
                     f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
                     values,
                 )
+            paid = [d.key for d in todo if d.state == "done"]
+            for part in _parts(paid):
+                tx.execute(
+                    "UPDATE lines SET refunded_minor = refunded_minor + s.amount, "
+                    "refunded_fee_minor = refunded_fee_minor + s.fee FROM (SELECT "
+                    "request_id, line, SUM(amount_minor) AS amount, "
+                    "SUM(COALESCE(fee_minor, 0)) AS fee FROM journal WHERE "
+                    f"amount_minor IS NOT NULL AND key IN ({_marks(part)}) "
+                    "GROUP BY request_id, line) AS s WHERE "
+                    "s.request_id = lines.request_id AND s.line = lines.line",
+                    part,
+                )
             self._settle(tx, sorted({d.request_id for d in todo}), at)
 
     def _settle(self, tx: Transaction, request_ids: Sequence[str], at: str) -> None:
@@ -730,10 +753,13 @@ class Desk:
                 journal += [
                     _journal_row(request_id, number, a, at) for a in decided.actions
                 ]
+                refund, fee = _refund_of(decided.actions)
                 tx.execute(
                     "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
-                    "resolution_note = ? WHERE request_id = ? AND line = ?",
-                    (decision, self.actor, at, note, request_id, number),
+                    "resolution_note = ?, refund_minor = refund_minor + ?, "
+                    "refund_fee_minor = refund_fee_minor + ? "
+                    "WHERE request_id = ? AND line = ?",
+                    (decision, self.actor, at, note, refund, fee, request_id, number),
                 )
                 if decision == "reject":  # what review held back is free again
                     qty = next(rl.qty for rl in request.lines if rl.line == number)
@@ -847,6 +873,8 @@ class _Rows:
     journal: list[tuple[Any, ...]] = attrs.field(factory=list)
     taken: list[tuple[Any, ...]] = attrs.field(factory=list)
     events: list[Event] = attrs.field(factory=list)
+    line_rules: list[tuple[Any, ...]] = attrs.field(factory=list)
+    order_lines: list[tuple[Any, ...]] = attrs.field(factory=list)
 
     def write(self, tx: Transaction) -> None:
         tx.executemany(
@@ -859,9 +887,20 @@ class _Rows:
         tx.executemany(
             "INSERT INTO lines (request_id, line, order_id, customer_id, sku, brand, "
             "category, supplier, qty, reason, condition, amount_minor, currency, "
-            "decision, policy_decision, decided_by, received_at) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "decision, policy_decision, decided_by, received_at, matched, "
+            "refund_minor, refund_fee_minor, prior_taken) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.lines,
+        )
+        tx.executemany(
+            "INSERT INTO line_rules (request_id, line, rule) VALUES (?, ?, ?)",
+            self.line_rules,
+        )
+        tx.executemany(
+            "INSERT INTO order_lines (order_id, line, sku, brand, category, supplier, "
+            "qty, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (order_id, line) DO NOTHING",
+            self.order_lines,
         )
         tx.executemany(
             "INSERT INTO journal (key, request_id, line, action, rule, fields, "
@@ -872,6 +911,19 @@ class _Rows:
         tx.executemany(
             "UPDATE taken SET qty = ? WHERE order_id = ? AND line = ?", self.taken
         )
+
+
+def _refund_of(actions: Iterable[ActionResult]) -> tuple[int, int]:
+    """The money a line's actions pay back and keep: reported ``amount`` and
+    ``fee`` of money, in minor units (the refund's, in the standard pack)."""
+    refund = fee = 0
+    for action in actions:
+        amount, charged = action.fields.get("amount"), action.fields.get("fee")
+        if isinstance(amount, Money):
+            refund += minor(amount)
+        if isinstance(charged, Money):
+            fee += minor(charged)
+    return refund, fee
 
 
 def key_of(request_id: str, line: int, action: ActionResult) -> str:
