@@ -97,7 +97,13 @@ def _svg(draw: Draw, labels: Sequence[str], font: str | None) -> str:
            for w in caught):  # fmt: skip
         raise _MissingGlyphs
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # The RDF metadata only names matplotlib and the time it drew: drop it, so
+    # the page is the same for the same report.
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    if 0 <= start < end:
+        text = text[:start] + text[end + len("</metadata>") :]
+    return text
 
 
 class _MissingGlyphs(Exception):
