@@ -261,16 +261,19 @@ def replay_chunk(
             )
             for line, decision, decided_by, matched, refund, fee, currency, _ in lines
         }
-        taken = {int(line[0]): int(line[7]) for line in lines}
+        taken = {int(line[0]): int(line[7]) for line in lines if line[7]}
         answers = json.loads(provided)
         tapes = {
             int(line): Tape(Recorded.from_dict(a) for a in recorded)
             for line, recorded in answers.items()
+            if recorded
         }
         data = _data(None if data_sha is None else snapshots.get(data_sha))
         try:
-            request = policy.parse_request(json.loads(body)).with_taken(taken)
-            decision = policy.evaluate(request, data, tapes=tapes)
+            request = policy.parse_request(json.loads(body))
+            if taken:
+                request = request.with_taken(taken)
+            decision = policy.evaluate(request, data, tapes=tapes or None)
         except RequestError as exc:
             comparison.requests += 1
             comparison.errors.append((seq, request_id, str(exc)))

@@ -336,7 +336,7 @@ def _optional(
     return structure
 
 
-_CODE_TYPES: Final[Mapping[object, str]] = {
+CODE_TYPES: Final[Mapping[object, str]] = {
     ReasonCode: "reason",
     ConditionCode: "condition",
     PackagingCode: "packaging",
@@ -381,7 +381,7 @@ def make_converter(context: Context = Context()) -> cattrs.Converter:
     conv.register_structure_hook(Count, _count_hook(0))
     conv.register_structure_hook(Moment, _moment)
     conv.register_structure_hook(Moment | None, _optional(_moment))
-    for newtype, vocab in _CODE_TYPES.items():
+    for newtype, vocab in CODE_TYPES.items():
         conv.register_structure_hook(newtype, _code_hook(vocab, context.vocabularies))
     return conv
 

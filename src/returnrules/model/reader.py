@@ -1,18 +1,25 @@
 """Turn a TOML/JSON mapping into a checked :class:`~returnrules.Request`.
 
-One cattrs converter, configured once, does the structuring; its strict hooks
-reject what a lenient ``int()``/``str()`` would silently accept (``True`` as a
-quantity, ``2.5`` truncated to 2).  The policy-dependent parts (currency,
-vocabularies) reach the hooks through a context variable set for the duration
-of one :func:`parse_request` call.  Every problem is collected and raised at
-once as :class:`~returnrules.RequestError`, each with its key path.
+A request is defined once, by the attrs classes of
+:mod:`returnrules.model.request` and their annotated types, and read from them
+two ways: a quick reader generated from them (below) builds a well-formed
+request, and the strict cattrs converter (:func:`returnrules.model.convert.converter`,
+for the policy's currency and vocabularies) reads anything the quick one
+declines, reporting every problem at once as :class:`~returnrules.RequestError`,
+each with its key path.  The checks across keys (lines that refer to each
+other, quantities, the order of the dates) are one function run on what
+either built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
-from collections.abc import Iterator, Mapping
+import operator
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -20,6 +27,7 @@ import attrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from returnrules.model.convert import (
+    CODE_TYPES,
     MAX_INT,
     MAX_STRING,
     Context,
@@ -35,23 +43,15 @@ from returnrules.model.errors import (
 )
 from returnrules.model.money import MAX_DIGITS, Money, is_currency_code
 from returnrules.model.request import (
-    SHIPPED_STATUSES,
-    CategoryCode,
-    ChannelCode,
-    ConditionCode,
+    Amount,
     Count,
     Customer,
     Moment,
     Order,
-    OrderLine,
-    PackagingCode,
     Qty,
-    ReasonCode,
     Request,
     ReturnLine,
-    StatusCode,
     Text,
-    TierCode,
     local_date,
     shipped_qty,
 )
@@ -136,35 +136,71 @@ def _raw_references(mapping: Mapping[str, Any]) -> Iterator[RequestProblem]:
     )
 
 
-def _check(raw: _RawRequest) -> Iterator[RequestProblem]:
+def _check(raw: _RawRequest) -> list[RequestProblem]:
+    """What no single key says: the lines refer to each other, quantities add
+    up, the dates are in order.  Returns the problems (none, usually)."""
     order = raw.order
-    yield from _references(
-        order.id, [ol.line for ol in order.lines], [rl.line for rl in raw.lines]
-    )
+    problems: list[RequestProblem] = []
+    numbers = [ol.line for ol in order.lines]
+    returned = [rl.line for rl in raw.lines]
+    if (
+        len(set(numbers)) < len(numbers)
+        or not set(returned) <= set(numbers)
+        or (len(set(returned)) < len(returned))
+    ):
+        problems += _references(order.id, list(numbers), list(returned))
+    shipped_status = order.shipped
     for i, oline in enumerate(order.lines):
-        where: PathKey = ("order", "lines", i)
         if oline.shipped_qty is not None and oline.shipped_qty > oline.qty:
-            yield RequestProblem(
-                (*where, "shipped_qty"),
-                f"shipped_qty {oline.shipped_qty} exceeds the ordered qty {oline.qty}",
-                "bad-value",
+            problems.append(
+                RequestProblem(
+                    ("order", "lines", i, "shipped_qty"),
+                    f"shipped_qty {oline.shipped_qty} exceeds the ordered qty "
+                    f"{oline.qty}",
+                    "bad-value",
+                )
             )
-        shipped = shipped_qty(order, oline)
-        if oline.returned_qty > shipped and order.shipped:
-            yield RequestProblem(
-                (*where, "returned_qty"),
-                f"returned_qty {oline.returned_qty} exceeds the shipped qty {shipped}",
-                "bad-value",
-            )
+        if shipped_status and oline.returned_qty:
+            shipped = shipped_qty(order, oline)
+            if oline.returned_qty > shipped:
+                problems.append(
+                    RequestProblem(
+                        ("order", "lines", i, "returned_qty"),
+                        f"returned_qty {oline.returned_qty} exceeds the shipped qty "
+                        f"{shipped}",
+                        "bad-value",
+                    )
+                )
     if not order.lines:
-        yield RequestProblem(
-            ("order", "lines"), "an order has at least one line", "empty"
+        problems.append(
+            RequestProblem(
+                ("order", "lines"), "an order has at least one line", "empty"
+            )
         )
     if not raw.lines:
-        yield RequestProblem(("lines",), "nothing to return: no lines", "empty")
+        problems.append(
+            RequestProblem(("lines",), "nothing to return: no lines", "empty")
+        )
     if len(raw.lines) > MAX_LINES or len(order.lines) > MAX_LINES:
-        yield RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
-    yield from _check_dates(raw.order, raw.requested_at)
+        problems.append(
+            RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
+        )
+    problems += _check_dates(raw.order, raw.requested_at)
+    return problems
+
+
+def _request(raw: _RawRequest, currency: str) -> Request:
+    """The Request of a checked raw request: each return line with its order line."""
+    by_number = {oline.line: oline for oline in raw.order.lines}
+    return Request(
+        raw.id,
+        raw.requested_at,
+        raw.customer,
+        raw.order,
+        raw.lines,
+        currency,
+        tuple((rline, by_number[rline.line]) for rline in raw.lines),
+    )
 
 
 def _check_dates(order: Order, requested_at: dt.datetime) -> list[RequestProblem]:
@@ -179,6 +215,24 @@ def _check_dates(order: Order, requested_at: dt.datetime) -> list[RequestProblem
     """
     tz = requested_at.tzinfo
     assert tz is not None
+    placed, shipped, delivered = order.placed_at, order.shipped_at, order.delivered_at
+    promised = order.promised_at
+    if (  # the usual request: instants far from year 1 and 9999, in order
+        placed.__class__ is dt.datetime
+        and (shipped is None or shipped.__class__ is dt.datetime)
+        and (delivered is None or delivered.__class__ is dt.datetime)
+        and (promised is None or 1 < promised.year < 9999)
+        and 1 < requested_at.year < 9999
+    ):
+        last = placed
+        in_order = 1 < placed.year < 9999
+        for when in (shipped, delivered, requested_at):
+            if when is not None and in_order:
+                # Instants are ordered transitively: neighbours are enough.
+                in_order = 1 < when.year < 9999 and not when < last
+                last = when
+        if in_order:
+            return []
     steps: list[tuple[PathKey, Moment | None]] = [
         (("order", "placed_at"), order.placed_at),
         (("order", "promised_at"), order.promised_at),
@@ -240,67 +294,22 @@ def _before(a: Moment, b: Moment, tz: dt.tzinfo) -> bool:
     return local_date(a, tz) < local_date(b, tz)
 
 
-# -- the fast path ------------------------------------------------------------------
+# -- the quick reader ---------------------------------------------------------------
 #
-# Most requests are well formed.  For them, cattrs' generic machinery (a hook
-# call and several isinstance checks per key) costs more than the evaluation
-# that follows, so a straight-line reader builds the request first.  It
-# accepts strictly less than the converter: anything it is unsure of, it
-# declines (returns None) and the converter runs instead, which both builds
-# the request and, for a bad one, reports every problem.  A test keeps the two
-# readers in agreement.
+# Most requests are well formed, and for them cattrs' generic machinery (a
+# hook call and several isinstance checks per key) costs more than the
+# evaluation that follows.  So the same attrs classes are also read by a
+# quick reader, *generated* here from their fields and annotated types: a
+# straight-line function per class, each value checked by the quick form of
+# its type's check (an exact type test, a range, a code in its vocabulary)
+# and the class built positionally.  It has no messages: at the first doubt
+# it declines and the converter reads the request instead, reporting every
+# problem.  A field added to the model is read by both without a word more
+# here, and tests keep the two in agreement (tests/test_request_fast_path.py).
 
 
 class _Decline(Exception):
-    """The fast reader is not sure: let the converter decide."""
-
-
-def _fields(cls: type) -> tuple[frozenset[str], frozenset[str]]:
-    names = [f.name for f in attrs.fields(cls)]
-    required = [f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING]
-    return frozenset(names), frozenset(required)
-
-
-_REQUEST_KEYS = frozenset(("id", "requested_at", "customer", "order", "lines"))
-_CUSTOMER_KEYS, _CUSTOMER_REQUIRED = _fields(Customer)
-_ORDER_KEYS, _ORDER_REQUIRED = _fields(Order)
-_OLINE_KEYS, _OLINE_REQUIRED = _fields(OrderLine)
-_RLINE_KEYS, _RLINE_REQUIRED = _fields(ReturnLine)
-
-
-def _table_of(value: object, keys: frozenset[str], required: frozenset[str]) -> Any:
-    if type(value) is not dict:
-        raise _Decline
-    present = value.keys()
-    if not (required <= present <= keys):
-        raise _Decline
-    return value
-
-
-def _text(value: object) -> Text:
-    # isprintable() refuses control characters (and some rarer ones, which
-    # the converter then looks at): one C call instead of a regex.
-    if type(value) is not str or len(value) > MAX_STRING or not value.isprintable():
-        raise _Decline
-    return Text(value)
-
-
-def _number(value: object, least: int) -> int:
-    if type(value) is not int or not least <= value <= MAX_INT:
-        raise _Decline
-    return value
-
-
-def _flag(value: object) -> bool:
-    if type(value) is not bool:
-        raise _Decline
-    return value
-
-
-def _code(value: object, codes: Mapping[str, str]) -> str:
-    if type(value) is not str or value not in codes:
-        raise _Decline
-    return value
+    """The quick reader is not sure: let the converter decide."""
 
 
 def _instant_of(value: object) -> dt.datetime:
@@ -349,146 +358,153 @@ def _amount(value: object, currency: str) -> Money:
     return Money._trusted(amount, currency)
 
 
-_CODES: dict[int, tuple[object, Mapping[str, Mapping[str, str]]]] = {}
+_CHECKS: Final[Mapping[object, str]] = {
+    # isprintable() refuses control characters (and some rarer ones, which the
+    # converter then looks at): one C call instead of a regex.
+    Text: "if {v}.__class__ is not str or len({v}) > MAX_STRING "
+    "or not {v}.isprintable(): raise DECLINE",
+    Qty: "if {v}.__class__ is not int or not 1 <= {v} <= MAX_INT: raise DECLINE",
+    Count: "if {v}.__class__ is not int or not 0 <= {v} <= MAX_INT: raise DECLINE",
+    bool: "if {v}.__class__ is not bool: raise DECLINE",
+    Moment: "{v} = MOMENT({v})",
+    dt.datetime: "{v} = INSTANT({v})",
+    Amount: "{v} = AMOUNT({v}, currency)",
+}
+"""The quick check of each type of the model, as a statement about ``{v}``."""
 
 
-def _codes_of(
-    vocabularies: Mapping[str, Vocabulary],
-) -> Mapping[str, Mapping[str, str]]:
-    """Each vocabulary's codes (and labels), worked out once per vocabularies."""
-    hit = _CODES.get(id(vocabularies))
-    if hit is not None and hit[0] is vocabularies:
-        return hit[1]
-    codes = {name: vocab.labels for name, vocab in vocabularies.items()}
-    if len(_CODES) >= 64:  # policies loaded again and again: forget old ones
-        _CODES.clear()
-    _CODES[id(vocabularies)] = (vocabularies, codes)  # held: its id stays its own
-    return codes
+class _Source:
+    """The generated source of the quick reader, and what it binds."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, object] = {
+            "DECLINE": _Decline,
+            "MAX_STRING": MAX_STRING,
+            "MAX_INT": MAX_INT,
+            "MAX_LINES": MAX_LINES,
+            "MOMENT": _moment_of,
+            "INSTANT": _instant_of,
+            "AMOUNT": _amount,
+        }
+        self.vocabularies: list[str] = []
+        self.done: set[type] = set()
+
+    def bind(self, prefix: str, value: object) -> str:
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def params(self) -> str:
+        return ", ".join(f"codes_{v}" for v in self.vocabularies) + ", currency"
+
+    def check(self, hint: Any, v: str, indent: str) -> list[str]:
+        """Statements that check (and convert) the value in variable *v*."""
+        args = typing.get_args(hint)
+        if (
+            typing.get_origin(hint) in (types.UnionType, typing.Union)
+            and type(None) in args
+        ):
+            rest = [a for a in args if a is not type(None)]
+            inner = functools.reduce(operator.or_, rest)  # Moment | None: Moment
+            body = self.check(inner, v, indent + "    ")
+            return [f"{indent}if {v} is not None:", *body]
+        if hint in _CHECKS:
+            return [indent + _CHECKS[hint].format(v=v)]
+        if hint in CODE_TYPES:
+            vocab = CODE_TYPES[hint]
+            if vocab not in self.vocabularies:
+                self.vocabularies.append(vocab)
+            return [
+                f"{indent}if {v}.__class__ is not str or {v} not in codes_{vocab}: "
+                "raise DECLINE"
+            ]
+        if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+            item = self.function(args[0])
+            return [
+                f"{indent}if {v}.__class__ is not list or len({v}) > MAX_LINES: "
+                "raise DECLINE",
+                f"{indent}{v} = tuple([{item}(x, PARAMS) for x in {v}])",
+            ]
+        if attrs.has(hint):
+            return [f"{indent}{v} = {self.function(hint)}({v}, PARAMS)"]
+        raise TypeError(f"the quick reader has no check for {hint!r}")
+
+    def function(self, cls: type) -> str:
+        """The name of the generated reader of *cls* (generated once)."""
+        name = f"read_{cls.__name__}"
+        if cls in self.done:
+            return name
+        self.done.add(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
+        fields = attrs.fields(cls)
+        keys = self.bind("K", frozenset(f.name for f in fields))
+        required = self.bind(
+            "R", frozenset(f.name for f in fields if f.default is attrs.NOTHING)
+        )
+        body = [
+            f"    if m.__class__ is not dict or not {required} <= m.keys() <= {keys}:",
+            "        raise DECLINE",
+        ]
+        for n, field in enumerate(fields):
+            v = f"v{n}"
+            if field.default is attrs.NOTHING:
+                body.append(f"    {v} = m[{self.bind('F', field.name)}]")
+                body += self.check(hints[field.name], v, "    ")
+            else:
+                default = self.bind("D", field.default)
+                body.append(f"    {v} = m.get({self.bind('F', field.name)}, {default})")
+                body.append(f"    if {v} is not {default}:")
+                body += self.check(hints[field.name], v, "        ")
+        built = ", ".join(f"v{n}" for n in range(len(fields)))
+        body.append(f"    return {self.bind('C', cls)}({built})")
+        self.lines += [f"def {name}(m, PARAMS):", *body, ""]
+        return name
 
 
-def _fast(
+def _generate(root: type) -> tuple[Callable[..., Any], tuple[str, ...], str]:
+    """The quick reader of *root*, the vocabularies it takes, and its source.
+
+    Every name in the source is made here and every value is bound as a
+    constant: nothing from a request is ever part of it.
+    """
+    source = _Source()
+    entry = source.function(root)
+    text = "\n".join(source.lines).replace("PARAMS", source.params())
+    allowed = (bool, dict, int, len, list, str, tuple)
+    namespace: dict[str, Any] = {"__builtins__": {b.__name__: b for b in allowed}}
+    namespace.update(source.names)
+    exec(compile(text, "<returnrules quick request reader>", "exec"), namespace)
+    return namespace[entry], tuple(source.vocabularies), text
+
+
+_QUICK, _QUICK_VOCABULARIES, QUICK_SOURCE = _generate(_RawRequest)
+
+
+def _quick(
     m: Mapping[str, Any],
     policy_currency: str | None,
     vocabularies: Mapping[str, Vocabulary],
 ) -> Request:
-    """Read a well-formed request, or raise _Decline.
-
-    Anything :func:`_check` would report is declined too, so that the
-    converter path reports it: what this returns needs no further check.
-    """
-    if type(m) is not dict or m.keys() != _REQUEST_KEYS:
+    """Read a well-formed request, or raise _Decline (see above)."""
+    if type(m) is not dict:
         raise _Decline
-    codes = _codes_of(vocabularies)
-    c = _table_of(m["customer"], _CUSTOMER_KEYS, _CUSTOMER_REQUIRED)
-    customer = Customer(
-        _text(c["id"]), TierCode(_code(c.get("tier", "retail"), codes["tier"]))
-    )
-    o = _table_of(m["order"], _ORDER_KEYS, _ORDER_REQUIRED)
-    given_currency = o.get("currency")
-    if given_currency is None:
+    order = m.get("order")
+    given = order.get("currency") if type(order) is dict else None
+    if given is None:
         currency = policy_currency or DEFAULT_CURRENCY
-    elif type(given_currency) is str and (
-        given_currency == policy_currency
-        or (policy_currency is None and is_currency_code(given_currency))
+    elif type(given) is str and (
+        given == policy_currency
+        or (policy_currency is None and is_currency_code(given))
     ):
-        currency = given_currency  # what _currency_of accepts
+        currency = given  # what _currency_of accepts
     else:
         raise _Decline
-    status = StatusCode(_code(o["status"], codes["status"]))
-    shipped_status = status in SHIPPED_STATUSES
-    raw_lines = o["lines"]
-    if type(raw_lines) is not list or not raw_lines or len(raw_lines) > MAX_LINES:
-        raise _Decline
-    by_number: dict[int, OrderLine] = {}
-    categories = codes["category"]
-    for ol in raw_lines:
-        ol = _table_of(ol, _OLINE_KEYS, _OLINE_REQUIRED)
-        number = _number(ol["line"], 1)
-        qty = _number(ol["qty"], 1)
-        shipped = ol.get("shipped_qty")
-        if shipped is not None:
-            shipped = _number(shipped, 0)
-            if shipped > qty:
-                raise _Decline
-        returned = _number(ol.get("returned_qty", 0), 0)
-        if shipped_status and returned > (qty if shipped is None else shipped):
-            raise _Decline
-        if number in by_number:
-            raise _Decline
-        core = ol.get("core_charge")
-        supplier = ol.get("supplier")
-        # Positional, in the fields' order: attrs' __init__ is quicker so.
-        by_number[number] = OrderLine(
-            Qty(number),  # line
-            _text(ol["sku"]),  # sku
-            Qty(qty),  # qty
-            _amount(ol["unit_price"], currency),  # unit_price
-            CategoryCode(_code(ol["category"], categories)),  # category
-            _text(ol.get("name", "")),  # name
-            _text(ol.get("brand", "")),  # brand
-            None if shipped is None else Count(shipped),  # shipped_qty
-            Count(returned),  # returned_qty
-            _flag(ol.get("special_order", False)),  # special_order
-            _flag(ol.get("no_return", False)),  # no_return
-            _flag(ol.get("kit", False)),  # kit
-            None if core is None else _amount(core, currency),  # core_charge
-            None if supplier is None else _text(supplier),  # supplier
-        )
-    promised, shipped_at, delivered = (
-        o.get("promised_at"),
-        o.get("shipped_at"),
-        o.get("delivered_at"),
-    )
-    fee = o.get("shipping_fee")
-    order = Order(
-        _text(o["id"]),  # id
-        status,  # status
-        _moment_of(o["placed_at"]),  # placed_at
-        tuple(by_number.values()),  # lines
-        ChannelCode(_code(o.get("channel", "store"), codes["channel"])),  # channel
-        None if promised is None else _moment_of(promised),  # promised_at
-        None if shipped_at is None else _moment_of(shipped_at),  # shipped_at
-        None if delivered is None else _moment_of(delivered),  # delivered_at
-        None if fee is None else _amount(fee, currency),  # shipping_fee
-        None if given_currency is None else _text(given_currency),  # currency
-    )
-    requested_at = _instant_of(m["requested_at"])
-    if _check_dates(order, requested_at):
-        raise _Decline
-    raw_returns = m["lines"]
-    if type(raw_returns) is not list or not raw_returns or len(raw_returns) > MAX_LINES:
-        raise _Decline
-    returns = []
-    pairs = []
-    reasons, conditions = codes["reason"], codes["condition"]
-    for rl in raw_returns:
-        rl = _table_of(rl, _RLINE_KEYS, _RLINE_REQUIRED)
-        number = _number(rl["line"], 1)
-        oline = by_number.get(number)
-        if oline is None:
-            raise _Decline
-        rline = ReturnLine(
-            Qty(number),  # line
-            Qty(_number(rl["qty"], 1)),  # qty
-            ReasonCode(_code(rl["reason"], reasons)),  # reason
-            ConditionCode(_code(rl["condition"], conditions)),  # condition
-            PackagingCode(  # packaging
-                _code(rl.get("packaging", "original"), codes["packaging"])
-            ),
-        )
-        returns.append(rline)
-        pairs.append((rline, oline))
-    if len(returns) > 1 and len({rline.line for rline in returns}) < len(returns):
-        raise _Decline  # an order line listed twice
-    return Request(
-        _text(m["id"]),  # id
-        requested_at,  # requested_at
-        customer,  # customer
-        order,  # order
-        tuple(returns),  # lines
-        currency,  # currency
-        tuple(pairs),  # pairs
-    )
+    codes = [vocabularies[name].labels for name in _QUICK_VOCABULARIES]
+    raw: _RawRequest = _QUICK(m, *codes, currency)
+    if _check(raw):
+        raise _Decline  # the converter reports it, with everything else
+    return _request(raw, currency)
 
 
 # -- entry point --------------------------------------------------------------------
@@ -535,7 +551,7 @@ def parse_request(
     if vocabularies is None:
         vocabularies = DEFAULT_VOCABULARY_TABLE
     try:
-        return _fast(mapping, currency, vocabularies)
+        return _quick(mapping, currency, vocabularies)
     except _Decline:
         pass
     if not isinstance(mapping, Mapping):
@@ -553,13 +569,4 @@ def parse_request(
     problems.extend(_check(raw))
     if problems:
         raise RequestError(problems)
-    by_number = {oline.line: oline for oline in raw.order.lines}
-    return Request(
-        id=raw.id,
-        requested_at=raw.requested_at,
-        customer=raw.customer,
-        order=raw.order,
-        lines=raw.lines,
-        currency=the_currency,
-        pairs=tuple((rline, by_number[rline.line]) for rline in raw.lines),
-    )
+    return _request(raw, the_currency)
