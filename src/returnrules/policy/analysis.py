@@ -79,7 +79,9 @@ __all__ = [
 ]
 
 STRENGTH: Final = {"approve": 0, "review": 1, "reject": 2}
-MAX_REGIONS: Final = 20_000
+MAX_REGIONS: Final = 1_500
+MAX_UNION: Final = 24
+"""Rules tried together as "one of them always matches too"."""
 """Regions examined by the coverage search before it gives up (and says so)."""
 
 
@@ -162,6 +164,8 @@ class _Analyzer:
         ]
         self.neg = [negate(f, self.spaces) for f in self.pos]
         self.hulls = [hull(f, self.spaces) for f in self.pos]
+        self.models: dict[int, Model] = {}
+        """A line each rule matches (a region), found by never_matches."""
 
     def ask(self, *formulas: Formula, given: Model | None = None) -> bool | None:
         """Can the formulas hold together?  None when the budget ran out."""
@@ -190,6 +194,7 @@ class _Analyzer:
             self.unanswered += 1
             return None
         if found is not None:
+            self.models[rule.index] = found
             return None
         reasons, where = self._reasons(rule)
         return Finding(
@@ -269,14 +274,29 @@ class _Analyzer:
         """Rules among *others* one of which matches whenever *rule* does
         (one alone if one suffices; [] when none is proven to)."""
         mine = self.pos[rule.index]
+        model = self.models.get(rule.index)
+        if model is not None:  # a line rule matches: the others must match it too
+            others = [o for o in others if self._may_hold_on(o, model)]
         for other in others:
             if self.implies(mine, self.pos[other.index]):
                 return [other]
-        if len(others) > 1 and self.implies(
+        if 1 < len(others) <= MAX_UNION and self.implies(
             mine, Either(tuple(self.pos[o.index] for o in others))
         ):
             return list(others)
         return []
+
+    def _may_hold_on(self, rule: RuleIR, model: Model) -> bool:
+        """False when *rule* cannot hold on all of the region *model*: a
+        value the region allows is outside what the rule's hull allows."""
+        shape = self.hulls[rule.index]
+        if shape is None:
+            return False
+        for fact, allowed in shape.items():
+            here = model.facts.get(fact) or self.spaces[fact].everything()
+            if here.meet(allowed) != here:
+                return False
+        return True
 
     # -- action-never-wins ------------------------------------------------------------
 
@@ -457,6 +477,9 @@ class _Analyzer:
         given = Model(region, {})
         live = []
         for r in rules:
+            shape = self.hulls[r]
+            if shape is None or not overlaps(shape, region):
+                continue
             if self.ask(self.pos[r], given=given) is not False:
                 live.append(r)
         if not live:
@@ -508,27 +531,32 @@ def _merge(
     changed = True
     while changed:
         changed = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                (a, a_unless), (b, b_unless) = out[i], out[j]
-                if a.keys() != b.keys() or a_unless != b_unless:
-                    continue
-                differ = [n for n in a if a[n] != b[n]]
-                if len(differ) != 1:
-                    continue
-                (n,) = differ
-                joined = a[n].join(b[n])
-                merged = dict(a)
-                if joined == spaces[n].everything():
-                    del merged[n]
+        for n in sorted({n for r, _ in out for n in r}):
+            groups: dict[object, list[tuple[dict[int, Allowed], tuple[int, ...]]]] = {}
+            for region, unless in out:
+                if n not in region:
+                    key: object = ("whole", id(region))
                 else:
-                    merged[n] = joined
-                out[i] = (merged, a_unless)
-                del out[j]
+                    rest = tuple(sorted((k, v) for k, v in region.items() if k != n))
+                    key = (frozenset(region), unless, rest)
+                groups.setdefault(key, []).append((region, unless))
+            merged: list[tuple[dict[int, Allowed], tuple[int, ...]]] = []
+            for group in groups.values():
+                if len(group) == 1:
+                    merged.append(group[0])
+                    continue
                 changed = True
-                break
-            if changed:
-                break
+                first, unless = group[0]
+                joined = first[n]
+                for region, _ in group[1:]:
+                    joined = joined.join(region[n])
+                region = dict(first)
+                if joined == spaces[n].everything():
+                    del region[n]
+                else:
+                    region[n] = joined
+                merged.append((region, unless))
+            out = merged
     return out
 
 
