@@ -31,9 +31,9 @@ from returnrules.cli.render import (
     render_why_not,
 )
 from returnrules.files.read import lines_in
+from returnrules.model.decision import Decision
 from returnrules.model.errors import PolicyError, RequestError
 from returnrules.policy.load import load_policy
-from returnrules.model.decision import Decision
 from returnrules.policy.policy import Policy
 from returnrules.policy.whynot import WhyNot
 

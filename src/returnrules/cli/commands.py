@@ -145,9 +145,7 @@ def run_check(
         found = list(policy.problems(analysis))
         if strict:
             found = [attrs.evolve(p, severity="error") for p in found]
-        details = {
-            (f.issue.path, f.issue.code): f.details for f in analysis.findings
-        }
+        details = {(f.issue.path, f.issue.code): f.details for f in analysis.findings}
         for problem in found:
             console.print(render_problem(problem, console.style))
             if analyze:

@@ -27,14 +27,14 @@ from returnrules.policy.whynot import WhyNot
 
 __all__ = [
     "DECISION_LABELS",
-    "render_analysis",
-    "render_why_not",
     "Style",
     "plural",
+    "render_analysis",
     "render_decision",
     "render_problem",
     "render_request_error",
     "render_trace",
+    "render_why_not",
     "summary",
 ]
 
@@ -423,11 +423,19 @@ def render_analysis(policy: Policy, analysis: Analysis, style: Style) -> list[st
             + [", ".join(r.unless) or "—"]
             for r in coverage.regions
         ]
-        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-        out.append("  " + "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+        widths = [
+            max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)
+        ]
+        out.append(
+            "  "
+            + "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()
+        )
         for row in rows:
             out.append(
-                "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                "  "
+                + "  ".join(
+                    c.ljust(w) for c, w in zip(row, widths, strict=True)
+                ).rstrip()
             )
     if not coverage.complete:
         out.append(

@@ -17,9 +17,9 @@ from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Action, Check, FactType, Template
 
 __all__ = [
+    "DEFAULT_ACTIONABLE",
     "AllOf",
     "AnyOf",
-    "DEFAULT_ACTIONABLE",
     "CheckCall",
     "Compare",
     "Cond",

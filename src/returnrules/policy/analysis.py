@@ -62,7 +62,6 @@ from returnrules.policy.logic import (
     Search,
     Space,
     Unknown,
-    Var,
     hull,
     negate,
     overlaps,
@@ -181,7 +180,10 @@ class _Analyzer:
 
     def matches_sometimes(self, rule: RuleIR) -> bool:
         """False only for a rule proven never to match."""
-        return self.hulls[rule.index] is not None or self.ask(self.pos[rule.index]) is not False
+        return (
+            self.hulls[rule.index] is not None
+            or self.ask(self.pos[rule.index]) is not False
+        )
 
     # -- never-matches --------------------------------------------------------------
 
@@ -212,8 +214,12 @@ class _Analyzer:
         where: PathKey = ("rule", rule.index, "when")
         located = False
         for conflict in self.search.conflicts:
-            if isinstance(conflict, Either):
+            if isinstance(conflict, Either) and not conflict.items:
                 text = 'an empty "any" never holds'
+            elif isinstance(conflict, Either):
+                names = sorted({self.spaces[lit.fact].name for lit in _lits(conflict)})
+                which = " and ".join(names) or "its checks"
+                text = f"no value of {which} meets all its conditions"
             elif isinstance(conflict, Lit):
                 name = self.spaces[conflict.fact].name
                 if conflict.allowed.empty:
@@ -223,8 +229,8 @@ class _Analyzer:
             else:
                 name = self.logic.variables[conflict.key]
                 text = f"{name} would have to hold and fail at once"
-            if not located and conflict.__class__ is not Either and conflict.where:
-                where, located = conflict.where, True  # type: ignore[union-attr]
+            if not located and not isinstance(conflict, Either) and conflict.where:
+                where, located = conflict.where, True
             if text not in reasons:
                 reasons.append(text)
         return reasons or ["its conditions contradict each other"], where
@@ -275,9 +281,10 @@ class _Analyzer:
         (one alone if one suffices; [] when none is proven to)."""
         mine = self.pos[rule.index]
         model = self.models.get(rule.index)
-        if model is not None:  # a line rule matches: the others must match it too
-            others = [o for o in others if self._may_hold_on(o, model)]
-        for other in others:
+        alone = others
+        if model is not None:  # lines rule matches: one other alone must match them
+            alone = [o for o in others if self._may_hold_on(o, model)]
+        for other in alone:
             if self.implies(mine, self.pos[other.index]):
                 return [other]
         if 1 < len(others) <= MAX_UNION and self.implies(
@@ -300,7 +307,9 @@ class _Analyzer:
 
     # -- action-never-wins ------------------------------------------------------------
 
-    def actions_never_win(self, rule: RuleIR, live: Sequence[RuleIR]) -> Iterator[Finding]:
+    def actions_never_win(
+        self, rule: RuleIR, live: Sequence[RuleIR]
+    ) -> Iterator[Finding]:
         mine = self.hulls[rule.index]
         assert mine is not None
         if not rule.for_:
@@ -319,9 +328,7 @@ class _Analyzer:
             ]
             winners: list[RuleIR] = []
             for decision in sorted(rule.for_):
-                by = self._covered_by(
-                    rule, [o for o in rivals if decision in o.for_]
-                )
+                by = self._covered_by(rule, [o for o in rivals if decision in o.for_])
                 if not by:
                     break
                 winners += [o for o in by if o not in winners]
@@ -409,8 +416,11 @@ class _Analyzer:
         regions = tuple(
             Region(
                 region,
-                {self.spaces[n].name: _show(self.spaces[n], region[n]) for n in order
-                 if n in region},  # fmt: skip
+                {
+                    self.spaces[n].name: _show(self.spaces[n], region[n])
+                    for n in order
+                    if n in region
+                },
                 tuple(rules[i].id for i in unless),
             )
             for region, unless in merged
@@ -454,8 +464,11 @@ class _Analyzer:
         out: list[Allowed] = [c for c in cells if not c.empty]
         merged: list[Allowed] = []
         for cell in out:
-            if merged and not cell.absent and not merged[-1].absent and all(
-                _same_side(merged[-1], cell, s) for s in sets
+            if (
+                merged
+                and not cell.absent
+                and not merged[-1].absent
+                and all(_same_side(merged[-1], cell, s) for s in sets)
             ):
                 merged[-1] = merged[-1].join(cell)
             else:
@@ -580,7 +593,8 @@ def _show(space: Space, allowed: Allowed) -> str:
         elif values.cofinite:
             if values.values:
                 parts.append(
-                    "all but " + ", ".join(_code(v) for v in sorted(values.values, key=str))
+                    "all but "
+                    + ", ".join(_code(v) for v in sorted(values.values, key=str))
                 )
             else:
                 parts.append("any")
@@ -641,7 +655,11 @@ def _key(cond: Cond) -> object:
     if isinstance(cond, Present):
         return ("present", cond.fact.name, cond.expected)
     if isinstance(cond, CheckCall):
-        return ("check", cond.check.name, json.dumps(cond.shown, sort_keys=True, default=str))
+        return (
+            "check",
+            cond.check.name,
+            json.dumps(cond.shown, sort_keys=True, default=str),
+        )
     assert isinstance(cond, Compare)
     value: object = cond.value
     op = cond.op
@@ -717,7 +735,8 @@ def analyze(ir: PolicyIR, facts: Sequence[Fact]) -> Analysis:
                     ("policy", "default"),
                     f"{len(coverage.regions)} region"
                     f"{'s' if len(coverage.regions) != 1 else ''} of "
-                    f"{', '.join(coverage.facts) or 'the facts'} get the default "
+                    f"{', '.join(coverage.facts) or 'the facts'} "
+                    f"get{'s' if len(coverage.regions) == 1 else ''} the default "
                     f"{ir.default}: no deciding rule can match there "
                     "(returnrules check --analyze lists them)",
                     "uncovered",

@@ -470,7 +470,9 @@ class _Checker:
             written = check.equivalent(params)
         except Exception as exc:  # the plugin's fault, reported below
             self.warn(
-                path, f"{whose}: its equivalent condition failed: {exc!r}", "bad-equivalent"
+                path,
+                f"{whose}: its equivalent condition failed: {exc!r}",
+                "bad-equivalent",
             )
             return None
         if written is None:

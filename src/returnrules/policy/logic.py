@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final, TypeAlias
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -121,7 +121,7 @@ def _low_before(a: Range, b: Range) -> bool:
 
 @attrs.frozen
 class Ranges:
-    """A union of disjoint ranges of numbers, in order; ``integral`` for whole numbers."""
+    """Disjoint ranges of numbers, in order; ``integral`` for whole numbers."""
 
     ranges: tuple[Range, ...] = ()
     integral: bool = False
@@ -245,7 +245,9 @@ class Space:
     """The finite universe of an enum or bool fact; None for the others."""
 
     @classmethod
-    def of(cls, name: str, ftype: FactType, vocabularies: Mapping[str, Vocabulary]) -> Space:
+    def of(
+        cls, name: str, ftype: FactType, vocabularies: Mapping[str, Vocabulary]
+    ) -> Space:
         if ftype.kind == "enum":
             vocab = vocabularies.get(ftype.vocab or "")
             codes = frozenset(vocab.labels) if vocab is not None else None
@@ -295,7 +297,7 @@ class Space:
             return (value - _EPOCH) // dt.timedelta(microseconds=1)
         if isinstance(value, dt.date):
             return value.toordinal()
-        return value  # type: ignore[return-value]
+        return value
 
     def value_of(self, point: Number | Hashable) -> object:
         """A point back as a literal of the fact's type (for messages)."""
@@ -344,7 +346,7 @@ class Space:
         return allowed.values.contains(point)  # type: ignore[arg-type]
 
 
-# -- formulas ----------------------------------------------------------------------------
+# -- formulas --------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -388,7 +390,9 @@ def negate(formula: Formula, spaces: Sequence[Space]) -> Formula:
     """The formula that holds exactly when *formula* does not."""
     if isinstance(formula, Lit):
         return Lit(
-            formula.fact, spaces[formula.fact].complement(formula.allowed), formula.where
+            formula.fact,
+            spaces[formula.fact].complement(formula.allowed),
+            formula.where,
         )
     if isinstance(formula, Var):
         return Var(formula.key, not formula.value, formula.needs, formula.where)
@@ -420,7 +424,9 @@ class Logic:
         self.variables.append(name)
         return len(self._keys) - 1
 
-    def formula(self, cond: Cond | None, where: PathKey = (), positive: bool = True) -> Formula:
+    def formula(
+        self, cond: Cond | None, where: PathKey = (), positive: bool = True
+    ) -> Formula:
         """*cond* (None: always true) as a formula; negated unless *positive*."""
         if cond is None:
             return TRUE if positive else FALSE
@@ -463,7 +469,7 @@ class Logic:
         return Var(self.var(("facts", a, op, b), name), True, (a, b), where)
 
 
-# -- the search ---------------------------------------------------------------------------
+# -- the search ------------------------------------------------------------------
 
 
 class Unknown(Exception):
@@ -499,7 +505,9 @@ class Search:
         """Whether *b* holds on every line *a* holds on (raises Unknown)."""
         return self.find((a, negate(b, self.spaces)), given) is None
 
-    def find(self, formulas: Iterable[Formula], given: Model | None = None) -> Model | None:
+    def find(
+        self, formulas: Iterable[Formula], given: Model | None = None
+    ) -> Model | None:
         """A model of the conjunction of *formulas*, or None (raises Unknown).
 
         Depth first over the ``either``s: literals are applied as they come,
@@ -514,7 +522,9 @@ class Search:
         deferred: list[Either] = []
         steps = 0
         # choice points: (facts, variables, eithers left, alternatives left)
-        choices: list[tuple[dict[int, Allowed], dict[int, bool], list[Either], list[Formula]]] = []
+        choices: list[
+            tuple[dict[int, Allowed], dict[int, bool], list[Either], list[Formula]]
+        ] = []
         while True:
             outcome, facts, variables, deferred, alternatives, used = self._propagate(
                 facts, variables, pending, deferred
@@ -544,7 +554,9 @@ class Search:
         variables: dict[int, bool],
         pending: list[Formula],
         deferred: list[Either],
-    ) -> tuple[str, dict[int, Allowed], dict[int, bool], list[Either], list[Formula], int]:
+    ) -> tuple[
+        str, dict[int, Allowed], dict[int, bool], list[Either], list[Formula], int
+    ]:
         """Apply what is certain until done, a conflict, or a choice to make."""
         steps = 0
         facts, deferred = dict(facts), list(deferred)
@@ -554,7 +566,11 @@ class Search:
                 steps += 1
                 if isinstance(formula, Lit):
                     known = facts.get(formula.fact)
-                    now = formula.allowed if known is None else known.meet(formula.allowed)
+                    now = (
+                        formula.allowed
+                        if known is None
+                        else known.meet(formula.allowed)
+                    )
                     if now.empty:
                         self.conflicts.append(formula)
                         return "conflict", facts, variables, deferred, [], steps
@@ -567,7 +583,9 @@ class Search:
                     if known_value is None:
                         variables = {**variables, formula.key: formula.value}
                     if formula.value:
-                        pending += [Lit(n, self.spaces[n].present()) for n in formula.needs]
+                        pending += [
+                            Lit(n, self.spaces[n].present()) for n in formula.needs
+                        ]
                 elif isinstance(formula, Both):
                     pending += reversed(formula.items)
                 else:
@@ -580,7 +598,9 @@ class Search:
                 steps += 1
                 if any(self._true(f, facts, variables) for f in either.items):
                     continue
-                alive = [f for f in either.items if not self._refuted(f, facts, variables)]
+                alive = [
+                    f for f in either.items if not self._refuted(f, facts, variables)
+                ]
                 if not alive:
                     self.conflicts.append(either)
                     return "conflict", facts, variables, deferred, [], steps
@@ -599,7 +619,10 @@ class Search:
             return "choice", facts, variables, deferred, best, steps
 
     def _true(
-        self, formula: Formula, facts: Mapping[int, Allowed], variables: Mapping[int, bool]
+        self,
+        formula: Formula,
+        facts: Mapping[int, Allowed],
+        variables: Mapping[int, bool],
     ) -> bool:
         """Whether *formula* is a literal that already holds whatever comes next."""
         if isinstance(formula, Lit):
@@ -612,7 +635,10 @@ class Search:
         return isinstance(formula, Both) and not formula.items
 
     def _refuted(
-        self, formula: Formula, facts: Mapping[int, Allowed], variables: Mapping[int, bool]
+        self,
+        formula: Formula,
+        facts: Mapping[int, Allowed],
+        variables: Mapping[int, bool],
     ) -> bool:
         """Whether *formula* is a literal already contradicted (a cheap look)."""
         if isinstance(formula, Lit):
@@ -670,4 +696,3 @@ def overlaps(a: Mapping[int, Allowed], b: Mapping[int, Allowed]) -> bool:
         if other is not None and other.meet(allowed).empty:
             return False
     return True
-

@@ -176,7 +176,7 @@ class Policy:
 
     def why_not(
         self,
-        request: Request | Mapping[str, Any],
+        request: Mapping[str, Any],
         data: Mapping[str, Any] | None = None,
         *,
         line: int | None = None,

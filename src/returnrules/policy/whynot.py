@@ -174,7 +174,7 @@ def why_not(
     now = decision.lines[index]
     if now.decision == target:
         return WhyNot(parsed.id, line, now.decision, target, (), 0)
-    rline, oline = parsed.pairs[index]
+    rline, _ = parsed.pairs[index]
     delivered = parsed.days_since_delivery
     days_now = delivered if delivered is not None else parsed.days_since_order
     values: dict[Lever, list[object]] = {}
@@ -258,7 +258,9 @@ def _evaluate(
     data: Mapping[str, Any] | None,
 ) -> Any:
     try:
-        return policy.evaluate(changed(request, index, changes, parsed.requested_at), data)
+        return policy.evaluate(
+            changed(request, index, changes, parsed.requested_at), data
+        )
     except RequestError:  # e.g. a date before delivery: not a possible request
         return None
 
@@ -274,7 +276,9 @@ def _options(
 ) -> Iterator[Option]:
     """The confirmed changes, numbers joined into ranges where every candidate
     tried inside the range was confirmed."""
-    groups: dict[tuple[object, ...], list[tuple[dict[Lever, object], tuple[str, ...]]]] = {}
+    groups: dict[
+        tuple[object, ...], list[tuple[dict[Lever, object], tuple[str, ...]]]
+    ] = {}
     for changes, by in found:
         key = tuple(
             (lv.fact, v if lv.kind == "code" else None) for lv, v in changes.items()
@@ -304,7 +308,9 @@ def _code_change(
     new_label = vocab.label(str(value)) if vocab else str(value)
     old_label = vocab.label(str(was)) if vocab else str(was)
     prefix = _PREFIX.get(lever.key, "")
-    return Change(lever.fact, was, str(value), f"{prefix}{new_label}（现为{old_label}）")
+    return Change(
+        lever.fact, was, str(value), f"{prefix}{new_label}（现为{old_label}）"
+    )
 
 
 def _span(confirmed: list[int], tried: list[int]) -> tuple[int | None, int | None]:
@@ -339,7 +345,11 @@ def _number_change(
     all_days = [days_now + d for d in tried]
     lo, hi = _span(days, all_days)
     since = "签收" if delivered is not None else "下单"
-    fact = "request.days_since_delivery" if delivered is not None else "request.days_since_order"
+    fact = (
+        "request.days_since_delivery"
+        if delivered is not None
+        else "request.days_since_order"
+    )
     if lo is None and hi is not None:
         shown, text = f"≤ {hi}", f"退货日期在{since}后 {hi} 天内"
     elif hi is None and lo is not None:
