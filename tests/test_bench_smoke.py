@@ -84,7 +84,9 @@ def test_the_generated_big_policy_is_what_its_rules_say_and_loads() -> None:
     assert tomllib.loads(text)["rule"] == bigpolicy.big_policy_rules(60)
     big = returnrules.loads_policy(text, source="big.toml")
     assert len(big.rules) == 60
-    assert big.warnings == ()
+    # Generated at random, some rules repeat another's conditions: the analysis
+    # says so (the checker itself has nothing to say).
+    assert {w.code for w in big.warnings} <= {"duplicate-conditions", "never-matches"}
 
 
 def test_the_breakdown_rebuilds_every_model_object_of_a_request(

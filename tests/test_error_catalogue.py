@@ -37,7 +37,12 @@ SOURCES = sorted([*(REPO / "src").rglob("*.py"), *(REPO / "plugins").rglob("*.py
 # The attrs classes that carry a code, and the position of ``code`` in them.
 CODE_CLASSES = {"Issue": 2, "RequestProblem": 2, "Problem": 4, "LedgerError": 2}
 # Codes that must have a doc-tested policy example unless listed here.
-NEEDS_PYTHON = {"plugin-invalid", "plugin-failed", "duplicate-plugin"}
+NEEDS_PYTHON = {
+    "plugin-invalid",
+    "plugin-failed",
+    "duplicate-plugin",
+    "bad-equivalent",  # a plugin's Check.equivalent: tests/test_analysis.py
+}
 
 
 # -- finding the codes in the source --------------------------------------------------
@@ -229,7 +234,8 @@ def test_every_policy_code_has_a_doc_tested_example() -> None:
 
 
 def rendered(text: str) -> tuple[list[str], list[str]]:
-    """The lines a policy prints (errors, or warnings if it loads), and codes."""
+    """The lines ``returnrules check`` prints (errors, or warnings and the
+    analysis's findings if it loads), and codes."""
     try:
         policy = loads_policy(
             text,
@@ -240,7 +246,7 @@ def rendered(text: str) -> tuple[list[str], list[str]]:
     except PolicyError as exc:
         problems = exc.problems
     else:
-        problems = policy.warnings
+        problems = policy.problems(policy.analyze())
     return [str(p) for p in problems], [p.code for p in problems]
 
 

@@ -98,6 +98,38 @@ def explain_deadline(ctx: LineContext, params: DeadlineParams) -> str:
     )
 
 
+_DAYS_SINCE = {
+    "delivery": "request.days_since_delivery",
+    "order": "request.days_since_order",
+}
+
+
+def deadline_condition(params: DeadlineParams) -> dict[str, Any] | None:
+    """The deadline as a condition over facts, for ``returnrules check``:
+    ``request.days_since_delivery`` (absent before delivery: inside) within
+    the tier's window.  None from shipment, which no fact counts from."""
+    fact = _DAYS_SINCE.get(params.from_)
+    if fact is None:
+        return None
+    windows: list[dict[str, Any]] = [
+        {"all": [{"fact": "customer.tier", "eq": tier}, {"fact": fact, "le": days}]}
+        for tier, days in sorted(params.per_tier.items())
+    ]
+    others: dict[str, Any] = {"fact": fact, "le": params.days}
+    if params.per_tier:
+        tiers = {"fact": "customer.tier", "not_in": sorted(params.per_tier)}
+        others = {"all": [tiers, others]}
+    windows.append(others)
+    if params.from_ == "delivery":
+        windows.insert(0, {"fact": fact, "present": False})
+    return {"any": windows}
+
+
+def late_condition(params: LateParams) -> dict[str, Any]:
+    """Lateness as a condition over facts: ``delivery.days_late ≥ days``."""
+    return {"fact": "delivery.days_late", "ge": params.days}
+
+
 def days_late(ctx: LineContext) -> int | None:
     """Calendar days from promised_at to delivered_at: 0 on the day, negative if
     early; None without both dates."""
@@ -147,6 +179,7 @@ def returnrules_register_checks(register: Callable[[Check[Any]], None]) -> None:
             explain_deadline,
             "the request is within `days` (or per_tier[tier]) of delivery, "
             "shipment or order; not yet started counts as within",
+            equivalent=deadline_condition,
         )
     )
     register(
@@ -156,5 +189,6 @@ def returnrules_register_checks(register: Callable[[Check[Any]], None]) -> None:
             LateParams,
             explain_late,
             "delivered at least `days` days after promised_at",
+            equivalent=late_condition,
         )
     )

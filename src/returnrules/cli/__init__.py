@@ -70,7 +70,13 @@ examples:
 Each problem is one line, `FILE:LINE:COL: error: MESSAGE` (warnings say
 `warning:`), then `Found N errors.`; a clean policy prints one line such as
 `rules.toml: no problems (12 rules)`.  Exit status 1 when there are errors
-(warnings alone exit 0)."""
+(warnings alone exit 0, unless --strict).
+
+The analysis warns about rules that can never match, rules whose decide never
+wins, single actions that never win, rules with the same conditions,
+redundant any/all branches, and (when [policy] default is not review) the
+regions no deciding rule reaches.  --analyze adds why, and the table of the
+regions that get the default."""
 
 EVAL_EPILOG: Final = """\
 examples:
@@ -79,6 +85,7 @@ examples:
   returnrules eval requests/*.toml --data data.toml  with stock and supplier data
   returnrules eval batch.jsonl --json > out.jsonl    JSON Lines, one per request
   curl -s $URL | returnrules eval - --json           one JSON request on stdin
+  returnrules eval req.toml --why-not                what would approve it
 
 Requests are TOML (.toml) or JSON (.json) by extension; a .jsonl file holds one
 JSON request per line.  With --json each request gives one line:
@@ -184,10 +191,15 @@ COMMANDS: Final[tuple[Command, ...]] = (
         "check",
         "type-check policies and report every problem",
         CHECK_EPILOG,
-        lambda a, c: run_check(a.rules, c),
+        lambda a, c: run_check(a.rules, c, strict=a.strict, analyze=a.analyze),
         (
             arg("rules", nargs="*", metavar="RULES", default=[DEFAULT_RULES],
                 help=f"policy files (default: ./{DEFAULT_RULES})"),
+            arg("--strict", action="store_true",
+                help="report warnings as errors (exit status 1)"),
+            arg("--analyze", action="store_true",
+                help="the long form: why each finding holds, and the regions "
+                "that get [policy] default"),
         ),
     ),
     Command(
@@ -197,6 +209,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
         lambda a, c: run_eval(
             a.requests, c, rules=a.rules, data=a.data, as_json=a.json,
             explain=a.explain, jobs=a.jobs, progress=a.progress,
+            why_not=a.target if a.why_not else None,
         ),
         (
             arg("requests", nargs="+", metavar="REQUEST",
@@ -214,6 +227,12 @@ COMMANDS: Final[tuple[Command, ...]] = (
             arg("--jobs", "-j", type=_jobs, default=1, metavar="N",
                 help="evaluate in N worker processes, output in input order "
                 "(0: one per core; default 1)"),
+            arg("--why-not", action="store_true",
+                help="for each rejected or reviewed line, the smallest changes of "
+                "the policy's actionable facts that would give --target"),
+            arg("--target", choices=("approve", "review", "reject"),
+                default="approve", help="the decision --why-not looks for "
+                "(default: approve)"),
             arg("--progress", action=argparse.BooleanOptionalAction, default=None,
                 help="show count, rate and time left on stderr (default: on a "
                 "terminal)"),

@@ -24,11 +24,18 @@ from typing import Any, Final, TextIO
 import attrs
 
 from returnrules.cli.inputs import MAX_BYTES, JsonLine, Loaded
-from returnrules.cli.render import Style, render_decision, render_request_error
+from returnrules.cli.render import (
+    Style,
+    render_decision,
+    render_request_error,
+    render_why_not,
+)
 from returnrules.files.read import lines_in
+from returnrules.model.decision import Decision
 from returnrules.model.errors import PolicyError, RequestError
 from returnrules.policy.load import load_policy
 from returnrules.policy.policy import Policy
+from returnrules.policy.whynot import WhyNot
 
 __all__ = ["Options", "Progress", "Result", "WorkerDied", "evaluate_stream"]
 
@@ -48,6 +55,8 @@ class Options:
     as_json: bool = False
     explain: bool = False
     colour: bool = False
+    why_not: str | None = None
+    """The target decision of ``--why-not`` (None: no counterfactuals)."""
 
 
 @attrs.frozen
@@ -77,15 +86,37 @@ def render_one(
             loaded = loaded.load()
         request = policy.parse_request(loaded)
         decision = policy.evaluate(request, data, explain=options.explain)
+        answers = _why_not(policy, loaded, data, decision, options.why_not)
     except RequestError as exc:
         error = exc if exc.source else exc.with_source(source)
         return Result(err=tuple(render_request_error(error)))
     if options.as_json:
-        return Result(out=(_ENCODER.encode(decision.to_dict()),))
+        shown = decision.to_dict()
+        if options.why_not is not None:
+            shown["why_not"] = [answer.to_dict() for answer in answers]
+        return Result(out=(_ENCODER.encode(shown),))
     style = Style(options.colour)
-    return Result(
-        out=tuple(render_decision(decision, request, policy, style, source=source))
-    )
+    out = render_decision(decision, request, policy, style, source=source)
+    for answer in answers:
+        out += render_why_not(answer, style)
+    return Result(out=tuple(out))
+
+
+def _why_not(
+    policy: Policy,
+    loaded: Mapping[str, Any],
+    data: Mapping[str, Any] | None,
+    decision: Decision,
+    target: str | None,
+) -> list[WhyNot]:
+    """The counterfactuals of every rejected or reviewed line, for --why-not."""
+    if target is None:
+        return []
+    return [
+        policy.why_not(loaded, data, line=line.line, target=target)  # type: ignore[arg-type]
+        for line in decision.lines
+        if line.decision != target and line.decision in ("reject", "review")
+    ]
 
 
 # -- workers ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from returnrules.cli.listing import (
 from returnrules.cli.render import (
     Style,
     plural,
+    render_analysis,
     render_problem,
     render_request_error,
     summary,
@@ -118,8 +119,19 @@ def _load(path: str, console: Console) -> Policy | None:
 # -- check --------------------------------------------------------------------------
 
 
-def run_check(paths: Sequence[str], console: Console) -> int:
-    """``returnrules check``: every problem of each policy, then a summary."""
+def run_check(
+    paths: Sequence[str],
+    console: Console,
+    *,
+    strict: bool = False,
+    analyze: bool = False,
+) -> int:
+    """``returnrules check``: every problem of each policy, then a summary.
+
+    The analysis (rules that never match or decide, actions that never win,
+    redundant branches, uncovered regions) runs too; *strict* makes its
+    warnings errors, *analyze* prints the long form and the coverage table.
+    """
     errors = warnings = 0
     for path in paths:
         try:
@@ -129,11 +141,23 @@ def run_check(paths: Sequence[str], console: Console) -> int:
             errors += len(exc.errors)
             warnings += len(exc.problems) - len(exc.errors)
             continue
-        found = list(policy.warnings)
-        console.print(*_problems(found, console.style))
-        warnings += len(found)
+        analysis = policy.analyze()
+        found = list(policy.problems(analysis))
+        if strict:
+            found = [attrs.evolve(p, severity="error") for p in found]
+        details = {(f.issue.path, f.issue.code): f.details for f in analysis.findings}
+        for problem in found:
+            console.print(render_problem(problem, console.style))
+            if analyze:
+                for line in details.get((problem.path, problem.code), ()):
+                    console.print(f"    {line}")
+        if analyze:
+            console.print(*render_analysis(policy, analysis, console.style))
         rules = plural(len(policy.rules), "rule")
-        if found:
+        if strict and found:
+            errors += len(found)
+        elif found:
+            warnings += len(found)
             console.print(
                 f"{path}: no errors, {plural(len(found), 'warning')} ({rules})"
             )
@@ -169,6 +193,7 @@ def run_eval(
     explain: bool = False,
     jobs: int = 1,
     progress: bool | None = None,
+    why_not: str | None = None,
 ) -> int:
     """``returnrules eval``: decide each request; a bad one never stops the others.
 
@@ -192,7 +217,7 @@ def run_eval(
         for spec in requests
         for item in read_requests(spec, console.stdin, lazy=True)
     )
-    options = Options(as_json, explain, console.style.enabled)
+    options = Options(as_json, explain, console.style.enabled, why_not)
     bad = 0
     first = True
     try:

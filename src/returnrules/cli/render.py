@@ -21,16 +21,20 @@ from returnrules.model.decision import ActionResult, Decision, LineDecision
 from returnrules.model.errors import Problem, RequestError, format_path
 from returnrules.model.money import Money
 from returnrules.model.request import OrderLine, Request, ReturnLine
+from returnrules.policy.analysis import Analysis
 from returnrules.policy.policy import Policy
+from returnrules.policy.whynot import WhyNot
 
 __all__ = [
     "DECISION_LABELS",
     "Style",
     "plural",
+    "render_analysis",
     "render_decision",
     "render_problem",
     "render_request_error",
     "render_trace",
+    "render_why_not",
     "summary",
 ]
 
@@ -390,4 +394,81 @@ def render_trace(
     if facts:
         shown = ", ".join(f"{k} = {labels.fact_value(k, v)}" for k, v in facts.items())
         out.append(style.dim(f"{pad}facts: {shown}"))
+    return out
+
+
+# -- analysis and counterfactuals ----------------------------------------------------
+
+
+def render_analysis(policy: Policy, analysis: Analysis, style: Style) -> list[str]:
+    """``check --analyze``: the regions that get the default, as a table."""
+    coverage = analysis.coverage
+    out = [""]
+    if not coverage.regions:
+        out.append(
+            f"{policy.source}: every region of the facts the rules test is "
+            "reached by a deciding rule"
+        )
+    else:
+        out.append(
+            style.bold(
+                f"{policy.source}: {plural(len(coverage.regions), 'region')} get "
+                f"the default ({coverage.default}) unless a rule in the last "
+                "column matches:"
+            )
+        )
+        head = [*coverage.facts, "unless"]
+        rows = [
+            [r.shown.get(name, "·") for name in coverage.facts]
+            + [", ".join(r.unless) or "—"]
+            for r in coverage.regions
+        ]
+        widths = [
+            max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)
+        ]
+        out.append(
+            "  "
+            + "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()
+        )
+        for row in rows:
+            out.append(
+                "  "
+                + "  ".join(
+                    c.ljust(w) for c, w in zip(row, widths, strict=True)
+                ).rstrip()
+            )
+    if not coverage.complete:
+        out.append(
+            style.dim(
+                "  (the coverage search stopped at its budget: other regions may "
+                "get the default too)"
+            )
+        )
+    if analysis.unanswered:
+        out.append(
+            style.dim(
+                f"  ({plural(analysis.unanswered, 'question')} left open within the "
+                "search budget: no finding made for them)"
+            )
+        )
+    return out
+
+
+def render_why_not(answer: WhyNot, style: Style) -> list[str]:
+    """The options that would have given a line the target decision."""
+    head = (
+        f"  why not {answer.target} ({DECISION_LABELS.get(answer.target, '')}), "
+        f"line {answer.line}:"
+    )
+    out = [style.bold(head)]
+    if not answer.options:
+        out.append(
+            f"    no change of the actionable facts gives {answer.target} "
+            f"(tried {plural(answer.evaluated, 'request')})"
+        )
+    for option in answer.options:
+        rules = ", ".join(option.decided_by)
+        out.append(f"    · {option.text}" + style.dim(f"  [{rules}]" if rules else ""))
+    if not answer.complete:
+        out.append(style.dim("    (the search stopped at its budget)"))
     return out

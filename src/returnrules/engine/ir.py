@@ -17,6 +17,7 @@ from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Action, Check, FactType, Template
 
 __all__ = [
+    "DEFAULT_ACTIONABLE",
     "AllOf",
     "AnyOf",
     "CheckCall",
@@ -78,11 +79,17 @@ class Present:
 
 @attrs.frozen
 class CheckCall:
-    """``{ check = NAME, ... }`` with its structured parameters."""
+    """``{ check = NAME, ... }`` with its structured parameters.
+
+    *equivalent* is the condition over facts the check declares it is
+    (``Check.equivalent``), checked like the author's own: the analysis
+    reasons with it, the engine still calls the check.
+    """
 
     check: Check[Any]
     params: Any
     shown: Mapping[str, Any]
+    equivalent: Cond | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -128,12 +135,26 @@ class RuleIR:
     then: tuple[PlannedAction, ...]
 
 
+DEFAULT_ACTIONABLE: Final = (
+    "line.condition",
+    "line.packaging",
+    "line.qty",
+    "request.days_since_delivery",
+)
+"""The facts a counterfactual may change unless ``[explain] actionable`` says."""
+
+
 @attrs.frozen
 class PolicyIR:
-    """A whole checked policy, ready to compile."""
+    """A whole checked policy, ready to compile.
+
+    *actionable* names the facts a counterfactual ("what would make this line
+    eligible?") may change: ``[explain] actionable``.
+    """
 
     source: str
     currency: str
     default: DecisionName
     rules: tuple[RuleIR, ...]
     vocabularies: Mapping[str, Vocabulary]
+    actionable: tuple[str, ...] = DEFAULT_ACTIONABLE

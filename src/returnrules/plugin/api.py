@@ -346,6 +346,14 @@ class Check(Generic[P]):
     ``test(ctx, params)`` returns ``True``/``False``; ``explain(ctx, params)``
     returns a sentence for the trace ("delivered 2026-11-04, requested
     2026-11-20: 16 days, window 30").  ``params`` is an attrs class.
+
+    ``equivalent(params)``, optional, returns a condition over facts, written
+    as in ``rules.toml`` (``{"fact": "request.days_since_delivery", "le": 30}``,
+    with ``all``/``any``/``not``), that holds exactly when the check does, or
+    None when there is none for these parameters.  ``returnrules check``
+    reasons with it instead of treating the check as an unknown (rules that
+    can never match, coverage, counterfactuals); the engine still calls
+    ``test``.  It must be exact: a test should hold the two in agreement.
     """
 
     name: str
@@ -354,6 +362,7 @@ class Check(Generic[P]):
     explain: Callable[[LineContext, P], str] | None = None
     doc: str = ""
     plugin: str = ""
+    equivalent: Callable[[P], Mapping[str, Any] | None] | None = None
 
 
 @attrs.frozen

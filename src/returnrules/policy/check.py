@@ -20,6 +20,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from returnrules.engine.ir import (
+    DEFAULT_ACTIONABLE,
     OPERATORS,
     ORDERING,
     AllOf,
@@ -47,8 +48,10 @@ from returnrules.model.decision import DECISIONS, DecisionName, jsonable
 from returnrules.model.errors import Issue, PathKey, did_you_mean, quote
 from returnrules.model.money import is_currency_code
 from returnrules.model.vocab import Vocabulary
-from returnrules.plugin.api import FactType, Template
+from returnrules.plugin.api import Check, FactType, Template
 from returnrules.plugin.manager import Registry
+from returnrules.policy.analysis import at_load
+from returnrules.policy.levers import LEVERS
 from returnrules.policy.lint import lint
 
 __all__ = [
@@ -61,7 +64,7 @@ __all__ = [
 
 MAX_DEPTH: Final = 32
 MAX_RULES: Final = 20_000
-TOP_KEYS: Final = ("version", "policy", "plugins", "vocab", "rule")
+TOP_KEYS: Final = ("version", "policy", "plugins", "vocab", "explain", "rule")
 RULE_KEYS: Final = (
     "id",
     "title",
@@ -450,7 +453,42 @@ class _Checker:
         check = checks[name]
         raw = {k: v for k, v in node.items() if k != "check"}
         params = self.structure(raw, check.params, path, f"check {name}")
-        return None if params is None else CheckCall(check, params, jsonable(raw))
+        if params is None:
+            return None
+        return CheckCall(
+            check, params, jsonable(raw), self.equivalent(check, params, path)
+        )
+
+    def equivalent(self, check: Check[Any], params: Any, path: PathKey) -> Cond | None:
+        """The condition over facts a check declares it is, checked; a
+        declaration that fails or does not check is the plugin's fault: a
+        warning, and the check stays opaque."""
+        if check.equivalent is None:
+            return None
+        whose = f"check {check.name} (plugin {check.plugin})"
+        try:
+            written = check.equivalent(params)
+        except Exception as exc:  # the plugin's fault, reported below
+            self.warn(
+                path,
+                f"{whose}: its equivalent condition failed: {exc!r}",
+                "bad-equivalent",
+            )
+            return None
+        if written is None:
+            return None
+        probe = _Checker(self.registry, self.scope, [], self.params)
+        cond = probe.condition(written, ())
+        errors = [i for i in probe.issues if i.severity == "error"]
+        if cond is None or errors:
+            first = errors[0].message if errors else "not a condition"
+            self.warn(
+                path,
+                f"{whose}: its equivalent condition does not check: {first}",
+                "bad-equivalent",
+            )
+            return None
+        return cond
 
     # rules
 
@@ -763,16 +801,69 @@ def check_policy(
     if len(rules_raw) > MAX_RULES:
         checker.error(("rule",), f"more than {MAX_RULES} rules", "too-large")
         rules_raw = []
+    actionable = _actionable(doc.get("explain"), registry, issues)
     seen: dict[str, int] = {}
     rules = [checker.rule(raw, i, seen) for i, raw in enumerate(rules_raw)]
     if any(i.severity == "error" for i in issues):
         return None, issues
     checked = [r for r in rules if r is not None]
     issues += lint(checked, doc, registry.vocabularies)
-    return PolicyIR(
+    ir = PolicyIR(
         source=source,
         currency=currency,
         default=the_default or "review",
         rules=tuple(checked),
         vocabularies=vocabularies,
-    ), issues
+        actionable=actionable,
+    )
+    issues += at_load(ir, registry.facts)
+    return ir, issues
+
+
+def _actionable(
+    section: object, registry: Registry, issues: list[Issue]
+) -> tuple[str, ...]:
+    """``[explain] actionable``: the facts a counterfactual may change."""
+    if section is None:
+        return DEFAULT_ACTIONABLE
+    if not isinstance(section, Mapping):
+        issues.append(Issue(("explain",), "[explain] is a table", "bad-value"))
+        return DEFAULT_ACTIONABLE
+    for key in section:
+        if key != "actionable":
+            issues.append(
+                Issue(
+                    ("explain", key),
+                    f'unknown key "{key}" in [explain]'
+                    f"{did_you_mean(key, ('actionable',))} (actionable)",
+                    "unknown-key",
+                )
+            )
+    names = section.get("actionable", list(DEFAULT_ACTIONABLE))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        issues.append(
+            Issue(
+                ("explain", "actionable"),
+                "actionable is an array of fact names",
+                "bad-value",
+            )
+        )
+        return DEFAULT_ACTIONABLE
+    good: list[str] = []
+    for i, name in enumerate(names):
+        where: PathKey = ("explain", "actionable", i)
+        if name not in registry.fact_numbers:
+            hint = did_you_mean(name, registry.fact_numbers)
+            issues.append(Issue(where, f'unknown fact "{name}"{hint}', "unknown-fact"))
+        elif name not in LEVERS:
+            issues.append(
+                Issue(
+                    where,
+                    f"{name} cannot be changed by a counterfactual; actionable "
+                    f"facts: {', '.join(LEVERS)}",
+                    "not-actionable",
+                )
+            )
+        elif name not in good:
+            good.append(name)
+    return tuple(good)

@@ -30,6 +30,8 @@ from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Data, Fact
 from returnrules.plugin.manager import AllowModules, Registry
 from returnrules.plugin.tape import Tape
+from returnrules.policy.analysis import Analysis, analyze
+from returnrules.policy.whynot import MAX_CHANGES, WhyNot, why_not
 
 __all__ = ["Origin", "Policy"]
 
@@ -147,6 +149,47 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.source} ({len(self.rules)} rules, {self.currency})>"
+
+    # -- analysis ---------------------------------------------------------------
+
+    def analyze(self) -> Analysis:
+        """Every finding of :mod:`returnrules.policy.analysis` (rules that never
+        match or decide, actions that never win, redundant branches, uncovered
+        regions) and the coverage of ``[policy] default``."""
+        return analyze(self.ir, self.engine.facts)
+
+    def problems(self, analysis: Analysis) -> tuple[Problem, ...]:
+        """The load-time warnings and *analysis*'s findings, at their place in
+        the file, in file order, each once."""
+        out = list(self.warnings)
+        seen = {(p.path, p.code) for p in out}
+        for finding in analysis.findings:
+            issue = finding.issue
+            if (issue.path, issue.code) in seen:
+                continue
+            seen.add((issue.path, issue.code))
+            line, col = self.position(issue.path)
+            out.append(
+                Problem(self.source, line, col, issue.message, issue.code,
+                        issue.severity, issue.path)
+            )  # fmt: skip
+        return tuple(sorted(out, key=lambda p: (p.line, p.col)))
+
+    def why_not(
+        self,
+        request: Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        *,
+        line: int | None = None,
+        target: DecisionName = "approve",
+        max_changes: int = MAX_CHANGES,
+    ) -> WhyNot:
+        """What would have given a line *target*: the smallest sets of changes
+        to the policy's actionable facts (``[explain] actionable``), each
+        confirmed by evaluating the changed request.  *line* is the order line
+        (default: the first line whose decision is not *target*)."""
+        return why_not(self, request, data, line=line, target=target,
+                       max_changes=max_changes)  # fmt: skip
 
     # -- requests and data ----------------------------------------------------
 

@@ -378,6 +378,17 @@ def policy_schema(
                 },
                 "additionalProperties": False,
             },
+            "explain": {
+                "type": "object",
+                "properties": {
+                    "actionable": {
+                        "type": "array",
+                        "items": _ref("factName"),
+                        "description": "the facts `eval --why-not` may change",
+                    },
+                },
+                "additionalProperties": False,
+            },
             "rule": {"type": "array", "items": _ref("rule")},
         },
         "required": ["version", "policy"],

@@ -1,0 +1,77 @@
+"""The facts a counterfactual may change, and how a request changes with each.
+
+A *lever* is something about a request the desk could see differently: the
+line's condition, packaging, quantity or reason, the customer's tier, the
+order's channel, or the day the request is made (which moves
+``request.days_since_delivery`` and ``request.days_since_order`` together).
+Only core facts read straight from the request have one; a policy's
+``[explain] actionable`` may name only these.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+__all__ = ["LEVERS", "Lever", "changed"]
+
+Kind = Literal["code", "count", "days"]
+
+
+@attrs.frozen
+class Lever:
+    """How fact *fact* is changed in a request mapping.
+
+    *key* names the lever (two facts may share one: the request's date);
+    *place* is where the value goes: ``("lines", "condition")`` is the
+    condition of the return line being explained.
+    """
+
+    fact: str
+    key: str
+    kind: Kind
+    place: tuple[str, ...] = ()
+
+
+LEVERS: Final[Mapping[str, Lever]] = {
+    lever.fact: lever
+    for lever in (
+        Lever("line.condition", "condition", "code", ("lines", "condition")),
+        Lever("line.packaging", "packaging", "code", ("lines", "packaging")),
+        Lever("line.qty", "qty", "count", ("lines", "qty")),
+        Lever("line.reason", "reason", "code", ("lines", "reason")),
+        Lever("customer.tier", "tier", "code", ("customer", "tier")),
+        Lever("order.channel", "channel", "code", ("order", "channel")),
+        Lever("request.days_since_delivery", "date", "days"),
+        Lever("request.days_since_order", "date", "days"),
+    )
+}
+"""Every fact a counterfactual can change, by name."""
+
+
+def changed(
+    mapping: Mapping[str, Any],
+    line_index: int,
+    changes: Mapping[Lever, object],
+    requested_at: dt.datetime,
+) -> dict[str, Any]:
+    """A copy of request *mapping* with *changes* made to return line *line_index*.
+
+    A ``days`` lever's value is a number of days to move the request's date
+    (*requested_at*, as parsed) by.
+    """
+    out: dict[str, Any] = copy.deepcopy(dict(mapping))
+    for lever, value in changes.items():
+        if lever.kind == "days":
+            assert isinstance(value, int)
+            out["requested_at"] = (requested_at + dt.timedelta(days=value)).isoformat()
+        elif lever.place[0] == "lines":
+            out["lines"][line_index][lever.place[1]] = value
+        else:
+            table = out.setdefault(lever.place[0], {})
+            table[lever.place[1]] = value
+    return out
