@@ -136,10 +136,29 @@ def load(text: str) -> returnrules.Policy:
     )
 
 
+def _once(errors: Sequence[returnrules.EvalError]) -> list[returnrules.EvalError]:
+    """*errors* with each (rule, source) once, in order.
+
+    The engine reports an action that fails in both of a line's runs (for its
+    decision, then for review) twice when the second failure reads differently
+    (a fact's own error, then "unavailable"); the reference reports it once.
+    See ``test_an_action_that_fails_again_under_review_is_reported_once``
+    (xfail): once the engine is fixed, this goes.
+    """
+    seen: set[tuple[str, str]] = set()
+    once = []
+    for error in errors:
+        if (error.rule, error.source) not in seen:
+            seen.add((error.rule, error.source))
+            once.append(error)
+    return once
+
+
 def _assert_errors(
     got: Sequence[returnrules.EvalError], want: Sequence[RefError], where: str
 ) -> None:
     """The same rules in the same order, each naming what failed (fact, check...)."""
+    got = _once(got)
     assert [e.rule for e in got] == [e.rule for e in want], where
     for error, expected in zip(got, want, strict=True):
         assert expected.what in error.source, (where, error, expected)
@@ -253,6 +272,16 @@ def assert_agrees(
         event(f"line decision: {item.final.decision}")
         if item.errors:
             event("line with errors")
+        for error in item.errors:
+            event(f"error of a {error.kind}: {error.what}")
+        for name in {a.action for a in item.actions}:
+            event(f"action reported: {name}")
+        for action in item.actions:
+            if action.action == "refund":
+                nothing = set(action.fields["amount"].split()[0]) <= set("0.")
+                event(f"refund: {'nothing' if nothing else 'something'} refunded")
+        for check, result in set(item.std_checks):
+            event(f"{check}: {result}")
         if len(item.final.steps) != len(item.actions):
             event("an action failed or rendered identically")
         if item.final.overridden:
@@ -280,13 +309,22 @@ def check_case(case: Case) -> None:
 # -- the properties --------------------------------------------------------------------
 
 
-@_share(0.5)
+@_share(0.36)
 @given(cases(fault_percent=3))
 def test_engine_agrees_with_the_reference(case: Case) -> None:
     check_case(case)
 
 
-@_share(0.3)
+@_share(0.24)
+@given(cases(fault_percent=3, std=True))
+def test_engine_agrees_with_the_reference_on_the_standard_plugins(case: Case) -> None:
+    """Policies made mostly of the standard checks, facts and actions: delivery
+    windows, late delivery, stock, suppliers, refunds (exact money), restock,
+    return to supplier, exchange, cancel_line, scrap and notify."""
+    check_case(case)
+
+
+@_share(0.2)
 @given(cases(fault_percent=30, max_requests=2))
 def test_engine_agrees_with_the_reference_under_plugin_faults(case: Case) -> None:
     check_case(case)
@@ -834,6 +872,40 @@ def test_a_failed_fact_compared_with_an_absent_one_is_an_error() -> None:
 
 
 # -- the standard plugins: disagreements found -----------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the engine reports one failing action twice: the fact's own error in "
+    "the run for the line's decision, then FactUnavailable in the run for review",
+)
+@pytest.mark.parametrize("explain", [False, True])
+def test_an_action_that_fails_again_under_review_is_reported_once(
+    explain: bool,
+) -> None:
+    # found by the differential tests: a notification for reject and review whose
+    # message names a supplier fact, and a malformed supplier record
+    text = _policy_text(
+        "review",
+        {
+            "id": "r",
+            "decide": "reject",
+            "for": ["reject", "review"],
+            "then": [
+                {
+                    "action": "notify",
+                    "to": "customer",
+                    "message": "{supplier.days_left}",
+                }
+            ],
+        },
+    )
+    data = {"supplier": {"SUP-A": {"window_days": -1}}}
+    line = load(text).evaluate(REQUEST, data, explain=explain).lines[1]
+    assert line.decision == "review"
+    assert [(e.rule, e.source.split(" (")[0]) for e in line.errors] == [
+        ("r", "action notify")
+    ]
 
 
 @pytest.mark.xfail(
