@@ -328,7 +328,7 @@ _WINDOW_DAYS: Final = st.integers(0, 20) | pick((0, 7, 10**6))
 _STOCK_QTY: Final = st.integers(1, 6) | pick((1, 10**6))
 _RESERVED: Final = st.integers(0, 10) | st.integers(0, 40)
 _PROMISE: Final = st.integers(0, 20 * 24 * 60)  # minutes after placed_at
-_LATENESS: Final = st.integers(-3 * 24 * 60, 5 * 24 * 60)  # before delivered_at
+_LATENESS: Final = st.integers(-2 * 24 * 60, 6 * 24 * 60)  # before delivered_at
 _PRIORITIES: Final = pick((0, 1, 2, -1)) | pick((2**63 - 1, -(2**63), 10**12))
 _FEE_PERCENTS: Final = st.integers(0, 100) | pick(("12.5", 12.5, "0", 100, "33.333"))
 _DIFF_INTS: Final = st.integers(-2, 12) | st.integers(-(10**15), 10**15)
@@ -386,7 +386,7 @@ def std_checks(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
             node["from"] = draw(pick(DELIVERY_STARTS))
     elif name == "late_delivery":
         if draw(st.booleans()):
-            node["days"] = draw(st.integers(0, 6))
+            node["days"] = draw(st.integers(0, 3))
     elif name == "stock_available" and draw(st.booleans()):
         node["qty"] = draw(_STOCK_QTY)
     return node
@@ -638,9 +638,10 @@ def requests(
     # offset, or as its calendar date in requested_at's offset (a bare date)
     span = draw(st.integers(0, 40 * 24 * 60))
     placed = requested - dt.timedelta(minutes=span)
-    ship_after, deliver_after = sorted(
-        (draw(st.integers(0, span)), draw(st.integers(0, span)))
-    )
+    # the time since delivery is drawn itself, so that it spreads over the span
+    # (delivery windows end inside it as often as not)
+    deliver_after = span - draw(st.integers(0, span))
+    ship_after = draw(st.integers(0, deliver_after))
     order: dict[str, Any] = {"id": "SO-1", "status": status}
     order["placed_at"] = _moment(draw, placed, tz)
     if shipped and draw(st.booleans()):
@@ -650,8 +651,8 @@ def requests(
     if status == "delivered" and draw(st.integers(0, 4)) > 0:
         delivered = placed + dt.timedelta(minutes=deliver_after)
         order["delivered_at"] = _moment(draw, delivered, tz)
-    if draw(st.integers(0, 2)) == 0:
-        if delivered is not None and draw(st.booleans()):  # around the delivery
+    if draw(st.integers(0, 1 if std else 2)) == 0:
+        if delivered is not None and draw(st.integers(0, 3)) > 0:  # around it
             promised = delivered - dt.timedelta(minutes=draw(_LATENESS))
         else:
             promised = placed + dt.timedelta(minutes=draw(_PROMISE))
