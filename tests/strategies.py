@@ -77,6 +77,7 @@ __all__ = [
     "conditions",
     "data_for",
     "policies",
+    "refund_cases",
     "requests",
 ]
 
@@ -870,3 +871,67 @@ def cases(
         numbers_ = [line["line"] for line in request["lines"]]
         pairs.append((request, draw(data_for(numbers_, vocab, fault_percent))))
     return Case(text, tomllib.loads(text), currency, tuple(pairs))
+
+
+@st.composite
+def refund_cases(draw: st.DrawFn) -> Case:
+    """One refund, with every parameter, at the edges of realistic magnitudes.
+
+    Prices up to 999999.999 over 1–4 order lines of up to 1000 units, shipping
+    fees up to 99999.999, percents with up to four decimals, ``fee_min`` and
+    ``deduct`` up to 9999.999, in currencies with 0, 2 and 3 minor digits:
+    amounts far beyond a real order, still far within the 24 significant digits
+    a request may carry (and the 34 of the money context).
+    """
+    currency = draw(pick(("CNY", "JPY", "KWD")))
+    refund: dict[str, Any] = {"action": "refund"}
+    for key in ("percent", "fee_percent"):
+        if draw(st.integers(0, 3)) > 0:
+            places = draw(st.integers(0, 4))
+            top = 100 * 10**places
+            refund[key] = str(Decimal(draw(st.integers(0, top))).scaleb(-places))
+    for key in ("fee_min", "deduct"):
+        if draw(st.booleans()):
+            refund[key] = _realistic(draw, 4)
+    refund["include_shipping"] = draw(st.integers(0, 3)) > 0
+    refund["method"] = draw(pick(METHODS))
+    doc = {
+        "version": 1,
+        "policy": {"currency": currency, "default": "approve"},
+        "rule": [{"id": "refund", "then": [refund]}],
+    }
+    count = draw(st.integers(1, 4))
+    order: dict[str, Any] = {
+        "id": "SO-1",
+        "status": "delivered",
+        "placed_at": "2026-11-01",
+        "lines": [
+            {
+                "line": number,
+                "sku": "x",
+                "category": "brake",
+                "qty": draw(st.integers(1, 1000)),
+                "unit_price": _realistic(draw, 6),
+            }
+            for number in range(1, count + 1)
+        ],
+    }
+    if draw(st.integers(0, 3)) > 0:
+        order["shipping_fee"] = _realistic(draw, 5)
+    request = {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": order,
+        "lines": [
+            {
+                "line": number,
+                "qty": draw(st.integers(1, 1000)),
+                "reason": "defective",
+                "condition": "opened",
+            }
+            for number in range(1, count + 1)
+        ],
+    }
+    text = tomli_w.dumps(doc)
+    return Case(text, tomllib.loads(text), currency, ((request, {}),))
