@@ -12,9 +12,12 @@ hold the engine to.  It is written to be obviously right rather than fast:
 * it has its own table of facts (the core facts of the contract, and the facts
   of the test plugin ``tests/plugins/diff_facts.py``, whose docstring is their
   specification), computed from the request and the data mapping;
+* it has its own standard plugins: the facts, checks and actions of DESIGN.md
+  "Contract: standard checks and actions", written from that text (see
+  "The standard plugins" below), not from ``plugins/returnrules_std``;
 * numbers (int, decimal and money) are :class:`fractions.Fraction` here, so
-  every comparison is exact;
-* it shares no code with ``_engine``, ``_compiler`` or ``_trace``.
+  every comparison and every refund is exact;
+* it shares no code with the engine or the standard plugins.
 
 The semantics it implements (each rule numbered as in DESIGN.md):
 
@@ -52,11 +55,55 @@ The semantics it implements (each rule numbered as in DESIGN.md):
    is run is reported and left out; if the line was not ``review`` it becomes
    ``review`` and the actions applicable to ``review`` are run instead.
    ``Policy.plan`` does not run actions, so it knows only condition errors.
+   The actions run before the deciding rules' messages are rendered; a
+   message whose placeholder names a fact that fails is reported as written
+   (unrendered), with an error of its rule naming ``message``.
+
+The standard plugins (DESIGN.md "Contract: facts" and "Contract: standard
+checks and actions"; where the contract leaves a case open, the plugin's
+documented choice, noted here):
+
+* Day counts are calendar days: both moments' local dates in ``requested_at``'s
+  UTC offset (a bare date is that date); "within N days" is ≤ N.
+* ``delivery.days_late``: delivered date − promised date (negative when
+  early), absent without both.  ``late_delivery`` (``days`` = 1): days_late ≥
+  days, false without both dates.  ``delivery_deadline`` (``days``,
+  ``per_tier``, ``from`` = delivery | shipment | order): the days from the
+  start (``delivered_at``, ``shipped_at``, ``placed_at``) to the request are ≤
+  ``per_tier[tier]``, else ``days``; no start (not delivered, not shipped, or
+  its date not given) counts as within.
+* ``[stock.SKU]`` (``on_hand``, ``reserved`` = 0, integers ≥ 0) gives
+  ``stock.on_hand`` and ``stock.available`` = on_hand − reserved (negative
+  when over-reserved); no record: both absent and ``stock_available`` (``qty``
+  = the line's qty) is false.
+* ``[supplier.ID]`` (``accepts_returns`` = true, ``window_days`` (none: no
+  limit), ``restocking_fee_percent`` = 0 (0..100),
+  ``non_returnable_categories`` = []) of the part's supplier gives
+  ``supplier.accepts_returns``, ``supplier.restocking_fee_percent`` and
+  ``supplier.days_left`` = window_days − days since delivery (the whole window
+  before delivery; absent without a window).  ``supplier_accepts``: a
+  supplier, a record, accepts returns, the category not excluded, and days
+  since delivery ≤ window_days (before delivery: within).
+* A data record that is not of that shape makes every stock (or supplier)
+  fact and check of the line that reads it fail (data is not checked before
+  an evaluation; ``Policy.check_data`` is the caller's business).
+* Actions report, in this order: ``refund`` amount, fee, currency, method (see
+  :func:`refund`); ``restock`` sku, qty, location (= "main"), inspect (=
+  false); ``return_to_supplier`` supplier, sku, qty (a part without supplier:
+  the action fails); ``exchange``, ``cancel_line``, ``scrap`` sku, qty (the
+  returned qty); ``notify`` to, message (rendered, "" without one; several
+  kept, the same parameters or the same fields once).
+* Messages render a fact as its value; an absent one as "—", a bool as
+  ``true``/``false``, money as its amount rounded half-up to the minor unit
+  with the currency code (``"360.00 CNY"``).  Money in an action's fields is
+  that text too (the test turns the engine's ``Money`` into it unrounded, so
+  an amount with the wrong number of digits shows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -83,6 +130,8 @@ __all__ = [
 
 DECISIONS: Final = ("approve", "reject", "review")
 SHIPPED: Final = frozenset({"shipped", "delivered"})
+#: ISO 4217 minor units of the currencies the tests use.
+MINOR_UNITS: Final[Mapping[str, int]] = {"CNY": 2, "USD": 2, "JPY": 0, "KWD": 3}
 
 
 @attrs.frozen
@@ -142,16 +191,42 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         "diff.credit": "money?",
         "diff.code": "str?",
         "diff.level": "int",
+        "delivery.days_late": "int?",
+        "stock.on_hand": "int?",
+        "stock.available": "int?",
+        "supplier.accepts_returns": "bool?",
+        "supplier.days_left": "int?",
+        "supplier.restocking_fee_percent": "decimal?",
     }.items()
 }
 
-#: The test plugin's action kinds.
-SINGLE: Final = frozenset({"diff_hold", "diff_ship"})
-MULTIPLE: Final = frozenset({"diff_tag"})
+#: The action kinds: the test plugin's, then the standard ones (DESIGN.md 4).
+SINGLE: Final = frozenset(
+    {
+        "diff_hold",
+        "diff_ship",
+        "refund",
+        "restock",
+        "return_to_supplier",
+        "exchange",
+        "cancel_line",
+        "scrap",
+    }
+)
+MULTIPLE: Final = frozenset({"diff_tag", "notify"})
 _ACTION_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
     "diff_hold": {"bin": "main"},
     "diff_ship": {"speed": "slow"},
     "diff_tag": {"upper": False},
+    "refund": {
+        "percent": 100,
+        "fee_percent": 0,
+        "fee_min": 0,
+        "deduct": 0,
+        "include_shipping": False,
+        "method": "original",
+    },
+    "restock": {"location": "main", "inspect": False},
 }
 
 
@@ -182,9 +257,12 @@ class RefOutcome:
     decided_by: tuple[str, ...]
     steps: tuple[tuple[str, str], ...]
     overridden: tuple[tuple[str, str, str], ...]
-    messages: tuple[str, ...]
     # (action, rule id, parameters with defaults), in step order
     planned: tuple[tuple[str, str, Mapping[str, Any]], ...] = attrs.field(repr=False)
+    # (rule id, message as written) of the deciding rules with a message
+    templates: tuple[tuple[str, str], ...] = attrs.field(repr=False)
+    #: the rendered messages, once the actions have run (plan renders none)
+    messages: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -194,7 +272,8 @@ class RefLine:
     ``plan`` is what ``Policy.plan`` reports (condition errors only); ``final``,
     ``actions`` and ``errors`` are what ``Policy.evaluate`` reports after
     running the actions.  ``calls`` are the test plugin's fact resolutions and
-    check calls, in order.
+    check calls, in order; ``std_checks`` the standard checks' results (for
+    statistics: nothing asserts on them).
     """
 
     line: int
@@ -205,6 +284,7 @@ class RefLine:
     final: RefOutcome
     actions: tuple[RefAction, ...]
     errors: tuple[RefError, ...]
+    std_checks: tuple[tuple[str, bool], ...] = ()
 
 
 @attrs.frozen
@@ -255,7 +335,11 @@ class Request:
     status: str
     channel: str
     placed_at: dt.date
+    shipped_at: dt.date | None
+    promised_at: dt.date | None
     delivered_at: dt.date | None
+    shipping_fee: Fraction | None
+    currency: str
     order_lines: tuple[OrderLine, ...]
     lines: tuple[ReturnLine, ...]
 
@@ -270,12 +354,20 @@ def _moment(value: object) -> dt.date:
     return dt.datetime.fromisoformat(value)
 
 
-def read_request(raw: Mapping[str, Any]) -> Request:
-    """The request mapping, with DESIGN.md's defaults (valid requests only)."""
+def read_request(raw: Mapping[str, Any], currency: str = "CNY") -> Request:
+    """The request mapping, with DESIGN.md's defaults (valid requests only).
+
+    *currency* is the policy's, the default of ``order.currency``.
+    """
     order, customer = raw["order"], raw["customer"]
     requested_at = _moment(raw["requested_at"])
     assert isinstance(requested_at, dt.datetime)
-    delivered = order.get("delivered_at")
+
+    def moment(key: str) -> dt.date | None:
+        value = order.get(key)
+        return None if value is None else _moment(value)
+
+    fee = order.get("shipping_fee")
     return Request(
         id=raw["id"],
         requested_at=requested_at,
@@ -284,7 +376,11 @@ def read_request(raw: Mapping[str, Any]) -> Request:
         status=order["status"],
         channel=order.get("channel", "store"),
         placed_at=_moment(order["placed_at"]),
-        delivered_at=None if delivered is None else _moment(delivered),
+        shipped_at=moment("shipped_at"),
+        promised_at=moment("promised_at"),
+        delivered_at=moment("delivered_at"),
+        shipping_fee=None if fee is None else _number(fee),
+        currency=order.get("currency", currency),
         order_lines=tuple(
             OrderLine(
                 line=ol["line"],
@@ -347,6 +443,103 @@ def _number(value: object) -> Fraction:
     raise TypeError(f"not a number: {value!r}")
 
 
+# -- the standard plugins' data -------------------------------------------------------
+
+STD_PLUGINS: Final = frozenset({"delivery", "stock", "supplier"})
+STD_CHECKS: Final = frozenset(
+    {"delivery_deadline", "late_delivery", "stock_available", "supplier_accepts"}
+)
+
+
+class BadRecord(Exception):
+    """A stock or supplier record of the data mapping is malformed."""
+
+
+@attrs.frozen
+class StockRecord:
+    on_hand: int
+    reserved: int
+
+
+@attrs.frozen
+class SupplierRecord:
+    accepts_returns: bool
+    window_days: int | None
+    restocking_fee_percent: Fraction
+    non_returnable_categories: tuple[str, ...]
+
+
+def _record(data: Mapping[str, Any], table: str, key: str) -> object:
+    """``data[table][key]``, or None."""
+    records = data.get(table)
+    return records.get(key) if isinstance(records, Mapping) else None
+
+
+def _fields(record: object, known: Sequence[str]) -> Mapping[str, Any]:
+    if not isinstance(record, Mapping):
+        raise BadRecord(f"not a table: {record!r}")
+    extra = set(record) - set(known)
+    if extra:
+        raise BadRecord(f"unknown keys {sorted(extra)}")
+    return record
+
+
+def _units(value: object, key: str) -> int:
+    """A count of units: an integer (not a bool) ≥ 0."""
+    if type(value) is not int or value < 0:
+        raise BadRecord(f"{key} = {value!r} is not a whole number ≥ 0")
+    return value
+
+
+def read_stock(record: object) -> StockRecord | None:
+    """``[stock.SKU]``: ``on_hand``, ``reserved`` (default 0), units ≥ 0."""
+    if record is None:
+        return None
+    fields = _fields(record, ("on_hand", "reserved"))
+    if "on_hand" not in fields:
+        raise BadRecord("on_hand is missing")
+    return StockRecord(
+        _units(fields["on_hand"], "on_hand"),
+        _units(fields.get("reserved", 0), "reserved"),
+    )
+
+
+def read_supplier(record: object) -> SupplierRecord | None:
+    """``[supplier.ID]``, every key optional (see the module docstring)."""
+    if record is None:
+        return None
+    fields = _fields(
+        record,
+        (
+            "accepts_returns",
+            "window_days",
+            "restocking_fee_percent",
+            "non_returnable_categories",
+        ),
+    )
+    accepts = fields.get("accepts_returns", True)
+    if not isinstance(accepts, bool):
+        raise BadRecord(f"accepts_returns = {accepts!r} is not a bool")
+    window = fields.get("window_days")
+    try:
+        percent = _number(fields.get("restocking_fee_percent", 0))
+    except (TypeError, ValueError):
+        raise BadRecord("restocking_fee_percent is not a number") from None
+    if not 0 <= percent <= 100:
+        raise BadRecord(f"restocking_fee_percent = {percent} is not in 0..100")
+    categories = fields.get("non_returnable_categories", [])
+    if not isinstance(categories, list) or not all(
+        isinstance(c, str) for c in categories
+    ):
+        raise BadRecord("non_returnable_categories is not a list of codes")
+    return SupplierRecord(
+        accepts_returns=accepts,
+        window_days=None if window is None else _units(window, "window_days"),
+        restocking_fee_percent=percent,
+        non_returnable_categories=tuple(categories),
+    )
+
+
 def _local_date(moment: dt.date, offset: dt.tzinfo) -> dt.date:
     """The calendar date of *moment* read in *offset* (a bare date is itself)."""
     if isinstance(moment, dt.datetime):
@@ -372,6 +565,7 @@ class _Line:
         self.data = data
         self.values: dict[str, object] = {}
         self.calls: list[tuple[str, int]] = []
+        self.std_checks: list[tuple[str, bool]] = []  # for the tests' statistics
 
     # the fact table
 
@@ -459,14 +653,113 @@ class _Line:
                 raise Fault(name, "fact", "failed earlier on this line")
             return value
         self.values[name] = self._FAILED
-        value = self._plugin(name) if name.startswith("diff.") else self._core(name)
+        if name.startswith("diff."):
+            value = self._plugin(name)
+        elif name.split(".", 1)[0] in STD_PLUGINS:
+            try:
+                value = self._std(name)
+            except BadRecord as exc:
+                raise Fault(name, "fact", str(exc)) from None
+        else:
+            value = self._core(name)
         self.values[name] = value
         return value
 
-    # the test plugin's checks
+    # the standard plugins' facts
+
+    def days_since(self, moment: dt.date | None) -> int | None:
+        """Calendar days from *moment* to the request (None without a moment)."""
+        if moment is None:
+            return None
+        offset = self.request.requested_at.tzinfo
+        assert offset is not None
+        today = self.request.requested_at.date()
+        return (today - _local_date(moment, offset)).days
+
+    def days_late(self) -> int | None:
+        """Calendar days from promised_at to delivered_at (None without both)."""
+        req = self.request
+        if req.promised_at is None or req.delivered_at is None:
+            return None
+        offset = req.requested_at.tzinfo
+        assert offset is not None
+        delivered = _local_date(req.delivered_at, offset)
+        return (delivered - _local_date(req.promised_at, offset)).days
+
+    def stock(self) -> StockRecord | None:
+        """The part's stock record; raises BadRecord for a malformed one."""
+        return read_stock(_record(self.data, "stock", self.oline.sku))
+
+    def terms(self) -> SupplierRecord | None:
+        """The terms of the part's supplier; None without supplier or record."""
+        if self.oline.supplier is None:
+            return None
+        return read_supplier(_record(self.data, "supplier", self.oline.supplier))
+
+    def _std(self, name: str) -> object:
+        if name == "delivery.days_late":
+            late = self.days_late()
+            return None if late is None else Fraction(late)
+        if name.startswith("stock."):
+            level = self.stock()
+            if level is None:
+                return None
+            if name == "stock.on_hand":
+                return Fraction(level.on_hand)
+            return Fraction(level.on_hand - level.reserved)
+        terms = self.terms()
+        if terms is None:
+            return None
+        if name == "supplier.accepts_returns":
+            return terms.accepts_returns
+        if name == "supplier.restocking_fee_percent":
+            return terms.restocking_fee_percent
+        assert name == "supplier.days_left"
+        if terms.window_days is None:
+            return None
+        since = self.days_since(self.request.delivered_at)
+        return Fraction(terms.window_days - (since or 0))
+
+    # checks
+
+    def _std_check(self, name: str, node: Mapping[str, Any]) -> bool:
+        req = self.request
+        if name == "delivery_deadline":
+            start = {
+                "delivery": req.delivered_at,
+                "shipment": req.shipped_at,
+                "order": req.placed_at,
+            }[node.get("from", "delivery")]
+            elapsed = self.days_since(start)
+            if elapsed is None:  # the window has not started: within
+                return True
+            window = node.get("per_tier", {}).get(req.tier, node["days"])
+            return bool(elapsed <= window)
+        if name == "late_delivery":
+            late = self.days_late()
+            return late is not None and late >= node.get("days", 1)
+        if name == "stock_available":
+            level = self.stock()
+            wanted = node.get("qty", self.rline.qty)
+            return level is not None and level.on_hand - level.reserved >= wanted
+        assert name == "supplier_accepts"
+        terms = self.terms()
+        if terms is None or not terms.accepts_returns:
+            return False
+        if self.oline.category in terms.non_returnable_categories:
+            return False
+        since = self.days_since(req.delivered_at)
+        return terms.window_days is None or since is None or since <= terms.window_days
 
     def check(self, node: Mapping[str, Any]) -> bool:
         name = node["check"]
+        if name in STD_CHECKS:
+            try:
+                result = self._std_check(name, node)
+            except BadRecord as exc:
+                raise Fault(name, "check", str(exc)) from None
+            self.std_checks.append((name, result))
+            return result
         if name == "diff_gate":
             self.calls.append((f"diff_gate(min={node.get('min', 0)})", self.rline.line))
             gate = self.table().get("gate")
@@ -550,20 +843,52 @@ def holds(node: Mapping[str, Any], line: _Line) -> bool:
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z0-9_.]+)\}")
 
 
+def half_up(value: Fraction, digits: int) -> Fraction:
+    """*value* rounded to *digits* decimals, a half away from zero (0.125 → 0.13)."""
+    unit = Fraction(1, 10**digits)
+    whole = math.floor(abs(value) / unit + Fraction(1, 2))
+    return (whole if value >= 0 else -whole) * unit
+
+
+def money_text(value: Fraction, currency: str) -> str:
+    """An amount on the currency's minor unit as text with its code: ``"6.50 CNY"``."""
+    digits = MINOR_UNITS[currency]
+    scaled = value * 10**digits
+    assert scaled.denominator == 1, f"{value} is not on the minor unit of {currency}"
+    whole, cents = divmod(abs(scaled.numerator), 10**digits)
+    sign = "-" if value < 0 else ""
+    text = f"{sign}{whole}.{cents:0{digits}d}" if digits else f"{sign}{whole}"
+    return f"{text} {currency}"
+
+
+def _shown(name: str, value: object, currency: str) -> str:
+    """A fact's value in a message (the kinds the generated messages use)."""
+    kind = FACTS[name].kind
+    if value is None:
+        return "—"
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "money":
+        assert isinstance(value, Fraction)
+        return money_text(half_up(value, MINOR_UNITS[currency]), currency)
+    if kind == "int":
+        assert isinstance(value, Fraction)
+        assert value.denominator == 1
+        return str(value.numerator)
+    assert kind == "str", f"the tests render no {kind} facts in messages"
+    assert isinstance(value, str)
+    return value
+
+
 def render(text: str, line: _Line) -> str:
-    """A message with ``{fact}`` placeholders (core facts only in these tests)."""
+    """A message with ``{fact}`` placeholders; raises Fault if a fact fails."""
 
     def one(match: re.Match[str]) -> str:
         token = match.group(0)
         if token in ("{{", "}}"):
             return token[0]
-        value = line.fact(match.group(1))
-        if value is None:
-            return "—"
-        if isinstance(value, Fraction):
-            assert value.denominator == 1, "only whole numbers in test messages"
-            return str(value.numerator)
-        return str(value)
+        name = match.group(1)
+        return _shown(name, line.fact(name), line.request.currency)
 
     return _PLACEHOLDER.sub(one, text)
 
@@ -575,8 +900,43 @@ def _params(entry: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def refund(params: Mapping[str, Any], line: _Line) -> dict[str, Any]:
+    """DESIGN.md's refund of the line, exactly.
+
+    With A = line.amount, every component rounded half-up to the minor unit:
+    share = A × percent / 100; fee = max(A × fee_percent / 100, fee_min), at
+    most the share; deducted = deduct, at most share − fee; shipping =
+    shipping_fee × A / Σ (order qty × unit price) with ``include_shipping``;
+    amount = share − fee − deducted + shipping, never below 0.
+    """
+    request = line.request
+    currency = request.currency
+    digits = MINOR_UNITS[currency]
+
+    def rounded(value: Fraction) -> Fraction:
+        return half_up(value, digits)
+
+    amount = line.oline.unit_price * line.rline.qty
+    share = rounded(amount * _number(params["percent"]) / 100)
+    fee = rounded(amount * _number(params["fee_percent"]) / 100)
+    fee = min(max(fee, rounded(_number(params["fee_min"]))), share)
+    deducted = min(rounded(_number(params["deduct"])), share - fee)
+    shipping = Fraction(0)
+    goods = sum((ol.unit_price * ol.qty for ol in request.order_lines), Fraction(0))
+    if params["include_shipping"] and request.shipping_fee is not None and goods:
+        shipping = rounded(request.shipping_fee * amount / goods)
+    total = max(share - fee - deducted + shipping, Fraction(0))
+    return {
+        "amount": money_text(total, currency),
+        "fee": money_text(fee, currency),
+        "currency": currency,
+        "method": params["method"],
+    }
+
+
 def run_action(name: str, params: Mapping[str, Any], line: _Line) -> dict[str, Any]:
-    """The test plugin's actions; raises Fault when one fails."""
+    """The test plugin's and the standard actions; raises Fault when one fails."""
+    part = {"sku": line.oline.sku, "qty": line.rline.qty}
     if name == "diff_hold":
         if line.table().get("hold") == diff_facts.RAISE:
             raise Fault(name, "action", "hold = RAISE")
@@ -586,6 +946,20 @@ def run_action(name: str, params: Mapping[str, Any], line: _Line) -> dict[str, A
     if name == "diff_tag":
         label = params["label"]
         return {"label": label.upper() if params["upper"] else label}
+    if name == "refund":
+        return refund(params, line)
+    if name == "restock":
+        return {**part, "location": params["location"], "inspect": params["inspect"]}
+    if name == "return_to_supplier":
+        if line.oline.supplier is None:
+            raise Fault(name, "action", "the part has no supplier")
+        return {"supplier": line.oline.supplier, **part}
+    if name in ("exchange", "cancel_line", "scrap"):
+        return part
+    if name == "notify":
+        message = params.get("message")
+        text = "" if message is None else render(message, line)
+        return {"to": params["to"], "message": text}
     raise AssertionError(f"the reference does not know action {name}")
 
 
@@ -604,7 +978,6 @@ def outcome(
     matched: Sequence[Mapping[str, Any]],
     default: str,
     errored: bool,
-    line: _Line,
 ) -> RefOutcome:
     """Semantics 2-4 for a line whose matched rules are *matched*."""
     decides = {rule.get("decide") for rule in matched}
@@ -619,7 +992,6 @@ def outcome(
     else:
         decision = default
     deciders = [rule for rule in matched if rule.get("decide") == decision]
-    messages = tuple(render(r["message"], line) for r in deciders if "message" in r)
 
     applicable = [
         (rule, entry)
@@ -656,8 +1028,8 @@ def outcome(
         decided_by=tuple(r["id"] for r in deciders),
         steps=tuple(steps),
         overridden=tuple(overridden),
-        messages=messages,
         planned=tuple(planned),
+        templates=tuple((r["id"], r["message"]) for r in deciders if "message" in r),
     )
 
 
@@ -668,24 +1040,35 @@ def _as_list(value: object) -> list[Mapping[str, Any]]:
     return value
 
 
+def _report(errors: list[RefError], error: RefError) -> None:
+    if error not in errors:
+        errors.append(error)
+
+
 def _realize(
     plan: RefOutcome, line: _Line, errors: list[RefError]
-) -> tuple[RefAction, ...]:
+) -> tuple[RefOutcome, tuple[RefAction, ...]]:
+    """Run the plan's actions, then render its messages; failures go to *errors*."""
     results: list[RefAction] = []
     for name, rule, params in plan.planned:
         try:
             fields = run_action(name, params, line)
-        except Fault as fault:
-            error = RefError(rule, fault.what, fault.kind)
-            if error not in errors:
-                errors.append(error)
+        except Fault:  # the action failed, or a fact its message names
+            _report(errors, RefError(rule, name, "action"))
             continue
         if name in MULTIPLE and any(
             r.action == name and r.fields == fields for r in results
         ):
             continue
         results.append(RefAction(name, rule, fields))
-    return tuple(results)
+    messages: list[str] = []
+    for rule, text in plan.templates:
+        try:
+            messages.append(render(text, line))
+        except Fault:
+            messages.append(text)
+            _report(errors, RefError(rule, "message", "message"))
+    return attrs.evolve(plan, messages=tuple(messages)), tuple(results)
 
 
 def evaluate_line(
@@ -710,15 +1093,13 @@ def evaluate_line(
                 matched.append(rule)
         except Fault as fault:
             condition_errors.append(RefError(rule["id"], fault.what, fault.kind))
-    calls = tuple(line.calls)  # messages render core facts only: no more calls
+    calls = tuple(line.calls)  # messages name no test-plugin facts: no more calls
 
-    plan = outcome(rules, matched, default, bool(condition_errors), line)
+    plan = outcome(rules, matched, default, bool(condition_errors))
     errors = list(condition_errors)
-    final = plan
-    actions = _realize(plan, line, errors)
+    final, actions = _realize(plan, line, errors)
     if errors and plan.decision != "review":
-        final = outcome(rules, matched, default, True, line)
-        actions = _realize(final, line, errors)
+        final, actions = _realize(outcome(rules, matched, default, True), line, errors)
     return RefLine(
         line=rline.line,
         matched=tuple(r["id"] for r in matched),
@@ -728,6 +1109,7 @@ def evaluate_line(
         final=final,
         actions=actions,
         errors=tuple(errors),
+        std_checks=tuple(line.std_checks),
     )
 
 
@@ -748,7 +1130,7 @@ def evaluate(
     data: Mapping[str, Any] | None = None,
 ) -> RefRequest:
     """Evaluate the request mapping against the policy document (``tomllib``'s)."""
-    request = read_request(raw_request)
+    request = read_request(raw_request, doc["policy"]["currency"])
     lines = tuple(
         evaluate_line(doc, request, rline, data or {}) for rline in request.lines
     )

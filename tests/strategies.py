@@ -3,9 +3,10 @@
 ``cases()`` draws a whole differential-testing case (see :class:`Case`): a
 policy (as TOML text and as the mapping ``tomllib`` reads back from it) and one
 to three requests, each with its data mapping for the test plugin
-``tests/plugins/diff_facts.py``.  Everything drawn is *valid*: the policy loads
-without errors and every request parses, so any disagreement between the
-engine and ``tests/reference.py`` is about evaluation, not about input checks.
+``tests/plugins/diff_facts.py`` and the standard plugins (``stock`` and
+``supplier`` tables).  Everything drawn is *valid*: the policy loads without
+errors and every request parses, so any disagreement between the engine and
+``tests/reference.py`` is about evaluation, not about input checks.
 
 What the policies cover:
 
@@ -18,23 +19,39 @@ What the policies cover:
 * fact-to-fact comparisons between compatible facts (int with decimal, money
   with money, tier with tier, a fact with itself...);
 * optional facts present and absent (``request.days_since_delivery``,
-  ``part.supplier`` and the plugin's facts);
-* the plugin's checks with and without parameters;
+  ``part.supplier``, the test plugin's and the standard plugins' facts);
+* the test plugin's checks with and without parameters, and the standard
+  checks with random valid parameters (``delivery_deadline`` with ``days``,
+  ``per_tier`` and ``from``; ``late_delivery`` and ``stock_available`` with
+  and without theirs; ``supplier_accepts``);
 * ``decide``, ``for`` (including ``[]``), ``priority`` (ties, negatives, the
-  64-bit extremes), ``message`` with placeholders, and ``then`` mixing the
-  single actions ``diff_hold``/``diff_ship`` with repeated, identical and
-  identical-once-rendered ``diff_tag`` (multiple) actions;
+  64-bit extremes), ``message`` with placeholders (standard facts included),
+  and ``then`` mixing the single actions ``diff_hold``/``diff_ship`` and
+  ``refund`` (``percent``/``fee_percent`` 0..100 with the edges 0 and 100,
+  ``fee_min``, ``deduct``, ``include_shipping``, ``method``), ``restock``,
+  ``return_to_supplier``, ``exchange``, ``cancel_line``, ``scrap`` with
+  repeated, identical and identical-once-rendered ``diff_tag`` and ``notify``
+  (multiple) actions;
 * policies that add codes to the ``reason`` and ``category`` vocabularies or
   relabel ``tier``, and currencies with 0, 2 and 3 minor digits.
 
-Requests have 1–4 return lines over 1–4 order lines (return qty below, equal
-to and above the returnable qty), every order status, optional
-``shipped_qty``/``returned_qty``/``shipping_fee``/``supplier``/...,
-``requested_at`` in various UTC offsets, and ``placed_at``/``shipped_at``/
-``delivered_at`` as bare dates or date-times in other offsets (or absent).
-The data gives each line the plugin's fact values, with faults (a resolver
-that raises, a value of the wrong type, a check that raises or returns a
-non-boolean, an action that raises) at a rate the test chooses.
+``cases(std=True)`` makes the standard plugins' checks, facts and actions the
+usual ones (policies of a return desk); otherwise they are mixed in with the
+rest.
+
+Requests have 1–4 return lines over 1–4 order lines (qty 1–6, sometimes up to
+1000; return qty below, equal to and above the returnable qty), every order
+status, optional ``shipped_qty``/``returned_qty``/``shipping_fee``/
+``supplier``/``core_charge``/..., ``requested_at`` in various UTC offsets, and
+``placed_at``/``shipped_at``/``promised_at``/``delivered_at`` as bare dates or
+date-times in other offsets (or absent).  Prices, shipping fees and core
+charges are a few fixed values or any realistic amount (up to 999999.999).
+The data gives each line the test plugin's fact values, with faults (a
+resolver that raises, a value of the wrong type, a check that raises or
+returns a non-boolean, an action that raises) at a rate the test chooses; and
+stock and supplier records for some SKUs and suppliers (on hand below and
+above what is reserved, supplier windows, fee percents, excluded categories),
+malformed at the same rate.
 """
 
 from __future__ import annotations
@@ -43,12 +60,13 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import tomli_w
 from hypothesis import strategies as st
 
+from tests import reference
 from tests.plugins import diff_facts
 from tests.reference import FACTS, FactSpec
 
@@ -59,10 +77,27 @@ __all__ = [
     "conditions",
     "data_for",
     "policies",
+    "refund_cases",
     "requests",
 ]
 
 MAX_DEPTH: Final = 4
+
+T = TypeVar("T")
+_PICKS: dict[tuple[tuple[type, str], ...], st.SearchStrategy[Any]] = {}
+
+
+def pick(values: Sequence[T]) -> st.SearchStrategy[T]:
+    """``st.sampled_from(values)``, built once per sequence of values.
+
+    Building and validating a strategy costs more than drawing from it, and a
+    case draws from hundreds (the key tells ``0`` from ``0.0`` and ``"0"``).
+    """
+    key = tuple((type(value), repr(value)) for value in values)
+    strategy = _PICKS.get(key)
+    if strategy is None:
+        strategy = _PICKS[key] = st.sampled_from(values)
+    return strategy
 
 
 CURRENCIES: Final = ("CNY", "CNY", "JPY", "KWD", "USD")
@@ -84,6 +119,65 @@ MESSAGES: Final = (
     "{part.sku} × {line.qty} {{braces}}",
     "days={request.days_since_delivery}",
     "",
+    "{stock.available} of {stock.on_hand} left",
+    "{line.amount}: {supplier.accepts_returns}, {supplier.days_left} days left",
+    "late {delivery.days_late}",
+)
+
+# -- the standard plugins --------------------------------------------------------------
+
+STD_FACTS: Final = tuple(
+    name for name in FACTS if name.split(".", 1)[0] in reference.STD_PLUGINS
+)
+STD_CHECKS: Final = tuple(sorted(reference.STD_CHECKS))
+STD_SINGLE: Final = (
+    "refund",
+    "restock",
+    "return_to_supplier",
+    "exchange",
+    "cancel_line",
+    "scrap",
+)
+RECIPIENTS: Final = (
+    "customer",
+    "warehouse",
+    "purchasing",
+    "finance",
+    "customer_service",
+    "production",
+    "logistics",
+    "supplier",
+)
+NOTIFY_MESSAGES: Final = (
+    "{part.sku} × {line.qty}",
+    "收货 {part.sku}",
+    "{stock.on_hand}/{stock.available}",
+    "{line.amount} refunded",
+    "{part.supplier}: {supplier.days_left} days, accepts {supplier.accepts_returns}",
+    "late {delivery.days_late} {{days}}",
+    "",
+)
+PERCENTS: Final = (0, 100, 100, 0.5, 12.5, 15, "33.3", "99.99", "100.0", "50")
+MONEY_LITERALS: Final = (0, "0", 5, 10, "2.5", "6.50", "10.005", 0.5, "0.001")
+DELIVERY_STARTS: Final = ("delivery", "shipment", "order")
+METHODS: Final = ("original", "store_credit", "account_credit")
+
+# Data records that the standard plugins must refuse (data is not checked
+# before an evaluation): their facts and checks fail for the line.
+BAD_STOCK: Final[tuple[object, ...]] = (
+    {"on_hand": -1},
+    {"on_hand": "3"},
+    {"on_hand": 2, "reserved": -1},
+    {"reserved": 1},
+    {"on_hand": 1, "onhand": 2},
+    "12",
+)
+BAD_SUPPLIER: Final[tuple[object, ...]] = (
+    {"window_days": -1},
+    {"restocking_fee_percent": 150},
+    {"accepts_returns": "yes"},
+    {"window": 30},
+    [],
 )
 
 VOCAB_CODES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -139,6 +233,7 @@ _GROUPS: Final[tuple[tuple[str, ...], ...]] = tuple(
     )
 )
 _ORDERING: Final = ("lt", "le", "gt", "ge")
+_FACT_NAMES: Final = tuple(sorted(FACTS))
 
 
 @attrs.frozen
@@ -192,7 +287,7 @@ def _decimal_text(draw: st.DrawFn, high: int = 2000) -> str:
             forms.append(f"{text}.")
         elif text.startswith("0."):
             forms.append(text[1:])
-        text = draw(st.sampled_from(forms))
+        text = draw(pick(forms))
     return text
 
 
@@ -207,32 +302,50 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
         limit = 10**12 if integral else 10**12 - 1
         return draw(st.integers(-limit, limit))
     if choice <= 5:
-        return draw(st.sampled_from([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
+        return draw(pick([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
     if choice == 6:
         # no digit below 10^-24 (MAX_PLACES): 1e-30 is refused, not compared
-        return draw(
-            st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(
-                lambda f: int(Decimal(repr(f)).as_tuple().exponent) >= -24
-            )
-        )
+        return draw(_FLOATS)
     if choice == 7:
-        return draw(st.sampled_from(PRICES))
+        return draw(pick(PRICES))
     return _decimal_text(draw)
 
 
-def _dates() -> st.SearchStrategy[dt.date]:
-    return st.dates(dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-
-
-def _datetimes() -> st.SearchStrategy[dt.datetime]:
-    return st.builds(
-        lambda day, minutes, tz: (
-            dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(minutes=minutes)
-        ),
-        _dates(),
-        st.integers(0, 24 * 60 - 1),
-        st.sampled_from(OFFSETS),
-    )
+_DATES: Final = st.dates(dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+_DATETIMES: Final = st.builds(
+    lambda day, minutes, tz: (
+        dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(minutes=minutes)
+    ),
+    _DATES,
+    st.integers(0, 24 * 60 - 1),
+    pick(OFFSETS),
+)
+_FLOATS: Final = st.floats(
+    -1e6, 1e6, allow_nan=False, allow_infinity=False, width=64
+).filter(lambda f: int(Decimal(repr(f)).as_tuple().exponent) >= -24)
+_SHORT_TEXT: Final = st.text(max_size=3)
+_STR_LITERALS: Final[Mapping[str, st.SearchStrategy[str]]] = {
+    name: pick(pool) | _SHORT_TEXT
+    for name, pool in {
+        "customer.id": CUSTOMERS,
+        "part.sku": SKUS,
+        "part.brand": BRANDS,
+        "part.supplier": SUPPLIERS,
+        "diff.code": CODES,
+    }.items()
+}
+_WINDOW_DAYS: Final = st.integers(0, 20) | pick((0, 7, 10**6))
+_STOCK_QTY: Final = st.integers(1, 6) | pick((1, 10**6))
+_RESERVED: Final = st.integers(0, 10) | st.integers(0, 40)
+_PROMISE: Final = st.integers(0, 20 * 24 * 60)  # minutes after placed_at
+_LATENESS: Final = st.integers(-2 * 24 * 60, 6 * 24 * 60)  # before delivered_at
+_PRIORITIES: Final = pick((0, 1, 2, -1)) | pick((2**63 - 1, -(2**63), 10**12))
+_FEE_PERCENTS: Final = st.integers(0, 100) | pick(("12.5", 12.5, "0", 100, "33.333"))
+_DIFF_INTS: Final = st.integers(-2, 12) | st.integers(-(10**15), 10**15)
+_DIFF_DECIMALS: Final = st.integers(-2, 12) | st.decimals(
+    -1000, 1000, places=3, allow_nan=False, allow_infinity=False
+)
+_DIFF_MONEY: Final = st.decimals(0, 2000, places=3, allow_nan=False)
 
 
 @st.composite
@@ -247,22 +360,15 @@ def literals(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
     if kind == "bool":
         return draw(st.booleans())
     if kind == "date":
-        day = draw(_dates())
+        day = draw(_DATES)
         return day.isoformat() if draw(st.booleans()) else day
     if kind == "datetime":
-        moment = draw(_datetimes())
+        moment = draw(_DATETIMES)
         return moment.isoformat() if draw(st.booleans()) else moment
     if kind == "enum":
         assert spec.vocab is not None
-        return draw(st.sampled_from(vocab.codes(spec.vocab)))
-    pools = {
-        "customer.id": CUSTOMERS,
-        "part.sku": SKUS,
-        "part.brand": BRANDS,
-        "part.supplier": SUPPLIERS,
-        "diff.code": CODES,
-    }
-    return draw(st.sampled_from(pools[name]) | st.text(max_size=3))
+        return draw(pick(vocab.codes(spec.vocab)))
+    return draw(_STR_LITERALS[name])
 
 
 def _operators(spec: FactSpec) -> tuple[str, ...]:
@@ -277,64 +383,158 @@ def _operators(spec: FactSpec) -> tuple[str, ...]:
 
 
 @st.composite
-def leaves(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
-    """One condition leaf: a comparison, a fact-to-fact comparison, present, a check."""
-    kind = draw(st.integers(0, 9))
-    if kind == 0:
+def std_checks(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
+    """A check of the standard plugins, with random valid parameters."""
+    name = draw(pick(STD_CHECKS))
+    node: dict[str, Any] = {"check": name}
+    if name == "delivery_deadline":
+        node["days"] = draw(_WINDOW_DAYS)
         if draw(st.booleans()):
+            tiers = draw(st.lists(pick(vocab.codes("tier")), unique=True))
+            node["per_tier"] = {tier: draw(st.integers(-1, 60)) for tier in tiers}
+        if draw(st.booleans()):
+            node["from"] = draw(pick(DELIVERY_STARTS))
+    elif name == "late_delivery":
+        if draw(st.booleans()):
+            node["days"] = draw(st.integers(0, 3))
+    elif name == "stock_available" and draw(st.booleans()):
+        node["qty"] = draw(_STOCK_QTY)
+    return node
+
+
+@st.composite
+def leaves(draw: st.DrawFn, vocab: Vocab, std: bool = False) -> dict[str, Any]:
+    """One condition leaf: a comparison, a fact-to-fact comparison, present, a check.
+
+    With *std*, checks are more frequent and mostly the standard plugins', and
+    half of the facts are theirs.
+    """
+    kind = draw(st.integers(0, 9))
+    if kind == 0 or (std and kind <= 3):
+        choice = draw(st.integers(0, 5 if std else 2))
+        if choice >= 2:
+            return draw(std_checks(vocab))
+        if choice == 0:
             node: dict[str, Any] = {"check": "diff_gate"}
             if draw(st.booleans()):
                 node["min"] = draw(st.integers(-1, 5))
             return node
         return {"check": "diff_qty_over", "qty": draw(st.integers(-1, 8))}
-    name = draw(st.sampled_from(sorted(FACTS)))
+    if std and draw(st.booleans()):
+        name = draw(pick(STD_FACTS))
+    else:
+        name = draw(pick(_FACT_NAMES))
     spec = FACTS[name]
     if kind == 1:
         return {"fact": name, "present": draw(st.booleans())}
     if kind <= 3:
         (group,) = [g for g in _GROUPS if name in g]
-        other = draw(st.sampled_from(group))
+        other = draw(pick(group))
         ops = ("eq", "ne", *_ORDERING) if spec.ordered else ("eq", "ne")
-        return {"fact": name, draw(st.sampled_from(ops)): {"fact": other}}
-    op = draw(st.sampled_from(_operators(spec)))
+        return {"fact": name, draw(pick(ops)): {"fact": other}}
+    op = draw(pick(_operators(spec)))
     if op in ("in", "not_in"):
         return {"fact": name, op: draw(st.lists(literals(name, vocab), max_size=4))}
     return {"fact": name, op: draw(literals(name, vocab))}
 
 
 @st.composite
-def conditions(draw: st.DrawFn, vocab: Vocab, depth: int = MAX_DEPTH) -> Any:
+def conditions(
+    draw: st.DrawFn, vocab: Vocab, depth: int = MAX_DEPTH, std: bool = False
+) -> Any:
     """A ``when`` tree, nested at most *depth* combinators deep."""
     if depth == 0 or draw(st.integers(0, 2)) == 0:
-        return draw(leaves(vocab))
-    combinator = draw(st.sampled_from(["all", "any", "not"]))
+        return draw(leaves(vocab, std))
+    combinator = draw(pick(["all", "any", "not"]))
     if combinator == "not":
-        return {"not": draw(conditions(vocab, depth - 1))}
-    items = draw(st.lists(conditions(vocab, depth - 1), max_size=3))
+        return {"not": draw(conditions(vocab, depth - 1, std))}
+    items = draw(st.lists(conditions(vocab, depth - 1, std), max_size=3))
     return {combinator: items}
 
 
 # -- rules and policies ----------------------------------------------------------------
 
 
+def _money_literal(draw: st.DrawFn) -> object:
+    """A money parameter ≥ 0, as a TOML author may write it."""
+    if draw(st.booleans()):
+        return draw(pick(MONEY_LITERALS))
+    places = draw(st.integers(0, 3))
+    number = Decimal(draw(st.integers(0, 50 * 10**places))).scaleb(-places)
+    style = draw(st.integers(0, 2))
+    if style == 0:
+        return float(number)
+    if style == 1 and number == int(number):
+        return int(number)
+    return str(number)
+
+
+def _percent(draw: st.DrawFn) -> object:
+    """A percent parameter in 0..100 (the edges often)."""
+    if draw(st.booleans()):
+        return draw(pick(PERCENTS))
+    return draw(st.integers(0, 100))
+
+
 @st.composite
-def actions(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """A ``then`` list: each single action at most once, diff_tag any number."""
+def std_actions(draw: st.DrawFn, often: bool) -> list[dict[str, Any]]:
+    """Standard actions for a ``then``: each single one at most once, notify
+    any number of times (identical ones included)."""
     then: list[dict[str, Any]] = []
+    if not often and draw(st.integers(0, 2)) > 0:
+        return then
+    names = draw(st.lists(pick(STD_SINGLE), unique=True, max_size=4))
+    for name in names:
+        action: dict[str, Any] = {"action": name}
+        if name == "refund":
+            for key, value in (
+                ("percent", _percent),
+                ("fee_percent", _percent),
+                ("fee_min", _money_literal),
+                ("deduct", _money_literal),
+                ("include_shipping", lambda draw: draw(st.booleans())),
+                ("method", lambda draw: draw(pick(METHODS))),
+            ):
+                if draw(st.booleans()):
+                    action[key] = value(draw)
+        elif name == "restock":
+            if draw(st.booleans()):
+                action["location"] = draw(pick(["main", "b2", "qc"]))
+            if draw(st.booleans()):
+                action["inspect"] = draw(st.booleans())
+        then.append(action)
+    for _ in range(draw(st.integers(0, 3 if often else 2))):
+        notice: dict[str, Any] = {
+            "action": "notify",
+            "to": draw(pick(RECIPIENTS[:3] if often else RECIPIENTS)),
+        }
+        if draw(st.integers(0, 3)) > 0:
+            notice["message"] = draw(pick(NOTIFY_MESSAGES))
+        then.append(notice)
+    return then
+
+
+@st.composite
+def actions(draw: st.DrawFn, std: bool = False) -> list[dict[str, Any]]:
+    """A ``then`` list: each single action at most once, diff_tag and notify any
+    number.  With *std*, the standard actions only, and more of them."""
+    then: list[dict[str, Any]] = draw(std_actions(often=std))
+    if std:
+        return draw(st.permutations(then))
     if draw(st.booleans()):
         hold: dict[str, Any] = {"action": "diff_hold"}
         if draw(st.booleans()):
-            hold["bin"] = draw(st.sampled_from(["main", "b2", "qc"]))
+            hold["bin"] = draw(pick(["main", "b2", "qc"]))
         then.append(hold)
     if draw(st.booleans()):
         ship: dict[str, Any] = {"action": "diff_ship"}
         if draw(st.booleans()):
-            ship["speed"] = draw(st.sampled_from(["slow", "fast"]))
+            ship["speed"] = draw(pick(["slow", "fast"]))
         then.append(ship)
     for _ in range(draw(st.integers(0, 3))):
         tag: dict[str, Any] = {
             "action": "diff_tag",
-            "label": draw(st.sampled_from(["a", "A", "b"])),
+            "label": draw(pick(["a", "A", "b"])),
         }
         if draw(st.booleans()):
             tag["upper"] = draw(st.booleans())
@@ -344,65 +544,79 @@ def actions(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @st.composite
 def rules(
-    draw: st.DrawFn, vocab: Vocab, rule_id: str, depth: int = MAX_DEPTH
+    draw: st.DrawFn,
+    vocab: Vocab,
+    rule_id: str,
+    depth: int = MAX_DEPTH,
+    std: bool = False,
 ) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": rule_id}
     if draw(st.booleans()):
-        rule["title"] = draw(st.sampled_from(["退货", "a rule", ""]))
+        rule["title"] = draw(pick(["退货", "a rule", ""]))
     if draw(st.integers(0, 5)) > 0:
-        rule["when"] = draw(conditions(vocab, depth))
-    decide = draw(
-        st.sampled_from([None, None, "approve", "approve", "review", "reject"])
-    )
+        rule["when"] = draw(conditions(vocab, depth, std))
+    decide = draw(pick([None, None, "approve", "approve", "review", "reject"]))
     if decide is not None:
         rule["decide"] = decide
     if draw(st.integers(0, 3)) == 0:
-        rule["message"] = draw(st.sampled_from(MESSAGES))
-    then = draw(actions())
+        rule["message"] = draw(pick(MESSAGES))
+    then = draw(actions(std))
     if then:
         rule["then"] = then
     if draw(st.integers(0, 2)) == 0:
-        rule["for"] = draw(
-            st.lists(st.sampled_from(DECISIONS), unique=True, max_size=3)
-        )
+        rule["for"] = draw(st.lists(pick(DECISIONS), unique=True, max_size=3))
     if draw(st.booleans()):
-        rule["priority"] = draw(
-            st.sampled_from([0, 1, 2, -1])
-            | st.sampled_from([2**63 - 1, -(2**63), 10**12])
-        )
+        rule["priority"] = draw(_PRIORITIES)
     return rule
 
 
 @st.composite
 def policies(
-    draw: st.DrawFn, rule_count: tuple[int, int] = (1, 8), depth: int = MAX_DEPTH
+    draw: st.DrawFn,
+    rule_count: tuple[int, int] = (1, 8),
+    depth: int = MAX_DEPTH,
+    std: bool = False,
 ) -> tuple[dict[str, Any], Vocab, str]:
     """A policy document (TOML-able mapping), its vocabulary and its currency.
 
-    *rule_count* bounds the number of rules, *depth* the nesting of conditions.
+    *rule_count* bounds the number of rules, *depth* the nesting of conditions;
+    *std* makes the standard plugins' checks, facts and actions the usual ones.
     """
     vocab = Vocab(
-        extra=frozenset(draw(st.sets(st.sampled_from(sorted(EXTRA_CODES))))),
+        extra=frozenset(draw(st.sets(pick(sorted(EXTRA_CODES))))),
         relabel_tier=draw(st.booleans()),
     )
-    currency = draw(st.sampled_from(CURRENCIES))
+    currency = draw(pick(CURRENCIES))
     section: dict[str, Any] = {"currency": currency}
     if draw(st.integers(0, 5)) > 0:
-        section["default"] = draw(st.sampled_from(DECISIONS))
+        section["default"] = draw(pick(DECISIONS))
     doc: dict[str, Any] = {"version": 1, "policy": section}
     if vocab.extra or vocab.relabel_tier:
         doc["vocab"] = vocab.table()
     count = draw(st.integers(*rule_count))
-    doc["rule"] = [draw(rules(vocab, f"r{i}", depth)) for i in range(count)]
+    doc["rule"] = [draw(rules(vocab, f"r{i}", depth, std)) for i in range(count)]
     return doc, vocab, currency
 
 
 # -- requests and data -----------------------------------------------------------------
 
 
+def _realistic(draw: st.DrawFn, whole_digits: int) -> str:
+    """A non-negative amount of up to *whole_digits* digits before the point and
+    0-3 after it."""
+    places = draw(st.integers(0, 3))
+    number = Decimal(draw(st.integers(0, 10 ** (whole_digits + places) - 1)))
+    return str(number.scaleb(-places))
+
+
 def _price(draw: st.DrawFn) -> object:
-    """A unit price as JSON or TOML may give it: usually a string, else a number."""
-    text = draw(st.sampled_from(PRICES))
+    """A unit price as JSON or TOML may give it: usually a string, else a number.
+
+    Mostly the few prices of :data:`PRICES`; sometimes any realistic one (up to
+    999999.999: refunds are exact only within realistic magnitudes).
+    """
+    realistic = draw(st.integers(0, 3)) == 0
+    text = _realistic(draw, 6) if realistic else draw(pick(PRICES))
     style = draw(st.integers(0, 5))
     if style == 0:
         return float(text)
@@ -414,37 +628,52 @@ def _price(draw: st.DrawFn) -> object:
 
 
 @st.composite
-def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
-    """A valid request mapping (as JSON or TOML would give it)."""
-    tz = draw(st.sampled_from(OFFSETS))
+def requests(
+    draw: st.DrawFn, vocab: Vocab, currency: str, std: bool = False
+) -> dict[str, Any]:
+    """A valid request mapping (as JSON or TOML would give it).
+
+    With *std*, more orders are delivered and more parts have a supplier.
+    """
+    tz = draw(pick(OFFSETS))
     requested = BASE.astimezone(tz) + dt.timedelta(
         minutes=draw(st.integers(-3 * 24 * 60, 3 * 24 * 60))
     )
-    status = draw(st.sampled_from(VOCAB_CODES["status"]))
+    if std and draw(st.booleans()):
+        status = "delivered"
+    else:
+        status = draw(pick(VOCAB_CODES["status"]))
     shipped = status in ("shipped", "delivered")
     # placed <= shipped <= delivered <= requested: each as an instant in some
     # offset, or as its calendar date in requested_at's offset (a bare date)
     span = draw(st.integers(0, 40 * 24 * 60))
     placed = requested - dt.timedelta(minutes=span)
-    ship_after, deliver_after = sorted(
-        (draw(st.integers(0, span)), draw(st.integers(0, span)))
-    )
+    # the time since delivery is drawn itself, so that it spreads over the span
+    # (delivery windows end inside it as often as not)
+    deliver_after = span - draw(st.integers(0, span))
+    ship_after = draw(st.integers(0, deliver_after))
     order: dict[str, Any] = {"id": "SO-1", "status": status}
     order["placed_at"] = _moment(draw, placed, tz)
     if shipped and draw(st.booleans()):
         shipped_at = placed + dt.timedelta(minutes=ship_after)
         order["shipped_at"] = _moment(draw, shipped_at, tz)
+    delivered: dt.datetime | None = None
     if status == "delivered" and draw(st.integers(0, 4)) > 0:
         delivered = placed + dt.timedelta(minutes=deliver_after)
         order["delivered_at"] = _moment(draw, delivered, tz)
-    step = st.integers(0, 20 * 24 * 60).map(lambda m: dt.timedelta(minutes=m))
-    if draw(st.integers(0, 3)) == 0:
-        promised = placed + draw(step)
-        order["promised_at"] = promised.astimezone(draw(st.sampled_from(OFFSETS)))
+    if draw(st.integers(0, 1 if std else 2)) == 0:
+        if delivered is not None and draw(st.integers(0, 3)) > 0:  # around it
+            promised = delivered - dt.timedelta(minutes=draw(_LATENESS))
+        else:
+            promised = placed + dt.timedelta(minutes=draw(_PROMISE))
+        order["promised_at"] = _moment(draw, promised, tz)
     if draw(st.booleans()):
-        order["channel"] = draw(st.sampled_from(VOCAB_CODES["channel"]))
+        order["channel"] = draw(pick(VOCAB_CODES["channel"]))
     if draw(st.booleans()):
-        order["shipping_fee"] = draw(st.sampled_from(["20.00", "0", "7.5", "3"]))
+        if draw(st.integers(0, 2)) == 0:
+            order["shipping_fee"] = _realistic(draw, 4)
+        else:
+            order["shipping_fee"] = draw(pick(["20.00", "0", "7.5", "3", 15, 0.2]))
     if draw(st.booleans()):
         order["currency"] = currency
 
@@ -454,11 +683,12 @@ def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
     )
     order_lines = []
     for number in numbers_:
-        qty = draw(st.integers(1, 6))
+        large = draw(st.integers(0, 4)) == 0
+        qty = draw(st.integers(1, 1000) if large else st.integers(1, 6))
         oline: dict[str, Any] = {
             "line": number,
-            "sku": draw(st.sampled_from(SKUS)),
-            "category": draw(st.sampled_from(vocab.codes("category"))),
+            "sku": draw(pick(SKUS)),
+            "category": draw(pick(vocab.codes("category"))),
             "qty": qty,
             "unit_price": _price(draw),
         }
@@ -471,34 +701,38 @@ def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
         for key in ("special_order", "no_return", "kit"):
             if draw(st.integers(0, 2)) == 0:
                 oline[key] = draw(st.booleans())
+        if draw(st.integers(0, 3 if std else 1)) > 0:
+            oline["supplier"] = draw(pick(SUPPLIERS))
         if draw(st.booleans()):
-            oline["supplier"] = draw(st.sampled_from(SUPPLIERS))
-        if draw(st.booleans()):
-            oline["brand"] = draw(st.sampled_from(BRANDS))
+            oline["brand"] = draw(pick(BRANDS))
         if draw(st.integers(0, 3)) == 0:
-            oline["name"] = draw(st.sampled_from(["前刹车片", "", "plug"]))
+            oline["name"] = draw(pick(["前刹车片", "", "plug"]))
         if draw(st.integers(0, 3)) == 0:
-            oline["core_charge"] = draw(st.sampled_from(["0", "15.00", "2.5"]))
+            oline["core_charge"] = (
+                _realistic(draw, 3)
+                if draw(st.booleans())
+                else draw(pick(["0", "15.00", "2.5", 40]))
+            )
         order_lines.append(oline)
     order["lines"] = order_lines
 
-    returned = draw(
-        st.lists(st.sampled_from(numbers_), min_size=1, max_size=4, unique=True)
-    )
+    returned = draw(st.lists(pick(numbers_), min_size=1, max_size=4, unique=True))
+    ordered = {oline["line"]: oline["qty"] for oline in order_lines}
     lines = []
     for number in returned:
+        top = 8 if draw(st.booleans()) else ordered[number] + 2
         rline: dict[str, Any] = {
             "line": number,
-            "qty": draw(st.integers(1, 8)),
-            "reason": draw(st.sampled_from(vocab.codes("reason"))),
-            "condition": draw(st.sampled_from(VOCAB_CODES["condition"])),
+            "qty": draw(st.integers(1, top)),
+            "reason": draw(pick(vocab.codes("reason"))),
+            "condition": draw(pick(VOCAB_CODES["condition"])),
         }
         if draw(st.booleans()):
-            rline["packaging"] = draw(st.sampled_from(VOCAB_CODES["packaging"]))
+            rline["packaging"] = draw(pick(VOCAB_CODES["packaging"]))
         lines.append(rline)
-    customer: dict[str, Any] = {"id": draw(st.sampled_from(CUSTOMERS))}
+    customer: dict[str, Any] = {"id": draw(pick(CUSTOMERS))}
     if draw(st.integers(0, 3)) > 0:
-        customer["tier"] = draw(st.sampled_from(VOCAB_CODES["tier"]))
+        customer["tier"] = draw(pick(VOCAB_CODES["tier"]))
     return {
         "id": "RT-1",
         "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
@@ -515,7 +749,7 @@ def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:
     if style == 0:
         day = instant.astimezone(tz).date()
         return day.isoformat() if draw(st.booleans()) else day
-    moment = instant.astimezone(draw(st.sampled_from(OFFSETS)))
+    moment = instant.astimezone(draw(pick(OFFSETS)))
     return moment.isoformat() if style == 1 else moment
 
 
@@ -532,36 +766,49 @@ def _faults(name: str) -> tuple[str, ...]:
 def _fact_values(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
     kind = FACTS[name].kind
     if kind == "int":
-        return draw(st.integers(-2, 12) | st.integers(-(10**15), 10**15))
+        return draw(_DIFF_INTS)
     if kind == "decimal":
-        return draw(
-            st.integers(-2, 12)
-            | st.decimals(-1000, 1000, places=3, allow_nan=False, allow_infinity=False)
-        )
+        return draw(_DIFF_DECIMALS)
     if kind == "money":
-        return draw(st.decimals(0, 2000, places=3, allow_nan=False))
+        return draw(_DIFF_MONEY)
     if kind == "bool":
         return draw(st.booleans())
     if kind == "date":
-        return draw(_dates())
+        return draw(_DATES)
     if kind == "datetime":
-        return draw(_datetimes())
+        return draw(_DATETIMES)
     if kind == "enum":
-        return draw(st.sampled_from(VOCAB_CODES["tier"]))
-    return draw(st.sampled_from(CODES) | st.text(max_size=3))
+        return draw(pick(VOCAB_CODES["tier"]))
+    return draw(_STR_LITERALS["diff.code"])
 
 
 @st.composite
 def data_for(
     draw: st.DrawFn, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
 ) -> dict[str, Any]:
-    """The data mapping: the test plugin's per-line table for some of the lines.
+    """The data mapping: the test plugin's per-line table for some of the lines,
+    and the standard plugins' ``stock`` and ``supplier`` tables.
 
-    Each value is a fault marker with probability *fault_percent* %.
+    Each value of the test plugin's tables is a fault marker, and each stock or
+    supplier record malformed, with probability *fault_percent* %.
     """
 
     def faulty() -> bool:
         return draw(st.integers(0, 99)) < fault_percent
+
+    data: dict[str, Any] = {}
+    if draw(st.integers(0, 5)) > 0:
+        data["stock"] = {
+            sku: draw(pick(BAD_STOCK)) if faulty() else draw(stock_records())
+            for sku in draw(st.lists(pick(SKUS), unique=True, min_size=1))
+        }
+    if draw(st.integers(0, 5)) > 0:
+        data["supplier"] = {
+            supplier: (
+                draw(pick(BAD_SUPPLIER)) if faulty() else draw(supplier_records(vocab))
+            )
+            for supplier in draw(st.lists(pick(SUPPLIERS), unique=True, min_size=1))
+        }
 
     tables: dict[str, Any] = {}
     for number in line_numbers:
@@ -572,22 +819,47 @@ def data_for(
             if not draw(st.booleans()):
                 continue
             if faulty():
-                table[key] = draw(st.sampled_from(_faults(name)))
+                table[key] = draw(pick(_faults(name)))
             else:
                 table[key] = draw(_fact_values(name, vocab))
         if draw(st.booleans()):
             if faulty():
-                table["gate"] = draw(
-                    st.sampled_from([diff_facts.RAISE, diff_facts.BAD])
-                )
+                table["gate"] = draw(pick([diff_facts.RAISE, diff_facts.BAD]))
             else:
                 table["gate"] = draw(st.integers(-1, 5))
         if faulty():
             table["hold"] = diff_facts.RAISE
         tables[str(number)] = table
     if not tables and draw(st.booleans()):
-        return {}
-    return {"diff": tables}
+        return data
+    data["diff"] = tables
+    return data
+
+
+@st.composite
+def stock_records(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid ``[stock.SKU]``: reserved may be left out, or exceed on_hand."""
+    record = {"on_hand": draw(st.integers(0, 30))}
+    if draw(st.booleans()):
+        record["reserved"] = draw(_RESERVED)
+    return record
+
+
+@st.composite
+def supplier_records(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
+    """A valid ``[supplier.ID]``, every term optional."""
+    record: dict[str, Any] = {}
+    if draw(st.booleans()):
+        record["accepts_returns"] = draw(st.integers(0, 3)) > 0
+    if draw(st.integers(0, 3)) > 0:
+        record["window_days"] = draw(st.integers(0, 45))
+    if draw(st.booleans()):
+        record["restocking_fee_percent"] = draw(_FEE_PERCENTS)
+    if draw(st.booleans()):
+        record["non_returnable_categories"] = draw(
+            st.lists(pick(vocab.codes("category")), max_size=4)
+        )
+    return record
 
 
 @st.composite
@@ -597,13 +869,78 @@ def cases(
     max_requests: int = 3,
     rule_count: tuple[int, int] = (1, 8),
     depth: int = MAX_DEPTH,
+    std: bool = False,
 ) -> Case:
     """A policy and 1..*max_requests* requests with their data."""
-    doc, vocab, currency = draw(policies(rule_count, depth))
+    doc, vocab, currency = draw(policies(rule_count, depth, std))
     text = tomli_w.dumps(doc)
     pairs = []
     for _ in range(draw(st.integers(1, max_requests))):
-        request = draw(requests(vocab, currency))
+        request = draw(requests(vocab, currency, std))
         numbers_ = [line["line"] for line in request["lines"]]
         pairs.append((request, draw(data_for(numbers_, vocab, fault_percent))))
     return Case(text, tomllib.loads(text), currency, tuple(pairs))
+
+
+@st.composite
+def refund_cases(draw: st.DrawFn) -> Case:
+    """One refund, with every parameter, at the edges of realistic magnitudes.
+
+    Prices up to 999999.999 over 1–4 order lines of up to 1000 units, shipping
+    fees up to 99999.999, percents with up to four decimals, ``fee_min`` and
+    ``deduct`` up to 9999.999, in currencies with 0, 2 and 3 minor digits:
+    amounts far beyond a real order, still far within the 24 significant digits
+    a request may carry (and the 34 of the money context).
+    """
+    currency = draw(pick(("CNY", "JPY", "KWD")))
+    refund: dict[str, Any] = {"action": "refund"}
+    for key in ("percent", "fee_percent"):
+        if draw(st.integers(0, 3)) > 0:
+            places = draw(st.integers(0, 4))
+            top = 100 * 10**places
+            refund[key] = str(Decimal(draw(st.integers(0, top))).scaleb(-places))
+    for key in ("fee_min", "deduct"):
+        if draw(st.booleans()):
+            refund[key] = _realistic(draw, 4)
+    refund["include_shipping"] = draw(st.integers(0, 3)) > 0
+    refund["method"] = draw(pick(METHODS))
+    doc = {
+        "version": 1,
+        "policy": {"currency": currency, "default": "approve"},
+        "rule": [{"id": "refund", "then": [refund]}],
+    }
+    count = draw(st.integers(1, 4))
+    order: dict[str, Any] = {
+        "id": "SO-1",
+        "status": "delivered",
+        "placed_at": "2026-11-01",
+        "lines": [
+            {
+                "line": number,
+                "sku": "x",
+                "category": "brake",
+                "qty": draw(st.integers(1, 1000)),
+                "unit_price": _realistic(draw, 6),
+            }
+            for number in range(1, count + 1)
+        ],
+    }
+    if draw(st.integers(0, 3)) > 0:
+        order["shipping_fee"] = _realistic(draw, 5)
+    request = {
+        "id": "RT-1",
+        "requested_at": "2026-11-20T10:00:00+08:00",
+        "customer": {"id": "C-1"},
+        "order": order,
+        "lines": [
+            {
+                "line": number,
+                "qty": draw(st.integers(1, 1000)),
+                "reason": "defective",
+                "condition": "opened",
+            }
+            for number in range(1, count + 1)
+        ],
+    }
+    text = tomli_w.dumps(doc)
+    return Case(text, tomllib.loads(text), currency, ((request, {}),))

@@ -490,9 +490,7 @@ class Engine:
             except BaseException as exc:  # a plugin's fault: see is_fault
                 if not is_fault(exc):
                     raise
-                error = EvalError(rule_id, source, describe(exc))
-                if error not in errors:
-                    errors.append(error)
+                _report_once(errors, EvalError(rule_id, source, describe(exc)))
                 continue
             if multiple:
                 for earlier in results:
@@ -512,10 +510,19 @@ class Engine:
                 if not is_fault(exc):
                     raise
                 messages.append(template.text)
-                error = EvalError(rule_id, "message", describe(exc))
-                if error not in errors:
-                    errors.append(error)
+                _report_once(errors, EvalError(rule_id, "message", describe(exc)))
         return tuple(results), tuple(messages)
+
+
+def _report_once(errors: list[EvalError], error: EvalError) -> None:
+    """Keep *error* unless its rule's same action (or message) already failed.
+
+    A line whose action fails is planned again for review, and the actions
+    that apply to review run again: the same action failing a second time
+    (now, say, on a fact that is already unavailable) is the same failure.
+    """
+    if not any(e.rule == error.rule and e.source == error.source for e in errors):
+        errors.append(error)
 
 
 def _short(value: object) -> str:
