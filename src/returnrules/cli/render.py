@@ -26,6 +26,7 @@ from returnrules.policy.policy import Policy
 __all__ = [
     "DECISION_LABELS",
     "Style",
+    "action_fields",
     "plural",
     "render_decision",
     "render_problem",
@@ -174,7 +175,7 @@ class _Labels:
 # -- decisions ---------------------------------------------------------------------
 
 
-def _action_fields(action: ActionResult) -> str:
+def action_fields(action: ActionResult) -> str:
     fields = dict(action.fields)
     currency = fields.pop("currency", None)
     parts = []
@@ -240,7 +241,7 @@ def _render_line(
         for action in line.actions:
             out.append(
                 f"    {style.paint(action.action.ljust(width), 'cyan')}  "
-                f"{_action_fields(action)}  {style.dim(f'[{action.rule}]')}"
+                f"{action_fields(action)}  {style.dim(f'[{action.rule}]')}"
             )
     else:
         out.append(style.dim("    no actions"))
