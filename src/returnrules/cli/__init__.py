@@ -160,13 +160,18 @@ def arg(*names: str, **options: Any) -> Arg:
 
 @attrs.frozen
 class Command:
-    """A subcommand: its name, one-line help, examples, arguments and run."""
+    """A subcommand: its name, one-line help, examples, arguments and run.
+
+    A command with *subcommands* (``review list``, ``review resolve``) is a
+    group: its own *run* is None, and naming no subcommand prints its help.
+    """
 
     name: str
     help: str
     epilog: str
-    run: Run
+    run: Run | None
     args: tuple[Arg, ...] = ()
+    subcommands: tuple[Command, ...] = ()
 
 
 RULES = arg("--rules", metavar="RULES", default=DEFAULT_RULES,
@@ -284,9 +289,14 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     parser.add_argument(
         "--version", action="version", version=f"returnrules {__version__}"
     )
-    subparsers = parser.add_subparsers(
-        title="commands", dest="command", metavar="COMMAND"
-    )
+    _add_commands(parser, commands, "command")
+    return parser
+
+
+def _add_commands(
+    parser: argparse.ArgumentParser, commands: Sequence[Command], dest: str
+) -> None:
+    subparsers = parser.add_subparsers(title="commands", dest=dest, metavar="COMMAND")
     for command in commands:
         sub = subparsers.add_parser(
             command.name,
@@ -295,10 +305,21 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
             epilog=command.epilog,
             formatter_class=_formatter,
         )
-        sub.set_defaults(run=command.run)
+        sub.set_defaults(run=command.run or _help_of(sub))
         for argument in command.args:
             sub.add_argument(*argument.names, **argument.options)
-    return parser
+        if command.subcommands:
+            _add_commands(sub, command.subcommands, f"{dest}_{command.name}")
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Run:
+    """The run of a group named without a subcommand: its help, status 2."""
+
+    def run(args: argparse.Namespace, console: Console) -> int:
+        parser.print_help(console.err)
+        return BAD_INPUT
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
