@@ -5,8 +5,8 @@ the CLI prints them; decisions are drawn by ``render``'s own renderers, from
 the JSON the ledger keeps.  What a ledger holds came from many hands (request
 files, ``--by`` and ``--note``, executors' error messages, a database someone
 may have edited), so no control character from it ever reaches the output:
-:func:`printable` escapes them (``"\\u001b"``) in every line printed, and
-:func:`json_line` in every JSON line.
+:func:`printable` escapes them (``"\\u001b"``) in every line printed, JSON
+lines too (where the escapes are JSON's own).
 """
 
 from __future__ import annotations
@@ -129,14 +129,12 @@ def scrub(value: Any) -> Any:
     return value
 
 
-_C1: Final = re.compile(r"[\x7f-\x9f]")
-
-
 def json_line(value: Any) -> str:
-    """*value* as one line of JSON, Chinese as is, no control character raw
-    (``json`` escapes those below U+0020 itself; DEL and C1 it leaves)."""
-    text = json.dumps(value, ensure_ascii=False)
-    return _C1.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    """*value* as one line of JSON, Chinese as is.  ``json`` escapes the
+    control characters below U+0020 itself; :func:`printable` writes DEL and
+    the C1 ones as the JSON escapes they are (``\\u009b``), so a printed JSON
+    line carries none either and still decodes to the same value."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 # -- labels ---------------------------------------------------------------------------
