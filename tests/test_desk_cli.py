@@ -26,7 +26,7 @@ from returnrules.cli.commands import Console
 from returnrules.cli.desk import run_submit
 from returnrules.cli.render import Style
 from returnrules.cli.render_desk import json_line, printable
-from returnrules.desk.ledger import LATEST_VERSION
+from returnrules.desk.ledger import LATEST_VERSION, MIGRATIONS
 from tests.plugins import desk_exec
 
 ALLOWED = "tests.plugins.sample,tests.plugins.desk_exec"
@@ -749,9 +749,10 @@ def test_db_upgrade_creates_a_ledger_then_finds_it_up_to_date(
     result = cli("db", "upgrade", "--db", "new.db")
     assert result.code == 0
     assert result.lines == [
-        "new.db: applied migration 0001_initial",
+        *(f"new.db: applied migration {v:04d}_{name}" for v, name, _ in MIGRATIONS),
         f"new.db: schema version 0 → {LATEST_VERSION}",
     ]
+    assert result.lines[0] == "new.db: applied migration 0001_initial"
     url = f"sqlite://{tmp_path / 'new.db'}"  # sqlite:// and an absolute path
     again = cli("db", "upgrade", "--db", url)
     assert again.lines == [f"{url}: schema version {LATEST_VERSION}, up to date"]
