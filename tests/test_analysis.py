@@ -30,8 +30,8 @@ import returnrules
 from returnrules import Policy, cli
 from returnrules.plugin.api import UNSET, Data, LineContext
 from returnrules.policy.analysis import Analysis
-from tests.plugins import diff_facts
 from tests.strategies import Vocab, conditions, policies, requests
+from tests.test_differential import load as load_differential
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = 'version = 1\n[policy]\ncurrency = "CNY"\n'
@@ -266,9 +266,8 @@ def _contradictory(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _load(doc: dict[str, Any]) -> Policy:
-    return returnrules.loads_policy(
-        tomli_w.dumps(doc), source="rules.toml", plugins=[diff_facts], autoload=False
-    )
+    """The differential tests' policies: the test plugin and the standard pack."""
+    return load_differential(tomli_w.dumps(doc))
 
 
 def _in_region(policy: Policy, analysis: Analysis, mapping: dict[str, Any],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -76,3 +78,61 @@ def test_the_rule_example_is_a_valid_rule() -> None:
         'version = 1\n[policy]\ncurrency = "CNY"\n' + rule
     )
     assert policy.warnings == ()
+
+
+# -- the return desk's session ---------------------------------------------------------
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
+_SHA = re.compile(r"sha256 [0-9a-f]{12}")
+
+
+def _normalized(lines: list[str]) -> list[str]:
+    """Times and the policy's digest are the session's own."""
+    return [_SHA.sub("sha256 …", _TIME.sub("TIME", line)) for line in lines]
+
+
+def _shown_in(expected: list[str], actual: list[str]) -> bool:
+    """*expected* is *actual*, but where a line is ``…``: lines left out."""
+    chunks: list[list[str]] = [[]]
+    for line in expected:
+        if line == "…":
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    at = 0
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        starts = [
+            j
+            for j in range(at, len(actual) - len(chunk) + 1)
+            if actual[j : j + len(chunk)] == chunk
+            and (i > 0 or j == 0)
+            and (not last or j + len(chunk) == len(actual))
+        ]
+        if not starts:
+            return False
+        at = starts[0] + len(chunk)
+    return True
+
+
+def test_the_desk_session_prints_what_the_readme_shows(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (session,) = [b for b in blocks("console") if b.startswith("$ returnrules submit")]
+    steps = re.split(r"^\$ returnrules ", session, flags=re.M)[1:]
+    shutil.copy(ROOT / "rules.toml", tmp_path)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RETURNRULES_DB", raising=False)
+    monkeypatch.delenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    for step in steps:
+        command, *expected = step.rstrip("\n").split("\n")
+        code = cli.main(shlex.split(command))
+        actual = capsys.readouterr().out.splitlines()
+        assert code == 0, command
+        assert _shown_in(_normalized(expected), _normalized(actual)), (
+            command,
+            actual,
+        )

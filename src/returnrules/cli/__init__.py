@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +31,19 @@ from returnrules.cli.commands import (
     run_schema,
     run_test,
 )
+from returnrules.cli.desk import (
+    run_db_upgrade,
+    run_history,
+    run_ledger_verify,
+    run_resume,
+    run_review_list,
+    run_review_resolve,
+    run_show,
+    run_submit,
+)
+from returnrules.cli.render_desk import STATUS_LABELS
+from returnrules.desk.views import HistoryFilter
+from returnrules.model.convert import CONTROL
 
 __all__ = ["build_parser", "main"]
 
@@ -37,14 +51,21 @@ Run = Callable[[argparse.Namespace, Console], int]
 
 EXIT_CODES: Final = """\
 exit status:
-  0  done: the policy is clean, every request was evaluated, every case passed
-  1  the policy has errors, a case failed, or init would overwrite a file
-  2  a request, data or case file is invalid, or the command line is wrong"""
+  0  done: the policy is clean, every request was evaluated (or recorded),
+     every case passed, the ledger is intact
+  1  the policy has errors, a case failed, init would overwrite a file, or
+     the ledger cannot be used or was tampered with
+  2  a request, data or case file is invalid, a request conflicts with a
+     recorded one or is not in the ledger, or the command line is wrong
+  3  an action failed: it is recorded as failed, and
+     `returnrules resume --retry-failed` runs it again"""
 
 DESCRIPTION: Final = """\
 Decide auto-parts returns and cancellations (退单) with a typed policy written
 in TOML: check the policy like a type checker, dry-run requests against it
-(nothing is executed), and run the policy's own test cases."""
+(nothing is executed), and run the policy's own test cases.  At the return
+desk, submit requests to a ledger that records each decision, executes its
+actions exactly once, and keeps the history for review and audit."""
 
 EPILOG: Final = f"""\
 a rule author's round trip:
@@ -57,6 +78,15 @@ see what rules can use:
   returnrules facts                         facts, their types and plugins
   returnrules plugins                       checks and actions with parameters
   returnrules schema > rules.schema.json    editor completion for rules.toml
+
+at the return desk (the ledger: --db URL, $RETURNRULES_DB, or ./returnrules.db):
+  returnrules submit req.toml --data data.toml   decide, record, execute once
+  returnrules review list                   what waits for a person
+  returnrules review resolve RT-1 --decision approve --by 王芳
+  returnrules history --status failed       recorded requests, newest first
+  returnrules show RT-1                     one request's whole record
+  returnrules resume --retry-failed         run what a crash or failure left
+  returnrules ledger verify                 is every event intact?
 
 {EXIT_CODES}
 
@@ -142,6 +172,159 @@ examples:
 Writes DIR/rules.toml and DIR/tests/policy/starter.toml; refuses (exit status
 1) when either exists."""
 
+_LEDGER: Final = """\
+The ledger is --db URL: a path or sqlite:///PATH (SQLite), or
+postgresql://USER@HOST/DB (PostgreSQL, with the postgres extra, for several
+desks sharing one ledger); default $RETURNRULES_DB, else ./returnrules.db.
+A ledger that cannot be used is one line on stderr, exit status 1."""
+
+SUBMIT_EPILOG: Final = f"""\
+examples:
+  returnrules submit req.toml --data data.toml       decide, record, execute
+  returnrules submit today.jsonl --json > out.jsonl  JSON Lines, streamed
+  returnrules submit req.toml --db postgresql://desk@db/returns --by 王芳
+
+Each request is decided as `eval` decides it, recorded with the data it was
+decided with, then its actions are executed once each.  A request id already
+recorded with the same content is not decided or executed again: its recorded
+result is printed.  The same id with other content is refused (conflict) and
+nothing changes.  With --json each request gives one line: the `eval --json`
+object (with its trace) plus "status".  Exit status 0 when every request was
+recorded, 1 when the policy is invalid, 2 when a request or the data file is
+invalid or a conflict (the valid requests are still recorded; 2 wins over 3),
+3 when an action failed (recorded as failed: `returnrules resume
+--retry-failed` runs it again).
+
+{_LEDGER}"""
+
+RESUME_EPILOG: Final = f"""\
+examples:
+  returnrules resume                  run the actions a crash left pending
+  returnrules resume --retry-failed   ... and the ones that failed
+
+Each action runs under its idempotency key, and never again once done.  The
+executors are the plugins' of --rules (default ./rules.toml).  Prints each
+action run and how it ended, then the journal's counts.  Exit status 0 when
+no action is failed, 3 when some still are.
+
+{_LEDGER}"""
+
+REVIEW_EPILOG: Final = """\
+examples:
+  returnrules review list
+  returnrules review resolve RT-2026-0009 --decision approve --by 王芳 \\
+      --note "照片确认未安装"
+
+`resolve` makes a person's decision the line's (every line in review, or
+--line N) and executes the actions that follow from it, once."""
+
+REVIEW_LIST_EPILOG: Final = f"""\
+examples:
+  returnrules review list
+  returnrules review list --json      one request per line (JSON Lines)
+
+{_LEDGER}"""
+
+RESOLVE_EPILOG: Final = f"""\
+examples:
+  returnrules review resolve RT-2026-0009 --decision approve --by 王芳
+  returnrules review resolve RT-2026-0009 --line 2 --decision reject \\
+      --by 王芳 --note "已安装，不退"
+
+The line's decision becomes the person's; the actions the policy's matched
+rules plan for that decision are executed once; an event records who and why.
+Exit status 0 when done, 2 when the request is not in the ledger or has no
+such line waiting for review, 3 when an action failed (`returnrules resume
+--retry-failed` runs it again), 1 when the policy or the ledger cannot be
+used.
+
+{_LEDGER}"""
+
+HISTORY_EPILOG: Final = f"""\
+examples:
+  returnrules history                               the newest 100 requests
+  returnrules history --customer C-1001 --since 2026-11-01
+  returnrules history --status review --reason defective --json
+
+Statuses: {", ".join(f"{code} {label}" for code, label in STATUS_LABELS.items())}.
+Dates are the day a request was received, in UTC (--since from its start,
+--until to its end).  With --json each request gives one line.
+
+{_LEDGER}"""
+
+SHOW_EPILOG: Final = f"""\
+examples:
+  returnrules show RT-2026-0001
+  returnrules show RT-2026-0001 --json | jq .actions
+
+The request as given, what the data providers answered for each line, the
+decision and why, every action (key, state, attempts, result or error) and
+every event (time, who, what, note).  Exit status 2 when the request is not
+in the ledger.
+
+{_LEDGER}"""
+
+LEDGER_EPILOG: Final = """\
+examples:
+  returnrules ledger verify"""
+
+VERIFY_EPILOG: Final = f"""\
+examples:
+  returnrules ledger verify
+  returnrules ledger verify --db postgresql://desk@db/returns --json
+
+Walks every event in order and checks its hash and its place in the chain.
+Exit status 0 when intact: it prints the head (its seq and hash) - keep that
+somewhere else too, a copy cannot be rebuilt unnoticed against it.  Exit
+status 1 listing each edited, removed or reordered event.
+
+{_LEDGER}"""
+
+DB_EPILOG: Final = """\
+examples:
+  returnrules db upgrade"""
+
+UPGRADE_EPILOG: Final = f"""\
+examples:
+  returnrules db upgrade
+  RETURNRULES_DB=postgresql://desk@db/returns returnrules db upgrade
+
+Applies the migrations the ledger has not had (creating a new ledger), and
+creates or extends the tables of the installed plugins' executors.
+
+{_LEDGER}"""
+
+
+def _text(text: str) -> str:
+    """An argument of free text (a name, a note): not blank, no control
+    characters, at most 1,000 characters - what the ledger records."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("it is empty")
+    if CONTROL.search(text):
+        raise argparse.ArgumentTypeError("control characters are not allowed")
+    if len(text) > 1000:
+        raise argparse.ArgumentTypeError("at most 1,000 characters")
+    return text
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (write YYYY-MM-DD)"
+        ) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
 
 def _jobs(text: str) -> int:
     try:
@@ -167,13 +350,18 @@ def arg(*names: str, **options: Any) -> Arg:
 
 @attrs.frozen
 class Command:
-    """A subcommand: its name, one-line help, examples, arguments and run."""
+    """A subcommand: its name, one-line help, examples, arguments and run.
+
+    A command with *subcommands* (``review list``, ``review resolve``) is a
+    group: its own *run* is None, and naming no subcommand prints its help.
+    """
 
     name: str
     help: str
     epilog: str
-    run: Run
+    run: Run | None
     args: tuple[Arg, ...] = ()
+    subcommands: tuple[Command, ...] = ()
 
 
 RULES = arg("--rules", metavar="RULES", default=DEFAULT_RULES,
@@ -185,6 +373,30 @@ PLUGINS_OF = arg(
     help="also load the plugins of this policy's [plugins] (and its [vocab] codes)",
 )
 AS_JSON = arg("--json", action="store_true", help="print JSON")
+AS_JSON_LINES = arg(
+    "--json", action="store_true", help="print JSON Lines: one object per request"
+)
+DB = arg(
+    "--db",
+    metavar="URL",
+    default=None,
+    help="the ledger: a path, sqlite:///PATH or postgresql://... "
+    "(default: $RETURNRULES_DB, else ./returnrules.db)",
+)
+DESK_RULES = arg(
+    "--rules",
+    metavar="RULES",
+    default=DEFAULT_RULES,
+    help="the policy whose plugins' executors run the actions "
+    f"(default: ./{DEFAULT_RULES})",
+)
+BY = arg(
+    "--by",
+    metavar="NAME",
+    type=_text,
+    default=None,
+    help="who is at the desk, for the record (default: the OS user)",
+)
 
 COMMANDS: Final[tuple[Command, ...]] = (
     Command(
@@ -284,6 +496,153 @@ COMMANDS: Final[tuple[Command, ...]] = (
                 help="where to write them (default: the current directory)"),
         ),
     ),
+    Command(
+        "submit",
+        "decide, record and execute requests at the desk",
+        SUBMIT_EPILOG,
+        lambda a, c: run_submit(
+            a.requests, c, rules=a.rules, data=a.data, db=a.db, as_json=a.json,
+            by=a.by,
+        ),
+        (
+            arg("requests", nargs="+", metavar="REQUEST",
+                help="request files (.toml, .json, .jsonl), or - for one JSON "
+                "request on stdin"),
+            RULES,
+            arg("--data", metavar="DATA",
+                help="data for the plugins (stock, suppliers...): a .toml or "
+                ".json file"),
+            DB,
+            AS_JSON_LINES,
+            BY,
+        ),
+    ),
+    Command(
+        "resume",
+        "execute the actions a crash (or a failure) left undone",
+        RESUME_EPILOG,
+        lambda a, c: run_resume(
+            c, rules=a.rules, db=a.db, retry_failed=a.retry_failed, by=a.by
+        ),
+        (
+            DB,
+            DESK_RULES,
+            arg("--retry-failed", action="store_true",
+                help="also run the actions that failed again"),
+            BY,
+        ),
+    ),
+    Command(
+        "review",
+        "list and resolve the lines waiting for a person",
+        REVIEW_EPILOG,
+        None,
+        subcommands=(
+            Command(
+                "list",
+                "list the requests with lines waiting for review",
+                REVIEW_LIST_EPILOG,
+                lambda a, c: run_review_list(c, db=a.db, as_json=a.json),
+                (DB, AS_JSON_LINES),
+            ),
+            Command(
+                "resolve",
+                "decide a request's review lines and execute what follows",
+                RESOLVE_EPILOG,
+                lambda a, c: run_review_resolve(
+                    a.request_id, c, decision=a.decision, by=a.by, line=a.line,
+                    note=a.note, db=a.db, rules=a.rules,
+                ),
+                (
+                    arg("request_id", metavar="REQUEST_ID",
+                        help="the request's id"),
+                    arg("--line", metavar="N", type=_positive, default=None,
+                        help="the order line to decide (default: every line "
+                        "in review)"),
+                    arg("--decision", required=True, choices=("approve", "reject"),
+                        help="the person's decision"),
+                    arg("--by", metavar="NAME", required=True, type=_text,
+                        help="who decides, for the record"),
+                    arg("--note", metavar="TEXT", type=_text,
+                        help="why, for the record"),
+                    DB,
+                    DESK_RULES,
+                ),
+            ),
+        ),
+    ),
+    Command(
+        "history",
+        "list recorded requests, newest first",
+        HISTORY_EPILOG,
+        lambda a, c: run_history(
+            c,
+            where=HistoryFilter(
+                order=a.order, customer=a.customer, status=a.status,
+                reason=a.reason, since=a.since, until=a.until, limit=a.limit,
+            ),
+            db=a.db,
+            as_json=a.json,
+        ),
+        (
+            arg("--order", metavar="ID", help="only this order's requests"),
+            arg("--customer", metavar="ID", help="only this customer's requests"),
+            arg("--status", metavar="S", choices=tuple(STATUS_LABELS),
+                help="only requests in this status: "
+                + ", ".join(STATUS_LABELS)),
+            arg("--reason", metavar="R",
+                help="only requests with a line for this reason code"),
+            arg("--since", metavar="DATE", type=_date,
+                help="received on or after this day (YYYY-MM-DD, UTC)"),
+            arg("--until", metavar="DATE", type=_date,
+                help="received on or before this day (YYYY-MM-DD, UTC)"),
+            arg("--limit", metavar="N", type=_positive, default=100,
+                help="at most N requests, the newest (default: 100)"),
+            AS_JSON_LINES,
+            DB,
+        ),
+    ),
+    Command(
+        "show",
+        "show one request's whole record in the ledger",
+        SHOW_EPILOG,
+        lambda a, c: run_show(a.request_id, c, db=a.db, as_json=a.json),
+        (
+            arg("request_id", metavar="REQUEST_ID", help="the request's id"),
+            arg("--json", action="store_true", help="print the record as JSON"),
+            DB,
+        ),
+    ),
+    Command(
+        "ledger",
+        "check the ledger's event chain",
+        LEDGER_EPILOG,
+        None,
+        subcommands=(
+            Command(
+                "verify",
+                "check that every event is intact and in its chain",
+                VERIFY_EPILOG,
+                lambda a, c: run_ledger_verify(c, db=a.db, as_json=a.json),
+                (DB, AS_JSON),
+            ),
+        ),
+    ),
+    Command(
+        "db",
+        "manage the ledger's database schema",
+        DB_EPILOG,
+        None,
+        subcommands=(
+            Command(
+                "upgrade",
+                "apply the ledger's migrations, create the plugins' tables",
+                UPGRADE_EPILOG,
+                lambda a, c: run_db_upgrade(c, db=a.db),
+                (DB,),
+            ),
+        ),
+    ),
 )  # fmt: skip
 """Every subcommand, in the order ``--help`` lists them."""
 
@@ -303,9 +662,14 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     parser.add_argument(
         "--version", action="version", version=f"returnrules {__version__}"
     )
-    subparsers = parser.add_subparsers(
-        title="commands", dest="command", metavar="COMMAND"
-    )
+    _add_commands(parser, commands, "command")
+    return parser
+
+
+def _add_commands(
+    parser: argparse.ArgumentParser, commands: Sequence[Command], dest: str
+) -> None:
+    subparsers = parser.add_subparsers(title="commands", dest=dest, metavar="COMMAND")
     for command in commands:
         sub = subparsers.add_parser(
             command.name,
@@ -314,10 +678,21 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
             epilog=command.epilog,
             formatter_class=_formatter,
         )
-        sub.set_defaults(run=command.run)
+        sub.set_defaults(run=command.run or _help_of(sub))
         for argument in command.args:
             sub.add_argument(*argument.names, **argument.options)
-    return parser
+        if command.subcommands:
+            _add_commands(sub, command.subcommands, f"{dest}_{command.name}")
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Run:
+    """The run of a group named without a subcommand: its help, status 2."""
+
+    def run(args: argparse.Namespace, console: Console) -> int:
+        parser.print_help(console.err)
+        return BAD_INPUT
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,6 +55,8 @@ __all__ = [
     "FAILED",
     "OK",
     "Console",
+    "load_reporting",
+    "read_data_reporting",
     "run_check",
     "run_eval",
     "run_facts",
@@ -105,7 +107,7 @@ def _problems(problems: Iterable[Problem], style: Style) -> list[str]:
     return [render_problem(p, style) for p in problems]
 
 
-def _load(path: str, console: Console) -> Policy | None:
+def load_reporting(path: str, console: Console) -> Policy | None:
     """Load a policy, or print its problems on stderr and return None."""
     try:
         return load_policy(path)
@@ -172,7 +174,10 @@ def run_check(
 # -- eval ----------------------------------------------------------------------------
 
 
-def _data(path: str, policy: Policy, console: Console) -> Mapping[str, Any] | None:
+def read_data_reporting(
+    path: str, policy: Policy, console: Console
+) -> Mapping[str, Any] | None:
+    """Read and check a ``--data`` file, or print its problems and return None."""
     try:
         data = read_data(path)
         policy.check_data(data)
@@ -201,12 +206,12 @@ def run_eval(
     processes (0: one per core).  *progress* (default: when stderr is a
     terminal) shows the count, the rate and the time left on stderr.
     """
-    policy = _load(rules, console)
+    policy = load_reporting(rules, console)
     if policy is None:
         return FAILED
     data_map = None
     if data is not None:
-        data_map = _data(data, policy, console)
+        data_map = read_data_reporting(data, policy, console)
         if data_map is None:
             return BAD_INPUT
     if progress is None:

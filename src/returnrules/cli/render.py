@@ -28,6 +28,7 @@ from returnrules.policy.whynot import WhyNot
 __all__ = [
     "DECISION_LABELS",
     "Style",
+    "action_fields",
     "plural",
     "render_analysis",
     "render_decision",
@@ -178,7 +179,7 @@ class _Labels:
 # -- decisions ---------------------------------------------------------------------
 
 
-def _action_fields(action: ActionResult) -> str:
+def action_fields(action: ActionResult) -> str:
     fields = dict(action.fields)
     currency = fields.pop("currency", None)
     parts = []
@@ -244,7 +245,7 @@ def _render_line(
         for action in line.actions:
             out.append(
                 f"    {style.paint(action.action.ljust(width), 'cyan')}  "
-                f"{_action_fields(action)}  {style.dim(f'[{action.rule}]')}"
+                f"{action_fields(action)}  {style.dim(f'[{action.rule}]')}"
             )
     else:
         out.append(style.dim("    no actions"))

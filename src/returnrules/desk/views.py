@@ -323,3 +323,70 @@ def verify(ledger: Ledger, *, chunk: int = 10_000) -> Verification:
 
 
 __all__ += ["STATUSES", "Verification"]
+
+
+# -- for the desk's command line ---------------------------------------------------
+
+
+def journal(
+    ledger: Ledger,
+    *,
+    states: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Journal entries in the order ``resume`` runs them: those in *states*
+    (default: every state), or those with *keys*; each with its request id,
+    fields and result decoded."""
+    columns = ("request_id", *_JOURNAL_COLUMNS)
+    select = f"SELECT {', '.join(columns)} FROM journal"
+    rows: list[tuple[Any, ...]] = []
+    with ledger.read() as tx:
+        if keys is not None:
+            keys = list(keys)
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                rows += tx.all(
+                    f"{select} WHERE key IN ({', '.join('?' * len(part))})", part
+                )
+            order = {key: i for i, key in enumerate(keys)}
+            rows.sort(key=lambda row: order[row[1]])
+        elif states is not None:
+            rows = tx.all(
+                f"{select} WHERE state IN ({', '.join('?' * len(states))}) "
+                "ORDER BY created_at, key",
+                tuple(states),
+            )
+        else:
+            rows = tx.all(f"{select} ORDER BY created_at, key")
+    found = []
+    for row in rows:
+        entry = dict(zip(columns, row, strict=True))
+        entry["fields"] = json.loads(entry["fields"])
+        if entry["result"] is not None:
+            entry["result"] = json.loads(entry["result"])
+        found.append(entry)
+    return found
+
+
+def recorded_policies(ledger: Ledger) -> list[dict[str, Any]]:
+    """Every policy the ledger has decided with (sha256, source, text), oldest
+    first."""
+    with ledger.read() as tx:
+        rows = tx.all(
+            "SELECT sha256, source, text, first_used FROM policies "
+            "ORDER BY first_used, sha256"
+        )
+    return [
+        {"sha256": sha, "source": source, "text": text, "first_used": first}
+        for sha, source, text, first in rows
+    ]
+
+
+def ledger_tables(ledger: Ledger) -> dict[str, dict[str, str]]:
+    """The plugins' ledger tables: name → {column: type}."""
+    with ledger.read() as tx:
+        rows = tx.all("SELECT name, columns FROM ledger_tables ORDER BY name")
+    return {name: json.loads(columns) for name, columns in rows}
+
+
+__all__ += ["journal", "ledger_tables", "recorded_policies"]
