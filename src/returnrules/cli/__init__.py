@@ -42,6 +42,8 @@ from returnrules.cli.desk import (
     run_submit,
 )
 from returnrules.cli.render_desk import STATUS_LABELS
+from returnrules.cli.review import parse_by, run_replay, run_report
+from returnrules.desk.report import DEFAULT_BY
 from returnrules.desk.views import HistoryFilter
 from returnrules.model.convert import CONTROL
 
@@ -252,6 +254,44 @@ Dates are the day a request was received, in UTC (--since from its start,
 
 {_LEDGER}"""
 
+REPORT_EPILOG: Final = f"""\
+examples:
+  returnrules report                                  every line, every grouping
+  returnrules report --since 2026-11-01 --until 2026-11-30 --by reason,supplier
+  returnrules report --csv > returns.csv              one table for a spreadsheet
+  returnrules report --html review.html               a page with charts (offline)
+
+Per group (reason, category, supplier, brand, customer, month, deciding
+rule): the lines, how they were decided, the approval rate (of decided lines),
+the refunds paid and the fees kept; a supplier's defect rate is its defective
+quantity over what the ledger knows it sold, else over what came back (the
+basis column says which).  The database does the grouping.  --html needs the
+report extra (matplotlib) and a CJK font for Chinese chart labels (Debian:
+fonts-wqy-zenhei); without one the charts show the codes.
+
+{_LEDGER}"""
+
+REPLAY_EPILOG: Final = f"""\
+examples:
+  returnrules replay --rules draft.toml               the history under a draft
+  returnrules replay --rules draft.toml --since 2026-10-01 --json
+  returnrules replay --rules draft.toml --fail-on-change      in a policy's CI
+  returnrules replay requests/*.toml --rules new.toml --against rules.toml
+  returnrules replay --rules draft.toml --engine dask --scheduler tcp://h:8786
+
+Each recorded request is decided again under --rules with what the desk knew
+then: the request as given, the data snapshot, the data providers' answers
+(played back, not asked again) and what earlier requests had taken back.  It
+prints the lines whose decision, deciding rules or refund change, the matrix
+of decisions before → after, the refunds before and after, and the rules
+whose counts change.  Replaying under the policy that decided them reproduces
+every recorded decision and amount, and says so.  --jobs N decides in N
+worker processes; --engine dask on a Dask cluster (the dask extra; without
+--scheduler, a local one of N worker processes, at least 2).
+Exit status 1 with --fail-on-change when anything changed.
+
+{_LEDGER}"""
+
 SHOW_EPILOG: Final = f"""\
 examples:
   returnrules show RT-2026-0001
@@ -314,6 +354,13 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(
             f"not a date: {text!r} (write YYYY-MM-DD)"
         ) from None
+
+
+def _dimensions(text: str) -> tuple[str, ...]:
+    try:
+        return parse_by(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -610,6 +657,67 @@ COMMANDS: Final[tuple[Command, ...]] = (
         (
             arg("request_id", metavar="REQUEST_ID", help="the request's id"),
             arg("--json", action="store_true", help="print the record as JSON"),
+            DB,
+        ),
+    ),
+    Command(
+        "report",
+        "review the returns of a period: by reason, supplier, customer, month...",
+        REPORT_EPILOG,
+        lambda a, c: run_report(
+            c, since=a.since, until=a.until, by=a.by, html=a.html, db=a.db,
+            output="json" if a.json else "csv" if a.csv else "table",
+        ),
+        (
+            arg("--since", metavar="DATE", type=_date,
+                help="lines received on or after this day (YYYY-MM-DD, UTC)"),
+            arg("--until", metavar="DATE", type=_date,
+                help="lines received on or before this day (YYYY-MM-DD, UTC)"),
+            arg("--by", metavar="DIMENSIONS", type=_dimensions, default=DEFAULT_BY,
+                help="group by these, comma-separated (default: "
+                + ",".join(DEFAULT_BY) + "; also brand)"),
+            arg("--json", action="store_true", help="print the report as JSON"),
+            arg("--csv", action="store_true", help="print one CSV table"),
+            arg("--html", metavar="FILE",
+                help="write a self-contained page with charts to FILE"),
+            DB,
+        ),
+    ),
+    Command(
+        "replay",
+        "decide the history again under a new policy: what would change?",
+        REPLAY_EPILOG,
+        lambda a, c: run_replay(
+            a.requests, c, rules=a.rules, against=a.against, data=a.data,
+            since=a.since, until=a.until, as_json=a.json, html=a.html,
+            fail_on_change=a.fail_on_change, engine=a.engine,
+            scheduler=a.scheduler, jobs=a.jobs, db=a.db,
+        ),
+        (
+            arg("requests", nargs="*", metavar="REQUEST",
+                help="request files to replay instead of the ledger's history "
+                "(with --against)"),
+            arg("--rules", metavar="NEW", required=True,
+                help="the policy to decide with"),
+            arg("--against", metavar="OLD",
+                help="for request files: the policy to compare with"),
+            arg("--data", metavar="DATA",
+                help="for request files: data for the plugins"),
+            arg("--since", metavar="DATE", type=_date,
+                help="requests received on or after this day (UTC)"),
+            arg("--until", metavar="DATE", type=_date,
+                help="requests received on or before this day (UTC)"),
+            arg("--json", action="store_true", help="print the comparison as JSON"),
+            arg("--html", metavar="FILE",
+                help="write a self-contained page to FILE"),
+            arg("--fail-on-change", action="store_true",
+                help="exit 1 when any line changes"),
+            arg("--engine", choices=("local", "dask"), default="local",
+                help="where to decide: here (default) or on Dask"),
+            arg("--scheduler", metavar="ADDRESS",
+                help="a Dask scheduler (tcp://host:8786); default: a local cluster"),
+            arg("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                help="worker processes (default 1; 0: one per core)"),
             DB,
         ),
     ),

@@ -112,7 +112,7 @@ class _Printable(Console):
         super().error(*(printable(line, self.err_style) for line in lines))
 
 
-def _guarded(
+def guarded(
     console: Console, body: Callable[..., int], *args: Any, **kwargs: Any
 ) -> int:
     """Run a command's *body*; a ledger it cannot use is one line, status 1."""
@@ -136,7 +136,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def _opened(url: str, *, create: bool) -> Iterator[Ledger]:
+def opened(url: str, *, create: bool) -> Iterator[Ledger]:
     """The ledger at *url*, closed at the end.  Unless *create*, the ledger
     must exist already, in this program's schema: reading a mistyped path
     never leaves an empty ledger behind."""
@@ -181,7 +181,7 @@ def run_submit(
     by: str | None = None,
 ) -> int:
     """``returnrules submit``: decide, record and execute each request, streamed."""
-    return _guarded(
+    return guarded(
         console, _submit, requests, rules=rules, data=data, db=db, as_json=as_json,
         by=by,
     )  # fmt: skip
@@ -226,7 +226,7 @@ def _submit(
 
     bad = failed = 0
     first = True
-    with _opened(ledger_url(db), create=True) as ledger:
+    with opened(ledger_url(db), create=True) as ledger:
         desk = Desk(ledger, policy, data_map, actor=by)
         for outcome in desk.submit(items()):
             item = given.popleft()
@@ -297,7 +297,7 @@ def run_resume(
     by: str | None = None,
 ) -> int:
     """``returnrules resume``: run what a crash (or a failure) left undone."""
-    return _guarded(
+    return guarded(
         console, _resume, rules=rules, db=db, retry_failed=retry_failed, by=by
     )
 
@@ -308,7 +308,7 @@ def _resume(
     policy = load_reporting(rules, console)
     if policy is None:
         return FAILED
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         desk = Desk(ledger, policy, actor=by)
         states = ("pending", "failed") if retry_failed else ("pending",)
         keys = [entry["key"] for entry in journal(ledger, states=states)]
@@ -325,16 +325,16 @@ def run_review_list(
     console: Console, *, db: str | None = None, as_json: bool = False
 ) -> int:
     """``returnrules review list``: requests with a line waiting for a person."""
-    return _guarded(console, _review_list, db=db, as_json=as_json)
+    return guarded(console, _review_list, db=db, as_json=as_json)
 
 
 def _review_list(console: Console, *, db: str | None, as_json: bool) -> int:
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         queue = review_queue(ledger)
         if as_json:
             console.print(*(json_line(s.to_dict()) for s in queue))
             return OK
-        labels = _recorded_labels(ledger)
+        labels = recorded_labels(ledger)
     console.print(*render_queue(queue, labels, console.style))
     return OK
 
@@ -351,7 +351,7 @@ def run_review_resolve(
     rules: str,
 ) -> int:
     """``returnrules review resolve``: a person decides the lines in review."""
-    return _guarded(
+    return guarded(
         console, _resolve, request_id, decision=decision, by=by, line=line,
         note=note, db=db, rules=rules,
     )  # fmt: skip
@@ -371,7 +371,7 @@ def _resolve(
     policy = load_reporting(rules, console)
     if policy is None:
         return FAILED
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         before = show(ledger, request_id)
         if before is None:
             console.error(_not_found(request_id))
@@ -415,18 +415,18 @@ def run_history(
     as_json: bool = False,
 ) -> int:
     """``returnrules history``: recorded requests, newest first, filtered."""
-    return _guarded(console, _history, where=where, db=db, as_json=as_json)
+    return guarded(console, _history, where=where, db=db, as_json=as_json)
 
 
 def _history(
     console: Console, *, where: HistoryFilter, db: str | None, as_json: bool
 ) -> int:
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         found = history(ledger, where)
         if as_json:
             console.print(*(json_line(s.to_dict()) for s in found))
             return OK
-        labels = _recorded_labels(ledger)
+        labels = recorded_labels(ledger)
     console.print(*render_history(found, labels, console.style, limit=where.limit))
     return OK
 
@@ -435,11 +435,11 @@ def run_show(
     request_id: str, console: Console, *, db: str | None = None, as_json: bool = False
 ) -> int:
     """``returnrules show``: everything the ledger holds about one request."""
-    return _guarded(console, _show, request_id, db=db, as_json=as_json)
+    return guarded(console, _show, request_id, db=db, as_json=as_json)
 
 
 def _show(console: Console, request_id: str, *, db: str | None, as_json: bool) -> int:
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         record = show(ledger, request_id)
         if record is None:
             console.error(_not_found(request_id))
@@ -460,11 +460,11 @@ def run_ledger_verify(
     console: Console, *, db: str | None = None, as_json: bool = False
 ) -> int:
     """``returnrules ledger verify``: is every event intact and in its chain?"""
-    return _guarded(console, _verify, db=db, as_json=as_json)
+    return guarded(console, _verify, db=db, as_json=as_json)
 
 
 def _verify(console: Console, *, db: str | None, as_json: bool) -> int:
-    with _opened(ledger_url(db), create=False) as ledger:
+    with opened(ledger_url(db), create=False) as ledger:
         result = verify(ledger)
         url = ledger.url
     if as_json:
@@ -476,7 +476,7 @@ def _verify(console: Console, *, db: str | None, as_json: bool) -> int:
 
 def run_db_upgrade(console: Console, *, db: str | None = None) -> int:
     """``returnrules db upgrade``: apply the migrations, create plugin tables."""
-    return _guarded(console, _upgrade, db=db)
+    return guarded(console, _upgrade, db=db)
 
 
 def _upgrade(console: Console, *, db: str | None) -> int:
@@ -484,7 +484,7 @@ def _upgrade(console: Console, *, db: str | None) -> int:
     problems = [f"returnrules: {i.message}" for i in issues if i.severity == "error"]
     console.error(*problems)
     names = {version: name for version, name, _ in MIGRATIONS}
-    with _opened(ledger_url(db), create=True) as ledger:
+    with opened(ledger_url(db), create=True) as ledger:
         url = ledger.url
         before = ledger.schema_version()
         if before > LATEST_VERSION:
@@ -514,7 +514,7 @@ def _upgrade(console: Console, *, db: str | None) -> int:
 # -- labels and policies of the record ----------------------------------------------
 
 
-def _recorded_labels(ledger: Ledger) -> Labels:
+def recorded_labels(ledger: Ledger) -> Labels:
     """Labels from the core's vocabularies and every recorded policy's
     ``[vocab]`` additions (the newest policy's label wins)."""
     registry, _ = load_registry(autoload=False)

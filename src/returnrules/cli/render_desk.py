@@ -206,7 +206,7 @@ def width(text: str) -> int:
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -448,7 +448,7 @@ def render_history(
             ]
         )
     header = ["受理时间 (UTC)", "退单号", "订单", "客户", "状态", "行", "金额", "原因"]
-    table = _table(header, rows)
+    table = text_table(header, rows)
     out = [style.bold(table[0]), *table[1:]]
     shown = plural(len(summaries), "request")
     if len(summaries) >= limit:
@@ -595,7 +595,7 @@ def _events(events: Sequence[Mapping[str, Any]], style: Style) -> list[str]:
     if not rows:
         return ["  none"]
     header = ["", "时间 (UTC)", "操作人", "事件", "状态", "备注"]
-    return [f"  {line}" for line in _table(header, rows)]
+    return [f"  {line}" for line in text_table(header, rows)]
 
 
 # -- ledger verify --------------------------------------------------------------------
