@@ -10,7 +10,6 @@ take (``--db``, ``RETURNRULES_DB``, ``returnrules.db``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -89,7 +88,7 @@ def _report(
             return FAILED
         return _write_page(console, html, page)
     if output == "json":
-        console.print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        console.print(json_line(report.to_dict()))
     elif output == "csv":
         console.out.write(report.to_csv())
     else:
