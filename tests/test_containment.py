@@ -268,3 +268,10 @@ def test_what_a_plugin_prints_never_reaches_the_json_output(
     assert [json.loads(line)["decision"] for line in out.splitlines()] == ["approve"]
     assert "importing chatty" in err
     assert "checking 1" in err
+
+
+def test_quoted_values_escape_del_and_c1_controls_too() -> None:
+    from returnrules.model.errors import quote
+
+    # \x9b is CSI on some terminals: as dangerous as ESC [
+    assert quote("a\x9b[2Jb\x7fc\nd") == '"a\\u009b[2Jb\\u007fc\\nd"'

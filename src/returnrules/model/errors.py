@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal
 
@@ -74,6 +75,9 @@ def did_you_mean(word: object, candidates: Iterable[str]) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
+_C1: Final = re.compile("[\x7f-\x9f]")
+
+
 def quote(text: object) -> str:
     """A value from a request or data file, quoted safely for a message.
 
@@ -84,7 +88,10 @@ def quote(text: object) -> str:
     if not isinstance(text, str):
         return show(text)
     head, tail = _cut(text)
-    return json.dumps(head, ensure_ascii=False) + tail
+    # json.dumps escapes C0 controls; DEL and the C1 controls (a terminal
+    # reads \x9b as CSI) must not pass either.
+    quoted = json.dumps(head, ensure_ascii=False)
+    return _C1.sub(lambda m: f"\\u{ord(m[0]):04x}", quoted) + tail
 
 
 def show(value: object) -> str:
