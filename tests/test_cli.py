@@ -131,9 +131,9 @@ def test_check_prints_each_problem_as_file_line_col_then_a_count(cli: Run) -> No
     result = cli("check", "broken.toml")
     assert result.code == 1
     assert result.lines == [
-        'broken.toml:8:10: error: unknown fact "line.reson"; '
+        'broken.toml:8:17: error: unknown fact "line.reson"; '
         'did you mean "line.reason"?',
-        "broken.toml:9:1: error: invalid decision 'aprove'; "
+        'broken.toml:9:10: error: invalid decision "aprove"; '
         'did you mean "approve"? (approve, reject, review)',
         'broken.toml:13:29: error: operator "lt" does not apply to part.kit '
         "(bool); use eq, ne",
@@ -551,7 +551,7 @@ def test_eval_with_an_invalid_policy_exits_1_with_its_problems(cli: Run) -> None
     result = cli("eval", "request.toml", "--rules", "broken.toml")
     assert result.code == 1
     assert result.out == ""
-    assert result.err_lines[0].startswith("broken.toml:8:10: error: unknown fact")
+    assert result.err_lines[0].startswith("broken.toml:8:17: error: unknown fact")
     assert result.err_lines[-1] == "Found 3 errors."
 
 

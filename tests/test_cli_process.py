@@ -53,7 +53,7 @@ def test_the_console_script_runs_check() -> None:
     result = run("check", "broken.toml", command=(str(SCRIPT),))
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == (
-        'broken.toml:8:10: error: unknown fact "line.reson"; '
+        'broken.toml:8:17: error: unknown fact "line.reson"; '
         'did you mean "line.reason"?'
     )
     assert result.stdout.endswith("Found 3 errors.\n")

@@ -417,13 +417,13 @@ def test_a_refund_never_reports_a_negative_zero(
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ("percent = 120", "action refund: must be ≤ 100, got 120"),
-        ("fee_percent = -1", "action refund: must be ≥ 0, got -1"),
-        ("fee_min = -5", "action refund: must be ≥ 0, got -5"),
+        ("percent = 120", "action refund: percent: must be ≤ 100, got 120"),
+        ("fee_percent = -1", "action refund: fee_percent: must be ≥ 0, got -1"),
+        ("fee_min = -5", "action refund: fee_min: must be ≥ 0, got -5"),
         ('deduct = "abc"', "expected a decimal number"),
-        ('fee_min = "１０"', "expected a decimal number like 180.10, got '１０'"),
-        ('percent = " 50"', "expected a decimal number like 180.10, got ' 50'"),
-        ('deduct = "5\\n"', "expected a decimal number like 180.10, got '5\\n'"),
+        ('fee_min = "１０"', 'expected a decimal number like 180.10, got "１０"'),
+        ('percent = " 50"', 'expected a decimal number like 180.10, got " 50"'),
+        ('deduct = "5\\n"', 'expected a decimal number like 180.10, got "5\\n"'),
         ('include_shipping = "yes"', "expected true or false"),
         ('method = "account_credt"', 'did you mean "account_credit"?'),
         ('method = "cash"', '"original", "store_credit", "account_credit"'),
@@ -439,6 +439,18 @@ def test_bad_refund_parameters_are_reported_at_load_time(
     assert found.startswith("rules.toml:7:")
     assert "error: action refund: " in found
     assert expected in found
+
+
+def test_a_bad_money_parameter_is_named_and_shown_at_its_value() -> None:
+    # issue 11: it said "action refund: expected a decimal number like 180.10,
+    # got 'x'" at the key, without saying it was fee_min
+    (found,) = problems(
+        '[[rule]]\nid = "r"\nthen = [ { action = "refund", fee_min = "x" } ]\n'
+    )
+    assert found == (
+        "rules.toml:7:41: error: action refund: fee_min: "
+        'expected a decimal number like 180.10, got "x"'
+    )
 
 
 def test_money_parameters_accept_numbers_and_strings() -> None:

@@ -358,11 +358,13 @@ def test_values_are_located_where_they_start() -> None:
         ("rule", 0, "then", "action"): (7, 19),
         ("rule", 0, "then", "fee_min"): (7, 39),
     }
-    # the key where a value has no position of its own (a [[table]], a table
-    # by a header, a path the scan never reached)
+    # a [[table]] has only its key; a path not written is at the longest
+    # prefix that is, its value first
     assert locate_value(found, ("rule", 0, "priority")) == (4, 16)
     assert locate_value(found, ("rule", 0)) == (2, 3)
-    assert locate_value(found, ("rule", 0, "then", "nope")) == (7, 1)
+    assert locate_value(found, ("rule", 0, "then", "nope")) == (7, 8)
+    assert locate_value(found, ("rule", 0, "id", 0)) == (3, 6)
+    assert locate_value(found, ("nope",)) == (1, 1)
 
 
 def test_empty_document() -> None:

@@ -320,10 +320,15 @@ def locate(
 
 
 def locate_value(found: Positions, path: Sequence[str | int]) -> tuple[int, int]:
-    """Position of the value at `path`; where it is not known (a table opened
-    by a header, a path the scan did not reach), :func:`locate`'s answer."""
-    at = found.values.get(tuple(path))
-    return at if at is not None else locate(found.keys, path)
+    """Where the value at `path` is written: the longest prefix of `path` with
+    a position, its value's if it has one, else its key's (a table opened by a
+    header has only a key); (1, 1) if none."""
+    for length in range(len(path), 0, -1):
+        prefix = tuple(path[:length])
+        at = found.values.get(prefix) or found.keys.get(prefix)
+        if at is not None:
+            return at
+    return (1, 1)
 
 
 _SYNTAX_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")

@@ -14,7 +14,7 @@ import re
 import typing
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 import cattrs
@@ -55,6 +55,7 @@ from returnrules.model.vocab import Vocabulary
 __all__ = [
     "MAX_STRING",
     "Bounds",
+    "CattrsIssue",
     "Context",
     "VocabCode",
     "converter",
@@ -404,11 +405,28 @@ def converter(context: Context = Context()) -> cattrs.Converter:
     return conv
 
 
-Triple = tuple[PathKey, str, str]
+class CattrsIssue(NamedTuple):
+    """One problem cattrs found: where, what, and its code.
+
+    *about_key* is true when the problem is the key written at *path* (an
+    unknown key, a mapping key outside its vocabulary), not the value after
+    it: a policy problem is then shown at the key, else at the value.
+    """
+
+    path: PathKey
+    message: str
+    code: str
+    about_key: bool = False
 
 
-def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
-    """Flatten a cattrs validation error into ``(path, message, code)``."""
+_MAPPING_KEY: Final = "Structuring mapping key"
+"""How cattrs notes a mapping key (not its value) that failed to structure."""
+
+
+def issues_from_cattrs(
+    exc: BaseException, path: PathKey, *, about_key: bool = False
+) -> Iterator[CattrsIssue]:
+    """Flatten a cattrs validation error into :class:`CattrsIssue` items."""
     if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
@@ -417,7 +435,9 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
                 if isinstance(note, IterableValidationNote)
                 else public_name(note.name)
             )
-            yield from issues_from_cattrs(sub, (*path, key))
+            yield from issues_from_cattrs(
+                sub, (*path, key), about_key=str(note).startswith(_MAPPING_KEY)
+            )
         for sub in without:
             yield from issues_from_cattrs(sub, path)
     elif isinstance(exc, ForbiddenExtraKeysError):
@@ -428,18 +448,22 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
         )
         for extra in sorted(exc.extra_fields, key=str):
             key = extra if isinstance(extra, str) else repr(extra)
-            yield (
+            yield CattrsIssue(
                 (*path, key),
                 f"unknown key {quote(key)}{did_you_mean(key, known)}",
                 "unknown-key",
+                about_key=True,
             )
     elif isinstance(exc, KeyError):
         what = f' "{path[-1]}"' if path else ""
-        yield path, f"missing required key{what}", "missing-key"
+        yield CattrsIssue(
+            path, f"missing required key{what}", "missing-key", about_key=True
+        )
     elif isinstance(exc, ValueError):
-        yield path, str(exc), "bad-value"
+        yield CattrsIssue(path, str(exc), "bad-value", about_key)
     else:
-        yield path, f"invalid value ({type(exc).__name__}: {exc})", "bad-value"
+        message = f"invalid value ({type(exc).__name__}: {exc})"
+        yield CattrsIssue(path, message, "bad-value", about_key)
 
 
 def structure_data(
@@ -460,7 +484,10 @@ def structure_data(
         return converter(Context(vocabularies=vocabularies)).structure(value, cls)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         raise RequestError(
-            [RequestProblem(*issue) for issue in issues_from_cattrs(exc, path)]
+            [
+                RequestProblem(issue.path, issue.message, issue.code)
+                for issue in issues_from_cattrs(exc, path)
+            ]
         ) from None
 
 
@@ -479,7 +506,7 @@ def validate_as(t: Any) -> Callable[[Any, Any, Any], None]:
         except (ClassValidationError, IterableValidationError, ValueError) as exc:
             problems = [
                 f"{format_path(where)}: {message}" if where else message
-                for where, message, _ in issues_from_cattrs(exc, ())
+                for where, message, *_ in issues_from_cattrs(exc, ())
             ]
             raise ValueError(f"{attribute.name}: {'; '.join(problems)}") from None
 

@@ -547,7 +547,10 @@ def parse_request(
     try:
         raw = conv.structure(mapping, _RawRequest)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
-        problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
+        problems.extend(
+            RequestProblem(issue.path, issue.message, issue.code)
+            for issue in issues_from_cattrs(exc, ())
+        )
         problems.extend(_raw_references(mapping))
         raise RequestError(problems) from None
     problems.extend(_check(raw))
