@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -35,11 +36,22 @@ __all__ = ["build_parser", "main"]
 
 Run = Callable[[argparse.Namespace, Console], int]
 
-EXIT_CODES: Final = """\
+BROKEN_PIPE: Final = 128 + getattr(signal, "SIGPIPE", 13)
+"""141: the status of a program the reader of its output left (`| head -1`).
+
+Well-behaved Unix tools (cat, grep, sort) are ended by SIGPIPE then, and the
+shell reports 128 + 13; Python ignores the signal and raises BrokenPipeError
+instead, so returnrules stops quietly and exits with that same status.  Never
+1, which says the policy has errors."""
+
+EXIT_CODES: Final = f"""\
 exit status:
-  0  done: the policy is clean, every request was evaluated, every case passed
-  1  the policy has errors, a case failed, or init would overwrite a file
-  2  a request, data or case file is invalid, or the command line is wrong"""
+  0    done: the policy is clean, every request was evaluated, every case passed
+  1    the policy has errors, a case failed, or init would overwrite a file
+  2    a request, data or case file is invalid, or the command line is wrong
+  130  interrupted (Ctrl-C)
+  {BROKEN_PIPE}  the reader of the output went away (`| head -1`): stopped quietly,
+       as cat or grep would be by SIGPIPE"""
 
 DESCRIPTION: Final = """\
 Decide auto-parts returns and cancellations (退单) with a typed policy written
@@ -323,13 +335,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The command writes through the console; anything else printed while
         # it runs (a plugin's print) goes to stderr, never into the output.
         with contextlib.redirect_stdout(sys.stderr):
-            return run(args, console)
+            status = run(args, console)
+        sys.stdout.flush()  # a reader gone away shows here, if not before
+        return status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (`returnrules eval ... | head`): stop quietly,
-        # and keep Python from failing again when it flushes stdout at exit.
+        # The reader went away (`returnrules eval ... | head -1`): stop
+        # quietly with SIGPIPE's status, and keep Python from failing again
+        # when it flushes stdout at exit.
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return BROKEN_PIPE
