@@ -232,9 +232,15 @@ def _render_line(
             f"    no deciding rule matched: the policy's default ({policy.default})"
         )
     out.extend(f"      » {message}" for message in line.messages)
-    others = [r for r in line.matched if r not in line.decided_by]
-    if others:
-        out.append(style.dim(f"    also matched: {', '.join(others)}"))
+    # Matched rules that neither decided the line nor gave it an action (their
+    # decide lost, their actions are for other decisions or overridden): say
+    # so, rather than list them as if they counted.  `--explain` tells why.
+    acting = {action.rule for action in line.actions}
+    idle = [r for r in line.matched if r not in line.decided_by and r not in acting]
+    if idle:
+        out.append(
+            style.dim(f"    matched, no effect on {line.decision}: {', '.join(idle)}")
+        )
     if line.actions:
         width = max(len(a.action) for a in line.actions)
         for action in line.actions:
