@@ -130,8 +130,11 @@ examples:
 
 Then put `#:schema ./rules.schema.json` on the first line of rules.toml: Taplo
 and Even Better TOML complete fact, check and action names, parameters,
-operators and vocabulary codes.  With --rules, the policy's [plugins] and
-[vocab] additions are included."""
+operators and vocabulary codes.  Without --rules, a code of an open vocabulary
+(reason, category...) may be any code, since a policy's [vocab] can add it;
+the known ones are offered.  With --rules, the policy's [plugins] and [vocab]
+additions are included and codes must be exactly the policy's: run it again
+after changing them."""
 
 LISTING_EPILOG: Final = """\
 examples:
