@@ -133,6 +133,9 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         "part.kit": "bool",
         "part.core_charge": "money",
         "part.supplier": "str?",
+        "part.warranty_days": "int?",
+        "part.obsolete": "bool",
+        "request.return_shipping": "money?",
         "diff.score": "int?",
         "diff.ratio": "decimal?",
         "diff.flag": "bool?",
@@ -233,6 +236,8 @@ class OrderLine:
     kit: bool
     core_charge: Fraction | None
     supplier: str | None
+    warranty_days: int | None
+    obsolete: bool
 
 
 @attrs.frozen
@@ -258,6 +263,7 @@ class Request:
     delivered_at: dt.date | None
     order_lines: tuple[OrderLine, ...]
     lines: tuple[ReturnLine, ...]
+    return_shipping: Fraction | None
 
 
 def _moment(value: object) -> dt.date:
@@ -304,6 +310,8 @@ def read_request(raw: Mapping[str, Any]) -> Request:
                     else _number(ol["core_charge"])
                 ),
                 supplier=ol.get("supplier"),
+                warranty_days=ol.get("warranty_days"),
+                obsolete=ol.get("obsolete", False),
             )
             for ol in order["lines"]
         ),
@@ -316,6 +324,11 @@ def read_request(raw: Mapping[str, Any]) -> Request:
                 packaging=rl.get("packaging", "original"),
             )
             for rl in raw["lines"]
+        ),
+        return_shipping=(
+            None
+            if raw.get("return_shipping") is None
+            else _number(raw["return_shipping"])
         ),
     )
 
@@ -406,6 +419,11 @@ class _Line:
             return oline.unit_price * rline.qty
         if name == "part.core_charge":
             return oline.core_charge or Fraction(0)
+        if name == "part.warranty_days":
+            days = oline.warranty_days
+            return None if days is None else Fraction(days)
+        if name == "request.return_shipping":
+            return req.return_shipping
         simple: dict[str, Callable[[], object]] = {
             "order.status": lambda: req.status,
             "order.channel": lambda: req.channel,
@@ -422,6 +440,7 @@ class _Line:
             "part.special_order": lambda: oline.special_order,
             "part.no_return": lambda: oline.no_return,
             "part.kit": lambda: oline.kit,
+            "part.obsolete": lambda: oline.obsolete,
             "part.supplier": lambda: oline.supplier,
         }
         return simple[name]()

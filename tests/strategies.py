@@ -29,7 +29,8 @@ What the policies cover:
 
 Requests have 1–4 return lines over 1–4 order lines (return qty below, equal
 to and above the returnable qty), every order status, optional
-``shipped_qty``/``returned_qty``/``shipping_fee``/``supplier``/...,
+``shipped_qty``/``returned_qty``/``shipping_fee``/``supplier``/
+``warranty_days``/``obsolete``/``return_shipping``/...,
 ``requested_at`` in various UTC offsets, and ``placed_at``/``shipped_at``/
 ``delivered_at`` as bare dates or date-times in other offsets (or absent).
 The data gives each line the plugin's fact values, with faults (a resolver
@@ -479,6 +480,10 @@ def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
             oline["name"] = draw(st.sampled_from(["前刹车片", "", "plug"]))
         if draw(st.integers(0, 3)) == 0:
             oline["core_charge"] = draw(st.sampled_from(["0", "15.00", "2.5"]))
+        if draw(st.integers(0, 3)) == 0:
+            oline["warranty_days"] = draw(st.sampled_from([0, 7, 30, 90, 365]))
+        if draw(st.integers(0, 3)) == 0:
+            oline["obsolete"] = draw(st.booleans())
         order_lines.append(oline)
     order["lines"] = order_lines
 
@@ -499,13 +504,16 @@ def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
     customer: dict[str, Any] = {"id": draw(st.sampled_from(CUSTOMERS))}
     if draw(st.integers(0, 3)) > 0:
         customer["tier"] = draw(st.sampled_from(VOCAB_CODES["tier"]))
-    return {
+    request: dict[str, Any] = {
         "id": "RT-1",
         "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
         "customer": customer,
         "order": order,
         "lines": lines,
     }
+    if draw(st.integers(0, 3)) == 0:
+        request["return_shipping"] = draw(st.sampled_from(["15.00", "0", 12, "7.5"]))
+    return request
 
 
 def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:

@@ -689,7 +689,7 @@ def test_plugins_lists_origin_and_parameters(cli: Run) -> None:
         "      tags: list[str] = []",
     ]
     assert "    action note (many per line)" in out
-    assert out[-1] == "3 plugins: 26 facts, 4 checks, 5 actions"
+    assert out[-1] == "3 plugins: 29 facts, 4 checks, 5 actions"
 
 
 def test_plugins_without_rules_lists_the_default_registry(cli: Run) -> None:
@@ -740,12 +740,12 @@ def test_plugins_reports_a_plugin_that_does_not_load(cli: Run, tmp_path: Path) -
 def test_facts_lists_types_plugins_and_codes(cli: Run) -> None:
     result = cli("facts", "--rules", "rules.toml")
     assert result.code == 0
-    rows = {line.split()[0]: line.split()[1:3] for line in result.lines[1:27]}
+    rows = {line.split()[0]: line.split()[1:3] for line in result.lines[1:30]}
     assert rows["request.days_since_delivery"] == ["int?", "core"]
     assert rows["line.reason"] == ["enum[reason]", "core"]
     assert rows["sample.level"] == ["int?", "sample"]
     assert "core_return 旧件返还" in result.out
-    assert result.lines[-1] == "26 facts"
+    assert result.lines[-1] == "29 facts"
 
 
 def test_facts_json(cli: Run) -> None:

@@ -241,6 +241,67 @@ def test_a_quantity_is_a_positive_integer(
     assert problems(request_dict) == [f"$.lines[0].qty: {message}"]
 
 
+# -- the optional keys of issue 11 -----------------------------------------------------
+
+
+def test_return_shipping_warranty_days_and_obsolete_are_read(
+    request_dict: dict[str, Any],
+) -> None:
+    request_dict["return_shipping"] = "15.00"
+    request_dict["order"]["lines"][0].update(warranty_days=365, obsolete=True)
+    request = parse_request(request_dict)
+    assert request.return_shipping == Money.of("15.00", "CNY")
+    assert (request.order.lines[0].warranty_days, request.order.lines[0].obsolete) == (
+        365,
+        True,
+    )
+    # in the policy's currency, as every amount of a request
+    moved = parse_request(request_dict, currency="JPY")
+    assert moved.return_shipping == Money.of(15, "JPY")
+
+
+def test_the_optional_keys_default_to_absent_and_false(
+    request_dict: dict[str, Any],
+) -> None:
+    request = parse_request(request_dict)
+    assert request.return_shipping is None
+    assert request.order.lines[0].warranty_days is None
+    assert request.order.lines[0].obsolete is False
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("return_shipping",), "-5", "must be ≥ 0, got -5"),
+        (("return_shipping",), "x", 'expected a decimal number like 180.10, got "x"'),
+        (("return_shipping",), True, "expected an amount of money, got true"),
+        (("order", "lines", 0, "warranty_days"), -1, "must be ≥ 0, got -1"),
+        (("order", "lines", 0, "warranty_days"), "90", 'expected an integer, got "90"'),
+        (("order", "lines", 0, "warranty_days"), 10**13, "integer out of range: "
+         "10000000000000"),
+        (("order", "lines", 0, "obsolete"), "yes", 'expected true or false, got "yes"'),
+        (("order", "lines", 0, "obsolete"), 1, "expected true or false, got 1"),
+    ],
+)  # fmt: skip
+def test_bad_optional_keys_of_issue_11_are_reported_at_their_path(
+    request_dict: dict[str, Any], path: tuple[Any, ...], value: object, message: str
+) -> None:
+    target: Any = request_dict
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    where = "$." + ".".join(str(p) for p in path).replace(".0.", "[0].")
+    assert problems(request_dict) == [f"{where}: {message}"]
+
+
+def test_a_misspelt_return_shipping_is_suggested(request_dict: dict[str, Any]) -> None:
+    request_dict["return_shiping"] = "15.00"
+    assert problems(request_dict) == [
+        '$.return_shiping: unknown key "return_shiping"; '
+        'did you mean "return_shipping"?'
+    ]
+
+
 def test_an_unknown_order_line_lists_the_orders_lines(
     request_dict: dict[str, Any],
 ) -> None:

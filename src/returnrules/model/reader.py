@@ -36,6 +36,7 @@ from returnrules.model.errors import (
 from returnrules.model.money import MAX_DIGITS, Money, is_currency_code
 from returnrules.model.request import (
     SHIPPED_STATUSES,
+    Amount,
     CategoryCode,
     ChannelCode,
     ConditionCode,
@@ -77,6 +78,7 @@ class _RawRequest:
     customer: Customer
     order: Order
     lines: tuple[ReturnLine, ...]
+    return_shipping: Amount | None = None
 
 
 # -- cross-field checks -----------------------------------------------------------
@@ -261,7 +263,7 @@ def _fields(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(names), frozenset(required)
 
 
-_REQUEST_KEYS = frozenset(("id", "requested_at", "customer", "order", "lines"))
+_REQUEST_KEYS, _REQUEST_REQUIRED = _fields(_RawRequest)
 _CUSTOMER_KEYS, _CUSTOMER_REQUIRED = _fields(Customer)
 _ORDER_KEYS, _ORDER_REQUIRED = _fields(Order)
 _OLINE_KEYS, _OLINE_REQUIRED = _fields(OrderLine)
@@ -376,7 +378,10 @@ def _fast(
     Anything :func:`_check` would report is declined too, so that the
     converter path reports it: what this returns needs no further check.
     """
-    if type(m) is not dict or m.keys() != _REQUEST_KEYS:
+    if type(m) is not dict:
+        raise _Decline
+    keys = m.keys()
+    if keys != _REQUEST_REQUIRED and not (_REQUEST_REQUIRED <= keys <= _REQUEST_KEYS):
         raise _Decline
     codes = _codes_of(vocabularies)
     c = _table_of(m["customer"], _CUSTOMER_KEYS, _CUSTOMER_REQUIRED)
@@ -417,6 +422,7 @@ def _fast(
             raise _Decline
         core = ol.get("core_charge")
         supplier = ol.get("supplier")
+        warranty = ol.get("warranty_days")
         # Positional, in the fields' order: attrs' __init__ is quicker so.
         by_number[number] = OrderLine(
             Qty(number),  # line
@@ -433,6 +439,8 @@ def _fast(
             _flag(ol.get("kit", False)),  # kit
             None if core is None else _amount(core, currency),  # core_charge
             None if supplier is None else _text(supplier),  # supplier
+            None if warranty is None else Count(_number(warranty, 0)),  # warranty_days
+            _flag(ol.get("obsolete", False)),  # obsolete
         )
     promised, shipped_at, delivered = (
         o.get("promised_at"),
@@ -480,6 +488,7 @@ def _fast(
         pairs.append((rline, oline))
     if len(returns) > 1 and len({rline.line for rline in returns}) < len(returns):
         raise _Decline  # an order line listed twice
+    return_shipping = m.get("return_shipping")
     return Request(
         _text(m["id"]),  # id
         requested_at,  # requested_at
@@ -488,6 +497,9 @@ def _fast(
         tuple(returns),  # lines
         currency,  # currency
         tuple(pairs),  # pairs
+        return_shipping=(
+            None if return_shipping is None else _amount(return_shipping, currency)
+        ),
     )
 
 
@@ -565,4 +577,5 @@ def parse_request(
         lines=raw.lines,
         currency=the_currency,
         pairs=tuple((rline, by_number[rline.line]) for rline in raw.lines),
+        return_shipping=raw.return_shipping,
     )
