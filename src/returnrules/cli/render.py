@@ -174,22 +174,27 @@ class _Labels:
 # -- decisions ---------------------------------------------------------------------
 
 
+_MONEY_FIELDS: Final = (
+    "amount",
+    "fee",
+    "deducted",
+    "shipping",
+    "return_shipping",
+    "core_charge",
+)
+"""Reported fields that are amounts in the reported ``currency``."""
+
+
 def _action_fields(action: ActionResult) -> str:
     fields = dict(action.fields)
     currency = fields.pop("currency", None)
     parts = []
     for key, value in fields.items():
         text = show(value)
-        if (
-            currency is not None
-            and isinstance(value, str)
-            and key in ("amount", "fee", "deducted", "shipping")
-        ):
-            text = f"{text} {currency}"
+        if currency is not None and isinstance(value, str) and key in _MONEY_FIELDS:
+            text = f"{text} {currency}"  # (Money shows its currency itself)
         parts.append(f"{key} {text}")
-    if currency is not None and not any(
-        k in fields for k in ("amount", "fee", "deducted", "shipping")
-    ):
+    if currency is not None and not any(k in fields for k in _MONEY_FIELDS):
         parts.append(f"currency {currency}")
     return ", ".join(parts)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 import typing
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
@@ -24,7 +25,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, override
 
 from returnrules.model.bounds import Bounds, VocabCode
 from returnrules.model.errors import (
@@ -202,6 +203,31 @@ def table_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], A
     return structure
 
 
+def _is_mapping(t: Any) -> bool:
+    """``dict[K, V]`` and the like (not an attrs class, which is a table too)."""
+    origin = typing.get_origin(t) or t
+    return (
+        isinstance(origin, type)
+        and issubclass(origin, Mapping)
+        and not attrs.has(origin)
+    )
+
+
+def _mapping_hook(
+    t: Any, converter: cattrs.Converter
+) -> Callable[[object, object], object]:
+    """cattrs' own mapping hook, for a mapping only: ``per_tier = 5`` is
+    "expected a table, got 5", not an AttributeError about ``.items``."""
+    fn: Callable[[Any, Any], Any] = make_mapping_structure_fn(t, converter)
+
+    def structure(value: object, _: object) -> object:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table, got {show(value)}")
+        return fn(value, t)
+
+    return structure
+
+
 def _is_literal(t: Any) -> bool:
     return typing.get_origin(t) is typing.Literal
 
@@ -219,6 +245,50 @@ def _literal_hook(t: Any) -> Callable[[object, object], object]:
             )
             raise ValueError(f"expected one of {choices}, got {show(value)}{hint}")
         return value
+
+    return structure
+
+
+def _literal_union(t: Any) -> bool:
+    """``Literal["original"] | Money`` (optionally ``| None``): a word or a value."""
+    if typing.get_origin(t) not in (typing.Union, types.UnionType):
+        return False
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    literals = [a for a in args if _is_literal(a)]
+    return bool(literals) and len(args) - len(literals) == 1
+
+
+def _literal_union_hook(
+    t: Any, converter: cattrs.Converter
+) -> Callable[[object, object], object]:
+    """One of the words of the ``Literal`` members, else the other member.
+
+    ``return_shipping_cap = "original"`` or ``= "12.00"``: a word that is not
+    one of them is reported with both choices and a suggestion.
+    """
+    args = typing.get_args(t)
+    optional = type(None) in args
+    words = [w for a in args if _is_literal(a) for w in typing.get_args(a)]
+    (other,) = [a for a in args if a is not type(None) and not _is_literal(a)]
+    choices = " or ".join(f'"{w}"' if isinstance(w, str) else show(w) for w in words)
+
+    def structure(value: object, _: object) -> object:
+        if value is None and optional:
+            return None
+        if isinstance(value, str) and value in words:
+            return value
+        try:
+            return converter.structure(value, other)
+        except ValueError as exc:
+            text = str(exc)
+            if not text.startswith("expected "):
+                raise  # a value of the other kind, out of its bounds
+            hint = (
+                did_you_mean(value, map(str, words)) if isinstance(value, str) else ""
+            )
+            raise ValueError(
+                f"expected {choices}, or {text.removeprefix('expected ')}{hint}"
+            ) from None
 
     return structure
 
@@ -353,7 +423,8 @@ def make_converter(context: Context = Context()) -> cattrs.Converter:
 
     The one configuration of cattrs in returnrules: strict primitives (no
     ``int(True)``, no ``str(5)``), tables only for attrs classes (unknown
-    keys refused, with a suggestion), ``Literal[...]`` with suggestions,
+    keys refused, with a suggestion), ``Literal[...]`` with suggestions, a
+    word or a value (``Literal["original"] | Money``),
     ``Annotated[..., Bounds(...)]`` and ``Annotated[str, VocabCode(...)]``,
     money in the context's currency, and the request model's quantities,
     codes and moments.  Prefer :func:`converter`, which keeps one per context.
@@ -367,7 +438,11 @@ def make_converter(context: Context = Context()) -> cattrs.Converter:
     conv.register_structure_hook(dt.date, strict_date)
     conv.register_structure_hook(Money, _money_hook(context.currency))
     conv.register_structure_hook_factory(attrs.has, lambda cls: table_hook(cls, conv))
+    conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(t, conv))
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
+    conv.register_structure_hook_factory(
+        _literal_union, lambda t: _literal_union_hook(t, conv)
+    )
     conv.register_structure_hook_factory(
         lambda t: _annotation(t, VocabCode) is not None,
         lambda t: _vocab_hook(t, context.vocabularies),
