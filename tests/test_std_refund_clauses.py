@@ -19,6 +19,8 @@ the fen):
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -497,3 +499,19 @@ def test_the_desk_sees_the_return_shipping_of_a_refund(
         "refund  amount 378.20 CNY, fee 0.00 CNY, method original, "
         "return_shipping 18.20 CNY  [our-mistake]"
     ) in out
+
+
+def test_the_clauses_in_docs_policy_md_load_without_warnings() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "policy.md").read_text("utf-8")
+    (clauses,) = [
+        b for b in re.findall(r"```toml\n(.*?)```", doc, re.S) if "[[rule]]" in b
+    ]
+    loaded = policy(clauses)
+    assert loaded.warnings == ()
+    assert [r.id for r in loaded.rules] == [
+        "our-mistake",
+        "core-return",
+        "after-warranty",
+        "obsolete",
+        "changed-mind",
+    ]
