@@ -255,17 +255,17 @@ def test_eval_shows_the_decision_deciding_rules_and_actions(cli: Run) -> None:
         "unopened (未拆封)  →  approve (通过)",
         "    decided by wrong-part: 错发配件全额退款",
         "      » 错发配件：全额退款",
-        "    matched, no effect on approve: tell-customer",
         "    pay   amount 360.00 CNY  [wrong-part]",
         "    note  to warehouse, message BOSCH-0986494 × 2  [wrong-part]",
     ]
 
 
-def test_eval_does_not_list_a_rule_that_gave_actions_as_without_effect(
+def test_eval_names_the_matched_rules_whose_decision_lost_and_no_others(
     cli: Run, tmp_path: Path
 ) -> None:
-    # issue 11: "also matched: ..." listed rules that did nothing beside rules
-    # that added actions; only the first are listed now, and said to be idle
+    # issue 11: "also matched: ..." listed, under an approved line, rules that
+    # matched but did nothing (a notification for rejections), as if they
+    # counted; --explain shows every rule
     policy = write(
         tmp_path / "rules.toml",
         """\
@@ -278,8 +278,8 @@ modules = ["tests.plugins.sample", "tests.plugins.cli_extras"]
 id = "approve-it"
 decide = "approve"
 [[rule]]
-id = "pay-it"
-then = [{ action = "pay" }]
+id = "look-first"
+decide = "review"
 [[rule]]
 id = "pay-less"
 then = [{ action = "pay", percent = 50 }]
@@ -290,9 +290,12 @@ then = [{ action = "note", to = "customer", message = "no" }]
 """,
     )
     result = cli("eval", "request.toml", "--rules", str(policy))
-    assert "    matched, no effect on approve: pay-less, on-reject" in result.lines
-    assert "    pay  amount 360.00 CNY  [pay-it]" in result.lines
+    assert "    decided by look-first" in result.lines
+    assert "    overruled: approve-it would approve" in result.lines
+    assert not any("on-reject" in line for line in result.lines)
     assert not any("also matched" in line for line in result.lines)
+    explained = cli("eval", "request.toml", "--rules", str(policy), "--explain")
+    assert "on-reject" in explained.out
 
 
 def test_eval_shows_each_line_of_a_partial_decision(cli: Run) -> None:

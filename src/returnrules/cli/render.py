@@ -237,15 +237,17 @@ def _render_line(
             f"    no deciding rule matched: the policy's default ({policy.default})"
         )
     out.extend(f"      » {message}" for message in line.messages)
-    # Matched rules that neither decided the line nor gave it an action (their
-    # decide lost, their actions are for other decisions or overridden): say
-    # so, rather than list them as if they counted.  `--explain` tells why.
-    acting = {action.rule for action in line.actions}
-    idle = [r for r in line.matched if r not in line.decided_by and r not in acting]
-    if idle:
-        out.append(
-            style.dim(f"    matched, no effect on {line.decision}: {', '.join(idle)}")
-        )
+    # A matched rule whose own decide lost is worth a word ("online-7-day-no-
+    # reason would approve"); matched rules that simply had nothing to do with
+    # this decision (a notification for rejections on an approved line) are
+    # left to --explain, which shows every rule.
+    overruled = [
+        f"{rule_id} would {rules[rule_id].decide}"
+        for rule_id in line.matched
+        if rule_id in rules and rules[rule_id].decide not in (None, line.decision)
+    ]
+    if overruled:
+        out.append(style.dim(f"    overruled: {', '.join(overruled)}"))
     if line.actions:
         width = max(len(a.action) for a in line.actions)
         for action in line.actions:
