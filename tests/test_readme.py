@@ -93,3 +93,18 @@ def test_the_rule_example_is_a_valid_rule() -> None:
         'version = 1\n[policy]\ncurrency = "CNY"\n' + rule
     )
     assert policy.warnings == ()
+
+
+def test_the_sample_output_is_what_the_first_command_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a new user runs the first command and compares: every line must be there
+    monkeypatch.chdir(ROOT)
+    first = blocks("console")[0].splitlines()[0]
+    argv = first.split(".venv/bin/returnrules ", 1)[1].split()
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    (sample,) = [b for b in blocks("text") if b.startswith("RT-2026-0001")]
+    assert [line.rstrip() for line in sample.splitlines()] == [
+        line.rstrip() for line in printed
+    ]
