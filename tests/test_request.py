@@ -260,6 +260,16 @@ def test_return_shipping_warranty_days_and_obsolete_are_read(
     assert moved.return_shipping == Money.of(15, "JPY")
 
 
+def test_return_shipping_takes_the_evaluating_policys_currency(
+    request_dict: dict[str, Any],
+) -> None:
+    # read without a currency (the default), evaluated under a JPY policy
+    request_dict["return_shipping"] = "15.00"
+    request = parse_request(request_dict).in_currency("JPY")
+    assert request.return_shipping == Money.of(15, "JPY")
+    assert request.amount == Money.of(360, "JPY")
+
+
 def test_the_optional_keys_default_to_absent_and_false(
     request_dict: dict[str, Any],
 ) -> None:
