@@ -515,3 +515,30 @@ def test_the_clauses_in_docs_policy_md_load_without_warnings() -> None:
         "obsolete",
         "changed-mind",
     ]
+
+
+def test_the_new_facts_are_listed_and_in_the_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["facts", "--json"]) == 0
+    types = {f["name"]: f["type"] for f in json.loads(capsys.readouterr().out)}
+    assert types["request.return_shipping"] == "money?"
+    assert types["part.warranty_days"] == "int?"
+    assert types["part.obsolete"] == "bool"
+    assert main(["schema"]) == 0
+    defs = json.loads(capsys.readouterr().out)["$defs"]
+    assert defs["fact:part.obsolete"]["propertyNames"] == {
+        "enum": ["fact", "eq", "ne", "present"]
+    }
+    assert "le" in defs["fact:part.warranty_days"]["properties"]
+    assert "gt" in defs["fact:request.return_shipping"]["properties"]
+
+
+def test_a_bad_literal_for_a_new_fact_is_reported_at_the_value() -> None:
+    (found,) = problems(
+        '[[rule]]\nid = "r"\nwhen = { fact = "part.warranty_days", gt = "1y" }\n'
+    )
+    assert found == (
+        "rules.toml:7:44: error: part.warranty_days is int?: expected an integer, "
+        'got "1y"'
+    )
