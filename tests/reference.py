@@ -182,6 +182,9 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         "part.kit": "bool",
         "part.core_charge": "money",
         "part.supplier": "str?",
+        "part.warranty_days": "int?",
+        "part.obsolete": "bool",
+        "request.return_shipping": "money?",
         "diff.score": "int?",
         "diff.ratio": "decimal?",
         "diff.flag": "bool?",
@@ -313,6 +316,8 @@ class OrderLine:
     kit: bool
     core_charge: Fraction | None
     supplier: str | None
+    warranty_days: int | None
+    obsolete: bool
 
 
 @attrs.frozen
@@ -342,6 +347,7 @@ class Request:
     currency: str
     order_lines: tuple[OrderLine, ...]
     lines: tuple[ReturnLine, ...]
+    return_shipping: Fraction | None
 
 
 def _moment(value: object) -> dt.date:
@@ -400,6 +406,8 @@ def read_request(raw: Mapping[str, Any], currency: str = "CNY") -> Request:
                     else _number(ol["core_charge"])
                 ),
                 supplier=ol.get("supplier"),
+                warranty_days=ol.get("warranty_days"),
+                obsolete=ol.get("obsolete", False),
             )
             for ol in order["lines"]
         ),
@@ -412,6 +420,11 @@ def read_request(raw: Mapping[str, Any], currency: str = "CNY") -> Request:
                 packaging=rl.get("packaging", "original"),
             )
             for rl in raw["lines"]
+        ),
+        return_shipping=(
+            None
+            if raw.get("return_shipping") is None
+            else _number(raw["return_shipping"])
         ),
     )
 
@@ -600,6 +613,11 @@ class _Line:
             return oline.unit_price * rline.qty
         if name == "part.core_charge":
             return oline.core_charge or Fraction(0)
+        if name == "part.warranty_days":
+            days = oline.warranty_days
+            return None if days is None else Fraction(days)
+        if name == "request.return_shipping":
+            return req.return_shipping
         simple: dict[str, Callable[[], object]] = {
             "order.status": lambda: req.status,
             "order.channel": lambda: req.channel,
@@ -616,6 +634,7 @@ class _Line:
             "part.special_order": lambda: oline.special_order,
             "part.no_return": lambda: oline.no_return,
             "part.kit": lambda: oline.kit,
+            "part.obsolete": lambda: oline.obsolete,
             "part.supplier": lambda: oline.supplier,
         }
         return simple[name]()

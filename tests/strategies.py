@@ -42,7 +42,8 @@ rest.
 Requests have 1–4 return lines over 1–4 order lines (qty 1–6, sometimes up to
 1000; return qty below, equal to and above the returnable qty), every order
 status, optional ``shipped_qty``/``returned_qty``/``shipping_fee``/
-``supplier``/``core_charge``/..., ``requested_at`` in various UTC offsets, and
+``supplier``/``core_charge``/``warranty_days``/``obsolete``/
+``return_shipping``/..., ``requested_at`` in various UTC offsets, and
 ``placed_at``/``shipped_at``/``promised_at``/``delivered_at`` as bare dates or
 date-times in other offsets (or absent).  Prices, shipping fees and core
 charges are a few fixed values or any realistic amount (up to 999999.999).
@@ -713,6 +714,10 @@ def requests(
                 if draw(st.booleans())
                 else draw(pick(["0", "15.00", "2.5", 40]))
             )
+        if draw(st.integers(0, 3)) == 0:
+            oline["warranty_days"] = draw(st.sampled_from([0, 7, 30, 90, 365]))
+        if draw(st.integers(0, 3)) == 0:
+            oline["obsolete"] = draw(st.booleans())
         order_lines.append(oline)
     order["lines"] = order_lines
 
@@ -733,13 +738,16 @@ def requests(
     customer: dict[str, Any] = {"id": draw(pick(CUSTOMERS))}
     if draw(st.integers(0, 3)) > 0:
         customer["tier"] = draw(pick(VOCAB_CODES["tier"]))
-    return {
+    request: dict[str, Any] = {
         "id": "RT-1",
         "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
         "customer": customer,
         "order": order,
         "lines": lines,
     }
+    if draw(st.integers(0, 3)) == 0:
+        request["return_shipping"] = draw(st.sampled_from(["15.00", "0", 12, "7.5"]))
+    return request
 
 
 def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:

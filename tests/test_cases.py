@@ -393,7 +393,7 @@ def test_an_invalid_policy_is_reported_once_and_its_cases_fail(cli: Run) -> None
     write("cases.toml", CASES.replace('rules = "rules.toml"', 'rules = "broken.toml"'))
     result = cli("cases.toml")
     assert result.code == 1
-    assert result.lines[0].startswith("broken.toml:3:1: error: [policy] currency")
+    assert result.lines[0].startswith("broken.toml:3:12: error: [policy] currency")
     assert result.lines[1:3] == [
         "FAILED cases.toml:4: a wrong part is paid in full",
         "    the policy broken.toml does not load (1 error; run: returnrules check "

@@ -131,9 +131,9 @@ def test_check_prints_each_problem_as_file_line_col_then_a_count(cli: Run) -> No
     result = cli("check", "broken.toml")
     assert result.code == 1
     assert result.lines == [
-        'broken.toml:8:10: error: unknown fact "line.reson"; '
+        'broken.toml:8:17: error: unknown fact "line.reson"; '
         'did you mean "line.reason"?',
-        "broken.toml:9:1: error: invalid decision 'aprove'; "
+        'broken.toml:9:10: error: invalid decision "aprove"; '
         'did you mean "approve"? (approve, reject, review)',
         'broken.toml:13:29: error: operator "lt" does not apply to part.kit '
         "(bool); use eq, ne",
@@ -255,10 +255,47 @@ def test_eval_shows_the_decision_deciding_rules_and_actions(cli: Run) -> None:
         "unopened (未拆封)  →  approve (通过)",
         "    decided by wrong-part: 错发配件全额退款",
         "      » 错发配件：全额退款",
-        "    also matched: tell-customer",
         "    pay   amount 360.00 CNY  [wrong-part]",
         "    note  to warehouse, message BOSCH-0986494 × 2  [wrong-part]",
     ]
+
+
+def test_eval_names_the_matched_rules_whose_decision_lost_and_no_others(
+    cli: Run, tmp_path: Path
+) -> None:
+    # issue 11: "also matched: ..." listed, under an approved line, rules that
+    # matched but did nothing (a notification for rejections), as if they
+    # counted; --explain shows every rule
+    policy = write(
+        tmp_path / "rules.toml",
+        """\
+version = 1
+[policy]
+currency = "CNY"
+[plugins]
+modules = ["tests.plugins.sample", "tests.plugins.cli_extras"]
+[[rule]]
+id = "approve-it"
+decide = "approve"
+[[rule]]
+id = "look-first"
+decide = "review"
+[[rule]]
+id = "pay-less"
+then = [{ action = "pay", percent = 50 }]
+[[rule]]
+id = "on-reject"
+for = ["reject"]
+then = [{ action = "note", to = "customer", message = "no" }]
+""",
+    )
+    result = cli("eval", "request.toml", "--rules", str(policy))
+    assert "    decided by look-first" in result.lines
+    assert "    overruled: approve-it would approve" in result.lines
+    assert not any("on-reject" in line for line in result.lines)
+    assert not any("also matched" in line for line in result.lines)
+    explained = cli("eval", "request.toml", "--rules", str(policy), "--explain")
+    assert "on-reject" in explained.out
 
 
 def test_eval_shows_each_line_of_a_partial_decision(cli: Run) -> None:
@@ -551,7 +588,7 @@ def test_eval_with_an_invalid_policy_exits_1_with_its_problems(cli: Run) -> None
     result = cli("eval", "request.toml", "--rules", "broken.toml")
     assert result.code == 1
     assert result.out == ""
-    assert result.err_lines[0].startswith("broken.toml:8:10: error: unknown fact")
+    assert result.err_lines[0].startswith("broken.toml:8:17: error: unknown fact")
     assert result.err_lines[-1] == "Found 3 errors."
 
 
@@ -655,7 +692,7 @@ def test_plugins_lists_origin_and_parameters(cli: Run) -> None:
         "      tags: list[str] = []",
     ]
     assert "    action note (many per line)" in out
-    assert out[-1] == "3 plugins: 26 facts, 4 checks, 5 actions"
+    assert out[-1] == "3 plugins: 29 facts, 4 checks, 5 actions"
 
 
 def test_plugins_without_rules_lists_the_default_registry(cli: Run) -> None:
@@ -706,12 +743,12 @@ def test_plugins_reports_a_plugin_that_does_not_load(cli: Run, tmp_path: Path) -
 def test_facts_lists_types_plugins_and_codes(cli: Run) -> None:
     result = cli("facts", "--rules", "rules.toml")
     assert result.code == 0
-    rows = {line.split()[0]: line.split()[1:3] for line in result.lines[1:27]}
+    rows = {line.split()[0]: line.split()[1:3] for line in result.lines[1:30]}
     assert rows["request.days_since_delivery"] == ["int?", "core"]
     assert rows["line.reason"] == ["enum[reason]", "core"]
     assert rows["sample.level"] == ["int?", "sample"]
     assert "core_return 旧件返还" in result.out
-    assert result.lines[-1] == "26 facts"
+    assert result.lines[-1] == "29 facts"
 
 
 def test_facts_json(cli: Run) -> None:

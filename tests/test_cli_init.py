@@ -8,6 +8,7 @@ refund arithmetic), and against the real pack when it is installed.
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import tomllib
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import returnrules
 from returnrules.cli import main
 from returnrules.cli.cases import CaseRunner, load_case_file
-from returnrules.cli.starter import sample_request, starter_files
+from returnrules.cli.starter import SAMPLE_REQUEST, sample_request, starter_files
 from tests.plugins import fake_std
 
 
@@ -83,12 +84,45 @@ def test_init_then_check_and_test_with_the_standard_pack(
     assert capsys.readouterr().out.splitlines()[-1] == "4 passed, 0 failed"
 
 
-def test_the_starter_files_are_tomli_w_output_that_round_trips() -> None:
+def test_the_starter_files_explain_themselves_and_parse() -> None:
     for path, text in starter_files().items():
-        doc = tomllib.loads(text)
-        assert doc, path
+        assert tomllib.loads(text), path
         assert text.startswith("# "), "each starter file explains itself"
-    assert "decided_by = [" in starter_files()[Path("tests/policy/starter.toml")]
+
+
+def test_the_starter_request_is_the_sample_request() -> None:
+    cases = tomllib.loads(starter_files()[Path("tests/policy/starter.toml")])
+    assert cases["request"] == SAMPLE_REQUEST
+
+
+def _conditions_style(text: str) -> set[str]:
+    """How a TOML text writes its rules' `when`: `when = {`, `when.all = [`..."""
+    found = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[rule.") or line.startswith("[[rule."):
+            found.add(line)  # a sub-table of a rule: [rule.when], [[rule.then]]
+        elif line.startswith("when"):
+            found.add(line.split("=")[0].strip())
+    return found
+
+
+def test_the_starter_writes_rules_as_the_readme_and_the_shipped_policy_do() -> None:
+    # issue 11: init wrote [rule.when] sub-tables, the README and rules.toml
+    # `when.all = [...]`: one style in everything a new author copies from
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    copied_from = {
+        "starter": starter_files()[Path("rules.toml")],
+        "rules.toml": (root / "rules.toml").read_text(encoding="utf-8"),
+        "README": "\n".join(re.findall(r"```toml\n(.*?)```", readme, flags=re.S)),
+    }
+    for name, text in copied_from.items():
+        assert _conditions_style(text) <= {"when", "when.all", "when.any"}, name
+    starter = starter_files()[Path("rules.toml")]
+    assert {"when", "when.all", "when.any"} <= _conditions_style(starter)
+    assert "\nthen = [\n  { action = " in starter
+    assert "[case.with]" not in starter_files()[Path("tests/policy/starter.toml")]
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(

@@ -53,7 +53,7 @@ def test_the_console_script_runs_check() -> None:
     result = run("check", "broken.toml", command=(str(SCRIPT),))
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == (
-        'broken.toml:8:10: error: unknown fact "line.reson"; '
+        'broken.toml:8:17: error: unknown fact "line.reson"; '
         'did you mean "line.reason"?'
     )
     assert result.stdout.endswith("Found 3 errors.\n")
@@ -107,3 +107,44 @@ def test_output_survives_a_terminal_that_cannot_show_chinese() -> None:
     )
     assert result.returncode == 0
     assert b"\\u9519" in result.stdout  # 错, escaped rather than a crash
+
+
+def test_a_reader_that_goes_away_ends_eval_quietly_with_sigpipes_status(
+    tmp_path: Path,
+) -> None:
+    # issue 11: `returnrules eval ... --json | head -1` exited 1 ("the policy
+    # has errors"); a Unix tool ended by SIGPIPE exits 128 + 13 in a shell
+    root = Path(__file__).parent.parent
+    request = json.loads(
+        (root / "examples" / "requests" / "02-wrong-part-refund.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    batch = tmp_path / "batch.jsonl"
+    with batch.open("w", encoding="utf-8") as stream:
+        for i in range(3000):  # far more output than a pipe holds (64 KiB)
+            stream.write(json.dumps({**request, "id": f"RT-{i}"}) + "\n")
+    env = dict(os.environ)
+    env.pop("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD", None)  # the standard pack
+    command = [sys.executable, "-m", "returnrules", "eval", str(batch), "--json"]
+    command += ["--rules", str(root / "rules.toml")]
+    command += ["--data", str(root / "examples" / "data.toml")]
+    producer = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert producer.stdout is not None
+    head = subprocess.run(
+        ["head", "-1"], stdin=producer.stdout, capture_output=True, check=True
+    )
+    producer.stdout.close()  # only head reads it now, and head is gone
+    _, err = producer.communicate(timeout=120)
+    assert json.loads(head.stdout)["request"] == "RT-0"
+    assert err == b""
+    assert producer.returncode == 141
+
+
+def test_the_help_lists_every_exit_status() -> None:
+    result = run("--help")
+    listed = result.stdout.split("exit status:")[1].splitlines()
+    statuses = [line.split()[0] for line in listed if line[2:3].isdigit()]
+    assert statuses == ["0", "1", "2", "3", "130", "141"]

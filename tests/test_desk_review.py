@@ -197,7 +197,9 @@ def test_a_policy_change_shows_what_it_changes(
         assert change.after.decision == change.before.decision == "approve"
         assert change.after.refund_minor != change.before.refund_minor
         assert "replay-test-half" in change.after.matched
-    assert comparison.rules["replay-test-half"][:2] == [0, len(comparison.changes)]
+    matched_before, matched_after = comparison.rules["replay-test-half"][:2]
+    assert matched_before == 0
+    assert matched_after >= len(comparison.changes)  # some did not approve
     ((currency, (before, after, _, _)),) = comparison.refunds.items()
     assert currency == "CNY"
     assert after - before == sum(

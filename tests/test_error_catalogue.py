@@ -35,7 +35,13 @@ DOC = REPO / "docs" / "errors.md"
 SOURCES = sorted([*(REPO / "src").rglob("*.py"), *(REPO / "plugins").rglob("*.py")])
 
 # The attrs classes that carry a code, and the position of ``code`` in them.
-CODE_CLASSES = {"Issue": 2, "RequestProblem": 2, "Problem": 4, "LedgerError": 2}
+CODE_CLASSES = {
+    "Issue": 2,
+    "RequestProblem": 2,
+    "Problem": 4,
+    "LedgerError": 2,
+    "CattrsIssue": 2,
+}
 # Codes that must have a doc-tested policy example unless listed here.
 NEEDS_PYTHON = {
     "plugin-invalid",

@@ -50,8 +50,16 @@ def act(action: str, rule: str, **fields: Any) -> dict[str, Any]:
     return {"action": action, "rule": rule, **fields}
 
 
-def refund(rule: str, amount: str, fee: str = "0.00", method: str = "original") -> Any:
-    return act("refund", rule, amount=amount, fee=fee, currency="CNY", method=method)
+def refund(
+    rule: str,
+    amount: str,
+    fee: str = "0.00",
+    method: str = "original",
+    **more: str,
+) -> Any:
+    return act(
+        "refund", rule, amount=amount, fee=fee, currency="CNY", method=method, **more
+    )
 
 
 def notify(rule: str, to: str, message: str | None = None) -> dict[str, Any]:
@@ -111,7 +119,8 @@ EXPECTED: dict[str, Expected] = {
                 "approve",
                 ("cancel-stock-part",),
                 (
-                    refund("cancel-stock-part", "480.00"),
+                    # a workshop: credited to its account (method_per_tier)
+                    refund("cancel-stock-part", "480.00", method="account_credit"),
                     act("cancel_line", "cancel-stock-part", sku="MANN-W712/75", qty=10),
                     notify(
                         "cancel-stock-part",
@@ -194,9 +203,10 @@ EXPECTED: dict[str, Expected] = {
                 "approve",
                 ("online-7-day-no-reason", "workshop-30-day"),
                 (
-                    # priority 5 beats the 7-day rule's cash refund and restock
-                    refund("workshop-30-day", "598.00", method="account_credit"),
-                    act("restock", "workshop-30-day", qty=2, location="main"),
+                    # both rules plan the same refund, credited to the workshop's
+                    # account, and restock: the first in the file is used
+                    refund("online-7-day-no-reason", "598.00", method="account_credit"),
+                    act("restock", "online-7-day-no-reason", qty=2, location="main"),
                 ),
             ),
         ),
@@ -311,12 +321,19 @@ EXPECTED: dict[str, Expected] = {
             Line(
                 1,
                 "approve",
-                ("defective-90-day",),
+                ("defective-in-warranty",),
                 (
-                    # 360.00 + 25.00 × 360 / 1560 = 360.00 + 5.77
-                    refund("defective-90-day", "365.77"),
+                    # no warranty term given: 90 days; 40 days after delivery
+                    # 360.00 + 25.00 × 360 / 1560 = 360.00 + 5.77; no return
+                    # shipping given; a workshop: credited to its account
+                    refund(
+                        "defective-in-warranty",
+                        "365.77",
+                        method="account_credit",
+                        return_shipping="0.00",
+                    ),
                     notify(
-                        "defective-90-day",
+                        "defective-in-warranty",
                         "purchasing",
                         "质量反馈：Bosch BOSCH-0986494 × 2",
                     ),
@@ -332,11 +349,11 @@ EXPECTED: dict[str, Expected] = {
             Line(
                 2,
                 "approve",
-                ("defective-90-day",),
+                ("defective-in-warranty",),
                 (
                     # 840.00 + 25.00 × 840 / 1560 = 840.00 + 13.46
-                    refund("defective-90-day", "853.46"),
-                    notify("defective-90-day", "purchasing"),
+                    refund("defective-in-warranty", "853.46", method="account_credit"),
+                    notify("defective-in-warranty", "purchasing"),
                     act("scrap", "defective-scrap", sku="SACHS-313410", qty=2),
                 ),
             ),
@@ -348,9 +365,9 @@ EXPECTED: dict[str, Expected] = {
             Line(
                 1,
                 "review",
-                ("defective-after-90-days",),
+                ("defective-after-warranty",),
                 (review_task(),),
-                ("已签收 120 天，超过 90 天退款期，转厂家质保索赔",),
+                ("已签收 120 天，超过质保期，转厂家质保索赔",),
             ),
         ),
     ),
@@ -442,10 +459,13 @@ EXPECTED: dict[str, Expected] = {
                 "approve",
                 ("core-return",),
                 (
-                    notify(
+                    # the deposit, 2 × 80.00, not the price; no restocking fee;
+                    # a workshop: credited to its account
+                    refund(
                         "core-return",
-                        "finance",
-                        "退还旧件押金：VARTA-E11 × 2，每件 80.00 CNY",
+                        "160.00",
+                        method="account_credit",
+                        basis="core_charge",
                     ),
                     act(
                         "return_to_supplier",
@@ -457,6 +477,69 @@ EXPECTED: dict[str, Expected] = {
                 ),
             ),
             Line(2, "reject", ("core-return-no-charge",), (tell_customer(),)),
+        ),
+    ),
+    "20-wrong-part-return-shipping.json": Expected(
+        "approve",
+        (
+            Line(
+                1,
+                "approve",
+                ("wrong-part-refund",),
+                (
+                    # 780.00 + shipping 30.00 × 780 / 1378 = 16.98 + return
+                    # shipping min(45.00, 30.00) × 780 / 780 = 30.00: 826.98
+                    refund("wrong-part-refund", "826.98", return_shipping="30.00"),
+                    notify("wrong-part-refund", "warehouse"),
+                ),
+            ),
+        ),
+    ),
+    "21-defective-warranty-per-part.toml": Expected(
+        "review",
+        (
+            Line(
+                1,
+                "approve",
+                ("defective-in-warranty",),
+                (
+                    # 194 days ≤ 730: 890.00 + shipping 25.00 × 890 / 1730 =
+                    # 12.86 + return shipping min(40.00, 25.00) × 890 / 1730 =
+                    # 12.86: 915.72
+                    refund("defective-in-warranty", "915.72", return_shipping="12.86"),
+                    notify("defective-in-warranty", "purchasing"),
+                    # Gates takes returns within 90 days only
+                    act("scrap", "defective-scrap", sku="GATES-K015603XS", qty=1),
+                ),
+            ),
+            Line(
+                2,
+                "review",
+                ("defective-after-warranty",),
+                (review_task(),),
+                ("已签收 194 天，超过质保期，转厂家质保索赔",),
+            ),
+        ),
+    ),
+    "22-obsolete-changed-mind.toml": Expected(
+        "partial",
+        (
+            Line(
+                1,
+                "reject",
+                ("obsolete-part",),
+                (tell_customer(),),
+                ("NGK-BKR6E 已停产，非质量问题不予退货",),
+            ),
+            Line(
+                2,
+                "approve",
+                ("online-7-day-no-reason",),
+                (
+                    refund("online-7-day-no-reason", "48.00"),
+                    act("restock", "online-7-day-no-reason", sku="MANN-W712/75"),
+                ),
+            ),
         ),
     ),
     "19-store-default-review.toml": Expected(
@@ -551,8 +634,8 @@ def test_the_overridden_single_actions_are_reported(
     request = read(REQUESTS / "07-workshop-online-account-credit.json")
     (line,) = shipped.evaluate(request, data).lines
     assert {(o.action, o.rule, o.by) for o in line.overridden} == {
-        ("refund", "online-7-day-no-reason", "workshop-30-day"),
-        ("restock", "online-7-day-no-reason", "workshop-30-day"),
+        ("refund", "workshop-30-day", "online-7-day-no-reason"),
+        ("restock", "workshop-30-day", "online-7-day-no-reason"),
     }
     request = read(REQUESTS / "08-workshop-opened-fee.toml")
     for line in shipped.evaluate(request, data).lines:

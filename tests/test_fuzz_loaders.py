@@ -136,6 +136,7 @@ REQUEST_WORDS = [
     "currency", "lines", "line", "sku", "name", "brand", "category", "qty",
     "shipped_qty", "returned_qty", "unit_price", "special_order", "no_return",
     "kit", "core_charge", "supplier", "reason", "condition", "packaging",
+    "warranty_days", "obsolete", "return_shipping",
     "delivered", "placed", "online", "workshop", "brake", "wrong_part",
     "unopened", "CNY", "2026-11-20T10:00:00+08:00",
 ]  # fmt: skip

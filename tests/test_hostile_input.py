@@ -254,9 +254,9 @@ BAD_TEMPLATES = {
     "{line.qty!r}": "{line.qty!r}: write just {line.qty}, without ! or :",
     "{line.qty:>{line.qty}}": "{line.qty:>{line.qty}}: write just {line.qty}",
     "{part.sku:%s}": "{part.sku:%s}: write just {part.sku}",
-    "{": "Single '{' encountered in format string",
-    "}": "Single '}' encountered in format string",
-    "{line.qty": "expected '}' before end of string",
+    "{": 'Single "{" encountered in format string',
+    "}": 'Single "}" encountered in format string',
+    "{line.qty": 'expected "}" before end of string',
 }
 
 
@@ -870,13 +870,13 @@ BAD_NUMBERS = {
     "nan-string-price": (
         PRICE,
         "NaN",
-        "$.order.lines[0].unit_price: expected a decimal number like 180.10, got 'NaN'",
+        '$.order.lines[0].unit_price: expected a decimal number like 180.10, got "NaN"',
     ),
     "exponent-price": (
         PRICE,
         "1e400",
         "$.order.lines[0].unit_price: expected a decimal number like 180.10, "
-        "got '1e400'",
+        'got "1e400"',
     ),
     "huge-price": (
         PRICE,
@@ -934,7 +934,7 @@ BAD_LITERALS = {
     ),
     "exponent-money": (
         '{ fact = "line.amount", lt = "1e3" }',
-        "line.amount is money: expected a decimal number like 180.10, got '1e3'",
+        'line.amount is money: expected a decimal number like 180.10, got "1e3"',
     ),
     "huge-money": (
         '{ fact = "line.amount", lt = 1e300 }',
@@ -1001,7 +1001,7 @@ def test_a_request_that_names_no_currency_takes_the_policys() -> None:
 
 def test_a_malformed_currency_is_an_error() -> None:
     assert problems_of(changed(("order", "currency"), "usd")) == [
-        ("$.order.currency: not an ISO 4217 currency code: 'usd'", "bad-value")
+        ('$.order.currency: not an ISO 4217 currency code: "usd"', "bad-value")
     ]
 
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from returnrules import CurrencyMismatch, Money, minor_units
+from returnrules.model.errors import quote
 from returnrules.model.money import to_decimal
 
 # -- minor units -----------------------------------------------------------------------
@@ -283,7 +284,7 @@ def test_to_decimal_rejects_bools_non_finite_and_non_numbers(value: object) -> N
     ],
 )
 def test_to_decimal_takes_only_ascii_digits_with_nothing_around(value: str) -> None:
-    message = f"expected a decimal number like 180.10, got {value!r}"
+    message = f"expected a decimal number like 180.10, got {quote(value)}"
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         to_decimal(value)
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -276,8 +276,8 @@ def test_a_rule_using_a_disabled_plugin_is_an_unknown_name(tmp_path: Path) -> No
         )
     )
     assert found == [
-        'rules.toml:10:20: error: unknown fact "local.vip"',
-        'rules.toml:10:56: error: unknown check "big_order"',
+        'rules.toml:10:27: error: unknown fact "local.vip"',
+        'rules.toml:10:64: error: unknown check "big_order"',
     ]
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import returnrules
 from returnrules import PolicyError, loads_policy
+from returnrules.model.errors import quote
 from tests.plugins import sample, typed
 
 HEAD = 'version = 1\n[policy]\ncurrency = "CNY"\n'
@@ -51,28 +52,28 @@ def only_problem(text: str) -> str:
 def test_an_unknown_fact_is_reported_with_did_you_mean() -> None:
     text = HEAD + '[[rule]]\nid = "a"\nwhen = { fact = "line.reasn", eq = "x" }\n'
     assert only_problem(text) == (
-        'rules.toml:6:10: error: unknown fact "line.reasn"; did you mean "line.reason"?'
+        'rules.toml:6:17: error: unknown fact "line.reasn"; did you mean "line.reason"?'
     )
 
 
 def test_an_unknown_fact_on_the_right_hand_side_is_reported() -> None:
     text = rule('when = { fact = "line.qty", lt = { fact = "line.qtty" } }')
     assert only_problem(text) == (
-        'rules.toml:6:36: error: unknown fact "line.qtty"; did you mean "line.qty"?'
+        'rules.toml:6:43: error: unknown fact "line.qtty"; did you mean "line.qty"?'
     )
 
 
 def test_an_unknown_check_is_reported_with_did_you_mean() -> None:
     text = HEAD + '[[rule]]\nid = "a"\nwhen = { check = "flg" }\n'
     assert only_problem(text) == (
-        'rules.toml:6:10: error: unknown check "flg"; did you mean "flag"?'
+        'rules.toml:6:18: error: unknown check "flg"; did you mean "flag"?'
     )
 
 
 def test_an_unknown_action_is_reported_with_did_you_mean() -> None:
     text = HEAD + '[[rule]]\nid = "a"\nthen = [ { action = "pya" } ]\n'
     assert only_problem(text) == (
-        'rules.toml:6:12: error: unknown action "pya"; did you mean "pay"?'
+        'rules.toml:6:21: error: unknown action "pya"; did you mean "pay"?'
     )
 
 
@@ -124,49 +125,49 @@ def test_an_operator_that_does_not_fit_the_type_is_reported(
     [
         (
             '{ fact = "line.qty", eq = "3" }',
-            29,
-            "line.qty is int: expected an integer, got '3'",
+            34,
+            'line.qty is int: expected an integer, got "3"',
         ),
         (
             '{ fact = "line.qty", eq = 2.0 }',
-            29,
+            34,
             "line.qty is int: expected an integer, got 2.0",
         ),
         (
             '{ fact = "line.qty", eq = true }',
-            29,
+            34,
             "line.qty is int: expected an integer, got true",
         ),
         (
             '{ fact = "part.kit", eq = 1 }',
-            29,
+            34,
             "part.kit is bool: expected true or false, got 1",
         ),
         (
             '{ fact = "part.sku", eq = 5 }',
-            29,
+            34,
             "part.sku is str: expected a string, got 5",
         ),
         (
             '{ fact = "line.amount", ge = "12x" }',
-            32,
-            "line.amount is money: expected a decimal number like 180.10, got '12x'",
+            37,
+            'line.amount is money: expected a decimal number like 180.10, got "12x"',
         ),
         (
             '{ fact = "typed.day", lt = 2026-11-04T00:00:00+08:00 }',
-            30,
+            35,
             "typed.day is date?: expected a date like 2026-11-20, "
             "got 2026-11-04T00:00:00+08:00",
         ),
         (
             '{ fact = "typed.at", ge = 2026-11-04T00:00:00 }',
-            29,
+            34,
             "typed.at is datetime?: expected a date-time with UTC offset, "
             "got 2026-11-04T00:00:00",
         ),
         (
             '{ fact = "typed.ratio", gt = true }',
-            32,
+            37,
             "typed.ratio is decimal?: expected a number, got true",
         ),
     ],
@@ -206,14 +207,14 @@ def test_a_number_literal_takes_only_ascii_digits_without_spaces(
     written = tomllib.loads(f"x = {literal}")["x"]
     assert found.endswith(
         f"error: {fact} is {'money' if fact == 'line.amount' else 'decimal?'}: "
-        f"expected a decimal number like 180.10, got {written!r}"
+        f"expected a decimal number like 180.10, got {quote(written)}"
     )
 
 
 def test_a_literal_array_element_of_the_wrong_type_is_reported_at_the_element() -> None:
     text = HEAD + '[[rule]]\nid = "a"\nwhen = { fact = "line.qty", in = [1, "2"] }\n'
     assert only_problem(text) == (
-        "rules.toml:6:38: error: line.qty is int: expected an integer, got '2'"
+        'rules.toml:6:38: error: line.qty is int: expected an integer, got "2"'
     )
 
 
@@ -233,7 +234,7 @@ def test_a_literal_array_element_of_the_wrong_type_is_reported_at_the_element() 
 )
 def test_a_value_of_the_wrong_shape_is_reported(condition: str, message: str) -> None:
     text = HEAD + f'[[rule]]\nid = "a"\nwhen = {condition}\n'
-    assert only_problem(text) == f"rules.toml:6:29: error: {message}"
+    assert only_problem(text) == f"rules.toml:6:34: error: {message}"
 
 
 def test_comparing_facts_of_incompatible_types_is_reported() -> None:
@@ -241,7 +242,7 @@ def test_comparing_facts_of_incompatible_types_is_reported() -> None:
         '[[rule]]\nid = "a"\nwhen = { fact = "line.qty", eq = { fact = "part.kit" } }\n'
     )
     assert only_problem(text) == (
-        "rules.toml:6:29: error: cannot compare line.qty (int) with part.kit (bool)"
+        "rules.toml:6:34: error: cannot compare line.qty (int) with part.kit (bool)"
     )
 
 
@@ -251,7 +252,7 @@ def test_enums_over_different_vocabularies_do_not_compare() -> None:
         'when = { fact = "typed.colour", eq = { fact = "customer.tier" } }\n'
     )
     assert only_problem(text) == (
-        "rules.toml:6:33: error: cannot compare typed.colour (enum[colour]?) "
+        "rules.toml:6:38: error: cannot compare typed.colour (enum[colour]?) "
         "with customer.tier (enum[tier])"
     )
 
@@ -277,7 +278,7 @@ def test_numeric_facts_compare_with_each_other_and_dates_with_literals() -> None
     [
         (
             '{ fact = "line.reason", eq = "defectve" }',
-            32,
+            37,
             'unknown reason "defectve"; did you mean "defective"?',
         ),
         (
@@ -287,13 +288,13 @@ def test_numeric_facts_compare_with_each_other_and_dates_with_literals() -> None
         ),
         (
             '{ fact = "part.category", ne = "electric" }',
-            34,
+            39,
             'unknown category "electric"; did you mean "electrical"?',
         ),
         ('{ fact = "typed.colour", in = ["green"] }', 39, 'unknown colour "green"'),
         (
             '{ fact = "line.reason", eq = 3 }',
-            32,
+            37,
             "line.reason is enum[reason]: expected a reason code, got 3",
         ),
     ],
@@ -333,7 +334,7 @@ def test_a_money_literal_in_a_condition_loads(condition: str) -> None:
 def test_a_check_parameter_of_the_wrong_type_is_reported() -> None:
     text = HEAD + '[[rule]]\nid = "a"\nwhen = { check = "flag", value = "yes" }\n'
     assert only_problem(text) == (
-        "rules.toml:6:26: error: check flag: expected true or false, got 'yes'"
+        'rules.toml:6:34: error: check flag: value: expected true or false, got "yes"'
     )
 
 
@@ -363,11 +364,12 @@ def test_typed_check_parameters_are_each_checked() -> None:
         'per_tier = { vipp = 3, fleet = "x" }, from = "deliver" }\n'
     )
     assert problems(text) == [
-        'rules.toml:6:51: error: check window: unknown tier "vipp"; '
+        'rules.toml:6:51: error: check window: per_tier: unknown tier "vipp"; '
         'did you mean "vip"?',
-        "rules.toml:6:61: error: check window: expected an integer, got 'x'",
-        'rules.toml:6:76: error: check window: expected one of "delivery", '
-        '"shipment", "order", got \'deliver\'; did you mean "delivery"?',
+        "rules.toml:6:69: error: check window: per_tier.fleet: expected an integer, "
+        'got "x"',
+        'rules.toml:6:83: error: check window: from: expected one of "delivery", '
+        '"shipment", "order", got "deliver"; did you mean "delivery"?',
     ]
 
 
@@ -391,12 +393,13 @@ def test_action_parameters_are_each_checked() -> None:
     )
     found = problems(text)
     assert found[:-1] == [
-        'rules.toml:7:24: error: action settle: expected one of "original", '
-        "\"store_credit\", got 'cash'",
-        "rules.toml:7:41: error: action settle: expected an amount of money, got true",
-        "rules.toml:7:53: error: action settle: "
-        "expected a decimal number like 180.10, got 'x'",
-        "rules.toml:7:65: error: action settle: expected a message string, got 3",
+        'rules.toml:7:33: error: action settle: method: expected one of "original", '
+        '"store_credit", got "cash"',
+        "rules.toml:7:47: error: action settle: fee: "
+        "expected an amount of money, got true",
+        "rules.toml:7:60: error: action settle: rate: "
+        'expected a decimal number like 180.10, got "x"',
+        "rules.toml:7:72: error: action settle: memo: expected a message string, got 3",
         'rules.toml:8:21: error: action pay: unknown parameter "percnt"; '
         'did you mean "percent"?',
     ]
@@ -408,7 +411,7 @@ def test_action_parameters_are_each_checked() -> None:
 def test_a_single_action_twice_in_one_rule_is_reported() -> None:
     text = rule('then = [ { action = "pay" }, { action = "pay" } ]')
     assert only_problem(text) == (
-        "rules.toml:6:32: error: pay happens once per line; "
+        "rules.toml:6:41: error: pay happens once per line; "
         "this rule already plans it in then[0]"
     )
 
@@ -438,20 +441,20 @@ def test_a_duplicate_rule_id_is_reported_at_the_second_rule() -> None:
         '[[rule]]\nid = "a"\ndecide = "reject"\n'
     )
     assert only_problem(text) == (
-        'rules.toml:9:1: error: duplicate rule id "a" (first used by rule #1)'
+        'rules.toml:9:6: error: duplicate rule id "a" (first used on line 5)'
     )
 
 
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ('id = "Bad Id"', "a rule id uses a-z, 0-9, _ and -; got 'Bad Id'"),
+        ('id = "Bad Id"', 'a rule id uses a-z, 0-9, _ and -; got "Bad Id"'),
         ("id = 7", "a rule id uses a-z, 0-9, _ and -; got 7"),
     ],
 )
 def test_a_malformed_rule_id_is_reported(rule: str, message: str) -> None:
     text = HEAD + f'[[rule]]\n{rule}\ndecide = "approve"\n'
-    assert only_problem(text) == f"rules.toml:5:1: error: {message}"
+    assert only_problem(text) == f"rules.toml:5:6: error: {message}"
 
 
 def test_a_rule_without_id_is_reported_at_its_header() -> None:
@@ -460,25 +463,31 @@ def test_a_rule_without_id_is_reported_at_its_header() -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "message"),
+    ("line", "col", "message"),
     [
         (
             'decide = "rejct"',
-            "invalid decision 'rejct'; did you mean \"reject\"? "
+            10,
+            'invalid decision "rejct"; did you mean "reject"? '
             "(approve, reject, review)",
         ),
-        ('decide = "deny"', "invalid decision 'deny' (approve, reject, review)"),
-        ('decide = ["reject"]', "invalid decision an array (approve, reject, review)"),
-        ("priority = 'high'", "priority is an integer, got 'high'"),
-        ("priority = true", "priority is an integer, got true"),
-        ("title = 3", "title is a string, got 3"),
-        ("message = 3", "message is a string, got 3"),
-        ("then = 3", "then is an array of actions, got 3"),
+        ('decide = "deny"', 10, 'invalid decision "deny" (approve, reject, review)'),
+        (
+            'decide = ["reject"]',
+            10,
+            "invalid decision an array (approve, reject, review)",
+        ),
+        ("priority = 'high'", 12, 'priority is an integer, got "high"'),
+        ("priority = true", 12, "priority is an integer, got true"),
+        ("title = 3", 9, "title is a string, got 3"),
+        ("message = 3", 11, "message is a string, got 3"),
+        ("then = 3", 8, "then is an array of actions, got 3"),
     ],
 )
-def test_bad_rule_values_are_reported(line: str, message: str) -> None:
+def test_bad_rule_values_are_reported(line: str, col: int, message: str) -> None:
+    # each at the value, where the mistake is (not at the key, column 1)
     text = HEAD + f'[[rule]]\nid = "a"\n{line}\n'
-    assert only_problem(text) == f"rules.toml:6:1: error: {message}"
+    assert only_problem(text) == f"rules.toml:6:{col}: error: {message}"
 
 
 @pytest.mark.parametrize(
@@ -487,11 +496,11 @@ def test_bad_rule_values_are_reported(line: str, message: str) -> None:
         (
             'for = ["aprove"]',
             "6:8",
-            "invalid decision 'aprove'; did you mean "
+            'invalid decision "aprove"; did you mean '
             '"approve"? (approve, reject, review)',
         ),
-        ('for = "nope"', "6:1", "invalid decision 'nope' (approve, reject, review)"),
-        ("for = 3", "6:1", "for is an array of decisions, got 3"),
+        ('for = "nope"', "6:7", 'invalid decision "nope" (approve, reject, review)'),
+        ("for = 3", "6:7", "for is an array of decisions, got 3"),
     ],
 )
 def test_bad_for_values_are_reported(line: str, where: str, message: str) -> None:
@@ -527,18 +536,18 @@ def test_bad_for_values_are_reported(line: str, where: str, message: str) -> Non
         ),
         (
             '{ all = { fact = "line.qty", eq = 1 } }',
-            10,
+            16,
             '"all" takes an array of conditions, got a table',
         ),
         (
             "3",
-            1,
+            8,
             "a condition is a table: { fact = ... }, { check = ... }, "
             "{ all = [...] }, { any = [...] } or { not = {...} }; got 3",
         ),
         (
             '{ fact = "line.qty", present = 1 }',
-            29,
+            39,
             "present takes true or false, got 1",
         ),
     ],
@@ -559,7 +568,7 @@ def test_problems_deep_in_a_multi_line_condition_have_their_own_line() -> None:
     assert problems(text) == [
         'rules.toml:8:56: error: unknown reason "wrng_part"; '
         'did you mean "wrong_part"?',
-        "rules.toml:9:32: error: part.kit is bool: expected true or false, got 1",
+        "rules.toml:9:37: error: part.kit is bool: expected true or false, got 1",
     ]
 
 
@@ -593,7 +602,7 @@ def test_an_unknown_placeholder_in_a_message_is_reported(
 ) -> None:
     text = HEAD + f'[[rule]]\nid = "a"\ndecide = "reject"\nmessage = "{message}"\n'
     assert only_problem(text) == (
-        f"rules.toml:7:1: error: unknown placeholder: {error}"
+        f"rules.toml:7:11: error: unknown placeholder: {error}"
     )
 
 
@@ -603,7 +612,7 @@ def test_every_bad_placeholder_of_a_message_is_named() -> None:
         'message = "{line.__class__} and {0.__globals__} but {line.qty}"\n'
     )
     assert only_problem(text) == (
-        "rules.toml:7:1: error: unknown placeholder: {line.__class__} is not a "
+        "rules.toml:7:11: error: unknown placeholder: {line.__class__} is not a "
         "fact; {0.__globals__} is not a fact"
     )
 
@@ -611,8 +620,8 @@ def test_every_bad_placeholder_of_a_message_is_named() -> None:
 def test_an_unbalanced_brace_in_a_message_is_reported() -> None:
     text = HEAD + '[[rule]]\nid = "a"\ndecide = "reject"\nmessage = "{line.qty"\n'
     assert only_problem(text) == (
-        "rules.toml:7:1: error: bad placeholder in '{line.qty': "
-        "expected '}' before end of string"
+        'rules.toml:7:11: error: bad placeholder in "{line.qty": '
+        'expected "}" before end of string'
     )
 
 
@@ -622,7 +631,8 @@ def test_an_unknown_placeholder_in_an_action_message_is_reported() -> None:
         'then = [ { action = "note", to = "x", message = "hi {line.qtyy}" } ]\n'
     )
     assert only_problem(text) == (
-        "rules.toml:6:39: error: action note: unknown placeholder: {line.qtyy} "
+        "rules.toml:6:49: error: action note: message: unknown placeholder: "
+        "{line.qtyy} "
         'is not a fact; did you mean "line.qty"?'
     )
 
@@ -679,7 +689,7 @@ def test_a_missing_version_is_reported() -> None:
 def test_an_unsupported_version_is_reported() -> None:
     text = 'version = 2\n[policy]\ncurrency = "CNY"\n'
     assert only_problem(text) == (
-        "rules.toml:1:1: error: unsupported version 2; this returnrules reads "
+        "rules.toml:1:11: error: unsupported version 2; this returnrules reads "
         "version = 1"
     )
 
@@ -701,9 +711,9 @@ def test_a_missing_policy_table_is_reported() -> None:
 def test_a_bad_currency_and_default_are_reported() -> None:
     text = 'version = 1\n[policy]\ncurrency = "yuan"\ndefault = "maybe"\n'
     assert problems(text) == [
-        "rules.toml:3:1: error: [policy] currency must be an ISO 4217 code like "
-        "\"CNY\"; got 'yuan'",
-        "rules.toml:4:1: error: invalid decision 'maybe' (approve, reject, review)",
+        "rules.toml:3:12: error: [policy] currency must be an ISO 4217 code like "
+        '"CNY"; got "yuan"',
+        'rules.toml:4:11: error: invalid decision "maybe" (approve, reject, review)',
     ]
 
 
@@ -718,7 +728,7 @@ def test_bad_vocabulary_tables_are_reported() -> None:
     )
     assert problems(text) == [
         'rules.toml:6:1: error: a code uses a-z, 0-9 and _; got "Bad Code"',
-        "rules.toml:7:1: error: a label is a string, got 3",
+        "rules.toml:7:7: error: a label is a string, got 3",
         'rules.toml:8:8: error: unknown vocabulary "colur"; did you mean "colour"?',
     ]
 
@@ -726,7 +736,7 @@ def test_bad_vocabulary_tables_are_reported() -> None:
 def test_a_vocabulary_that_is_not_a_table_is_reported() -> None:
     text = HEAD + "[vocab]\nreason = 3\n"
     assert only_problem(text) == (
-        "rules.toml:5:1: error: [vocab.reason] maps codes to labels"
+        "rules.toml:5:10: error: [vocab.reason] maps codes to labels"
     )
 
 
@@ -747,10 +757,29 @@ def test_a_closed_vocabulary_can_be_relabelled() -> None:
 def test_plugins_table_problems_are_reported() -> None:
     text = HEAD + '[plugins]\nmodules = "x.py"\ndisable = [1]\nextra = 1\n'
     assert problems(text) == [
-        "rules.toml:5:1: error: expected an array of strings",
-        "rules.toml:6:1: error: expected an array of strings",
+        "rules.toml:5:11: error: expected an array of strings",
+        "rules.toml:6:11: error: expected an array of strings",
         'rules.toml:7:1: error: unknown key "extra" in [plugins] (modules, disable)',
     ]
+
+
+# -- one way of quoting ----------------------------------------------------------------
+
+
+def test_the_checkers_messages_quote_what_the_author_wrote_in_double_quotes() -> None:
+    # issue 11: `invalid decision 'aprove'; did you mean "approve"?` mixed them
+    text = HEAD + (
+        '[[rule]]\nid = "Bad Id"\ndecide = "aprove"\npriority = "high"\n'
+        'when.all = [{ fact = "line.qty", eq = "2" },\n'
+        '  { check = "flag", value = "y" }]\n'
+        'then = [ { action = "settle", method = "cash", rate = "x" } ]\n'
+        'message = "{line.qty"\n'
+    )
+    found = problems(text)
+    assert len(found) == 8, found
+    for line in found:
+        assert "'" not in line, line
+        assert '"' in line, line
 
 
 # -- all at once, sorted ---------------------------------------------------------------
@@ -784,12 +813,12 @@ decide = "rejct"
     assert [str(p) for p in found] == [
         'rules.toml:4:1: error: unknown key "defualt" in [policy]; '
         'did you mean "default"?',
-        'rules.toml:8:10: error: unknown fact "line.reasn"; '
+        'rules.toml:8:17: error: unknown fact "line.reasn"; '
         'did you mean "line.reason"?',
         'rules.toml:13:1: error: unknown key "whne" in a rule; did you mean "when"?',
         'rules.toml:18:29: error: operator "lt" does not apply to part.kit (bool); '
         "use eq, ne",
-        "rules.toml:19:1: error: invalid decision 'rejct'; did you mean \"reject\"? "
+        'rules.toml:19:10: error: invalid decision "rejct"; did you mean "reject"? '
         "(approve, reject, review)",
     ]
     assert [p.code for p in found] == [
@@ -810,7 +839,7 @@ def test_problems_carry_their_key_path() -> None:
         load(text)
     (problem,) = caught.value.problems
     assert problem.path == ("rule", 0, "when", "all", 0, "eq")
-    assert (problem.line, problem.col) == (6, 34)
+    assert (problem.line, problem.col) == (6, 39)
     assert problem.severity == "error"
 
 
@@ -842,7 +871,7 @@ def test_warnings_are_listed_along_with_errors() -> None:
     text = HEAD + '[[rule]]\nid = "idle"\n[[rule]]\nid = "x"\ndecide = "nope"\n'
     found = problems(text)
     assert found[0].startswith('rules.toml:4:3: warning: rule "idle"')
-    assert found[1].startswith("rules.toml:8:1: error: invalid decision")
+    assert found[1].startswith("rules.toml:8:10: error: invalid decision")
 
 
 def test_a_clean_policy_has_no_warnings_and_knows_its_rule_lines() -> None:
@@ -865,7 +894,7 @@ def test_load_policy_reports_problems_with_the_file_path(tmp_path: Path) -> None
     with pytest.raises(PolicyError) as caught:
         returnrules.load_policy(path, plugins=[sample], autoload=False)
     assert [str(p) for p in caught.value.problems] == [
-        f"{path}:6:1: error: invalid decision 'rejct'; did you mean \"reject\"? "
+        f'{path}:6:10: error: invalid decision "rejct"; did you mean "reject"? '
         "(approve, reject, review)"
     ]
 

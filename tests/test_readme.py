@@ -37,6 +37,23 @@ def test_the_readme_starts_with_the_two_commands() -> None:
     assert README.index("```console") < README.index("## ")
 
 
+ACTIVATE = "source .venv/bin/activate"
+
+
+def test_the_first_bare_returnrules_command_follows_how_to_reach_it() -> None:
+    # issue 11: after the two commands at the top, `returnrules check
+    # rules.toml` failed with "command not found": they install into .venv
+    first = README.index("\n$ returnrules ")
+    assert README.count(ACTIVATE) == 1  # said once ...
+    assert README.rfind("```console", 0, README.index(ACTIVATE)) == README.index(
+        "```console"
+    )  # ... after the commands at the top that make .venv ...
+    assert README.index(ACTIVATE) < first  # ... and before it is needed
+    assert ".venv/bin/returnrules" in README[:first]
+    top = blocks("console")[0]
+    assert "python3 -m venv .venv" in top
+
+
 def test_the_first_command_evaluates_an_existing_example() -> None:
     first = blocks("console")[0].splitlines()[0]
     request = re.search(r"eval (\S+)", first)
@@ -136,3 +153,18 @@ def test_the_desk_session_prints_what_the_readme_shows(
             command,
             actual,
         )
+
+
+def test_the_sample_output_is_what_the_first_command_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a new user runs the first command and compares: every line must be there
+    monkeypatch.chdir(ROOT)
+    first = blocks("console")[0].splitlines()[0]
+    argv = first.split(".venv/bin/returnrules ", 1)[1].split()
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    (sample,) = [b for b in blocks("text") if b.startswith("RT-2026-0001")]
+    assert [line.rstrip() for line in sample.splitlines()] == [
+        line.rstrip() for line in printed
+    ]

@@ -231,7 +231,7 @@ def test_a_quantity_below_one_is_reported_at_its_key_path(
         (-1, "must be ≥ 1, got -1"),
         (2.5, "expected an integer, got 2.5"),
         (True, "expected an integer, got true"),
-        ("2", "expected an integer, got '2'"),
+        ("2", 'expected an integer, got "2"'),
     ],
 )
 def test_a_quantity_is_a_positive_integer(
@@ -239,6 +239,77 @@ def test_a_quantity_is_a_positive_integer(
 ) -> None:
     request_dict["lines"][0]["qty"] = value
     assert problems(request_dict) == [f"$.lines[0].qty: {message}"]
+
+
+# -- the optional keys of issue 11 -----------------------------------------------------
+
+
+def test_return_shipping_warranty_days_and_obsolete_are_read(
+    request_dict: dict[str, Any],
+) -> None:
+    request_dict["return_shipping"] = "15.00"
+    request_dict["order"]["lines"][0].update(warranty_days=365, obsolete=True)
+    request = parse_request(request_dict)
+    assert request.return_shipping == Money.of("15.00", "CNY")
+    assert (request.order.lines[0].warranty_days, request.order.lines[0].obsolete) == (
+        365,
+        True,
+    )
+    # in the policy's currency, as every amount of a request
+    moved = parse_request(request_dict, currency="JPY")
+    assert moved.return_shipping == Money.of(15, "JPY")
+
+
+def test_return_shipping_takes_the_evaluating_policys_currency(
+    request_dict: dict[str, Any],
+) -> None:
+    # read without a currency (the default), evaluated under a JPY policy
+    request_dict["return_shipping"] = "15.00"
+    request = parse_request(request_dict).in_currency("JPY")
+    assert request.return_shipping == Money.of(15, "JPY")
+    assert request.amount == Money.of(360, "JPY")
+
+
+def test_the_optional_keys_default_to_absent_and_false(
+    request_dict: dict[str, Any],
+) -> None:
+    request = parse_request(request_dict)
+    assert request.return_shipping is None
+    assert request.order.lines[0].warranty_days is None
+    assert request.order.lines[0].obsolete is False
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("return_shipping",), "-5", "must be ≥ 0, got -5"),
+        (("return_shipping",), "x", 'expected a decimal number like 180.10, got "x"'),
+        (("return_shipping",), True, "expected an amount of money, got true"),
+        (("order", "lines", 0, "warranty_days"), -1, "must be ≥ 0, got -1"),
+        (("order", "lines", 0, "warranty_days"), "90", 'expected an integer, got "90"'),
+        (("order", "lines", 0, "warranty_days"), 10**13, "integer out of range: "
+         "10000000000000"),
+        (("order", "lines", 0, "obsolete"), "yes", 'expected true or false, got "yes"'),
+        (("order", "lines", 0, "obsolete"), 1, "expected true or false, got 1"),
+    ],
+)  # fmt: skip
+def test_bad_optional_keys_of_issue_11_are_reported_at_their_path(
+    request_dict: dict[str, Any], path: tuple[Any, ...], value: object, message: str
+) -> None:
+    target: Any = request_dict
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    where = "$." + ".".join(str(p) for p in path).replace(".0.", "[0].")
+    assert problems(request_dict) == [f"{where}: {message}"]
+
+
+def test_a_misspelt_return_shipping_is_suggested(request_dict: dict[str, Any]) -> None:
+    request_dict["return_shiping"] = "15.00"
+    assert problems(request_dict) == [
+        '$.return_shiping: unknown key "return_shiping"; '
+        'did you mean "return_shipping"?'
+    ]
 
 
 def test_an_unknown_order_line_lists_the_orders_lines(
@@ -287,8 +358,8 @@ def test_unknown_codes_in_order_and_customer_are_reported(
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("placed_at", "2026-13-01", "not an ISO 8601 date: '2026-13-01'"),
-        ("placed_at", "yesterday", "not an ISO 8601 date-time: 'yesterday'"),
+        ("placed_at", "2026-13-01", 'not an ISO 8601 date: "2026-13-01"'),
+        ("placed_at", "yesterday", 'not an ISO 8601 date-time: "yesterday"'),
         ("placed_at", 20261101, "expected a date or date-time, got 20261101"),
         (
             "placed_at",
@@ -325,20 +396,20 @@ def test_requested_at_must_be_a_datetime_with_an_offset(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("abc", "expected a decimal number like 180.10, got 'abc'"),
-        ("NaN", "expected a decimal number like 180.10, got 'NaN'"),
+        ("abc", 'expected a decimal number like 180.10, got "abc"'),
+        ("NaN", 'expected a decimal number like 180.10, got "NaN"'),
         (float("inf"), "expected a finite number, got inf"),
         (True, "expected an amount of money, got true"),
         ([1], "expected an amount of money, got an array"),
         ("-1", "must be ≥ 0, got -1"),
-        ("１２", "expected a decimal number like 180.10, got '１２'"),
-        ("  12", "expected a decimal number like 180.10, got '  12'"),
-        ("12 ", "expected a decimal number like 180.10, got '12 '"),
-        ("\t12", "expected a decimal number like 180.10, got '\\t12'"),
-        (f"0.{'0' * 24}1", f"more than 24 digits after the point: '0.{'0' * 24}1'"),
+        ("１２", 'expected a decimal number like 180.10, got "１２"'),
+        ("  12", 'expected a decimal number like 180.10, got "  12"'),
+        ("12 ", 'expected a decimal number like 180.10, got "12 "'),
+        ("\t12", 'expected a decimal number like 180.10, got "\\t12"'),
+        (f"0.{'0' * 24}1", f'more than 24 digits after the point: "0.{"0" * 24}1"'),
         (1e-25, "more than 24 digits after the point: 1e-25"),
-        ("1." + "1" * 24, f"more than 24 significant digits: '1.{'1' * 24}'"),
-        ("1000000000000", "number out of range: '1000000000000'"),
+        ("1." + "1" * 24, f'more than 24 significant digits: "1.{"1" * 24}"'),
+        ("1000000000000", 'number out of range: "1000000000000"'),
     ],
     ids=["word", "nan", "inf", "bool", "array", "negative", "full-width", "lead",
          "trail", "tab", "places", "tiny-float", "digits", "range"],
@@ -437,7 +508,7 @@ def test_evaluating_a_request_parsed_in_another_currency_is_refused(
 def test_a_malformed_currency_code_is_reported(request_dict: dict[str, Any]) -> None:
     request_dict["order"]["currency"] = "cny"
     assert problems(request_dict) == [
-        "$.order.currency: not an ISO 4217 currency code: 'cny'"
+        '$.order.currency: not an ISO 4217 currency code: "cny"'
     ]
 
 
@@ -482,7 +553,7 @@ def test_dates_in_different_offsets_are_compared_as_instants(
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [([1, 2], "an array"), ("x", "'x'"), (None, "None"), (3, "3")],
+    [([1, 2], "an array"), ("x", '"x"'), (None, "None"), (3, "3")],
 )
 def test_a_request_that_is_not_a_mapping_is_reported(value: object, shown: str) -> None:
     assert problems(value) == [f"$: expected a table, got {shown}"]
@@ -494,7 +565,7 @@ def test_a_non_mapping_part_is_reported_at_its_path(
     request_dict["customer"] = "C-1"
     request_dict["lines"][0] = 7
     assert problems(request_dict) == [
-        "$.customer: expected a table, got 'C-1'",
+        '$.customer: expected a table, got "C-1"',
         "$.lines[0]: expected a table, got 7",
     ]
 
@@ -585,7 +656,7 @@ def _huge_problem(request_dict: dict[str, Any]) -> tuple[str, float]:
         (("order", "lines", 0, "category"), "$.order.lines[0].category: unknown"),
         (("lines", 0, "reason"), '$.lines[0].reason: unknown reason "xxx'),
         (("lines", 0, "condition"), "$.lines[0].condition: unknown condition"),
-        (("order", "placed_at"), "$.order.placed_at: not an ISO 8601 date-time: 'x"),
+        (("order", "placed_at"), '$.order.placed_at: not an ISO 8601 date-time: "x'),
         (("order", "shipping_fee"), "$.order.shipping_fee: "),
         (("order", "currency"), "$.order.currency: not an ISO 4217 currency code"),
     ],
@@ -611,9 +682,8 @@ def test_a_huge_unknown_key_is_cut_in_its_path_and_message(
 ) -> None:
     request_dict["customer"]["y" * HUGE] = 1
     message, elapsed = _huge_problem(request_dict)
-    shown = "'" + "y" * 60 + "…' (15,000,000 characters)"
     cut = '"' + "y" * 60 + '…" (15,000,000 characters)'
-    assert message == f"$.customer[{shown}]: unknown key {cut}"
+    assert message == f"$.customer[{cut}]: unknown key {cut}"
     assert elapsed < 2, elapsed
 
 
@@ -633,9 +703,9 @@ def test_a_long_word_gets_no_suggestion_however_close() -> None:
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        ("abc", "'abc'"),
-        ("x" * 61, "'" + "x" * 60 + "…' (61 characters)"),
-        ("\x1b[2J" + "x" * 100, "'\\x1b[2J" + "x" * 56 + "…' (104 characters)"),
+        ("abc", '"abc"'),
+        ("x" * 61, '"' + "x" * 60 + '…" (61 characters)'),
+        ("\x1b[2J" + "x" * 100, '"\\u001b[2J' + "x" * 56 + '…" (104 characters)'),
         (10**100, "a 101-digit integer"),
         (-(10**5000), "an integer of about 5,000 digits"),
         (Decimal(10**80), "Decimal('1" + "0" * 50 + "… (92 characters)"),

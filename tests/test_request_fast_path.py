@@ -63,6 +63,22 @@ def test_the_fast_reader_reads_every_example_like_the_converter(
     assert same(policy.parse_request(mapping), slow(mapping, policy.vocabularies))
 
 
+def test_the_fast_reader_reads_the_optional_keys_of_issue_11() -> None:
+    mapping = copy.deepcopy(BASE_REQUEST)
+    mapping["return_shipping"] = "15.00"
+    mapping["order"]["lines"][0]["warranty_days"] = 365
+    mapping["order"]["lines"][0]["obsolete"] = True
+    fast = _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+    assert same(fast, slow(mapping))
+    assert fast.return_shipping == returnrules.Money.of("15.00", "CNY")
+    oline = fast.order.lines[0]
+    assert (oline.warranty_days, oline.obsolete) == (365, True)
+    assert (fast.order.lines[1].warranty_days, fast.order.lines[1].obsolete) == (
+        None,
+        False,
+    )
+
+
 def test_the_fast_reader_declines_what_it_does_not_know() -> None:
     mapping = copy.deepcopy(BASE_REQUEST)
     mapping["lines"][0]["qty"] = 2.0  # a float: the converter reports it
@@ -93,6 +109,10 @@ _PATHS = [
     ("order", "lines", 0, "returned_qty"),
     ("order", "lines", 0, "special_order"),
     ("order", "lines", 0, "supplier"),
+    ("order", "lines", 0, "core_charge"),
+    ("order", "lines", 0, "warranty_days"),
+    ("order", "lines", 0, "obsolete"),
+    ("return_shipping",),
     ("lines", 0, "line"),
     ("lines", 0, "qty"),
     ("lines", 0, "reason"),

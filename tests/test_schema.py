@@ -50,10 +50,12 @@ def instance(value: Any) -> Any:
     return value
 
 
-def schema_for(*plugins: object) -> Schema:
+def schema_for(*plugins: object, exact: bool = False) -> Schema:
+    """The schema of the registry of *plugins*: as `returnrules schema` makes it
+    without a policy, or *exact*, as with `--rules` (the codes known, no more)."""
     registry, issues = load_registry(plugins=plugins, autoload=False)
     assert issues == []
-    return policy_schema(registry)
+    return policy_schema(registry, registry.vocabularies if exact else None)
 
 
 def cli_schema(capsys: pytest.CaptureFixture[str], *argv: str) -> Schema:
@@ -135,15 +137,54 @@ def test_the_starter_policy_is_valid() -> None:
     assert errors(schema_for(fake_std), text) == []
 
 
-def test_a_policys_own_codes_need_its_schema(
+def test_codes_a_policy_adds_are_accepted_by_the_schema_without_the_policy(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # issue 11: `returnrules schema > rules.schema.json` rejected the shipped
+    # rules.toml, 3 x "'core_return' is not one of [...]"
     rule = '[[rule]]\nid = "x"\nwhen = { fact = "line.reason", eq = "core_return" }\n'
     text = (DATA / "rules.toml").read_text(encoding="utf-8") + rule
+    assert errors(schema_for(sample, cli_extras), text) == []
+    assert errors(cli_schema(capsys, "--rules", str(DATA / "rules.toml")), text) == []
+    # ... while a value that is no code at all, or a closed vocabulary's
+    # unknown code, is still an error
+    not_a_code = text.replace('eq = "core_return"', 'eq = "Core Return"')
+    found = errors(schema_for(sample, cli_extras), not_a_code)
+    assert any("'Core Return' is not valid" in e for e in found), found
+    found = errors(
+        schema_for(sample, cli_extras), GOOD.replace("delivered =", "lost =")
+    )
+    assert any("'lost' is not one of" in e for e in found), found
+
+
+def test_completion_still_offers_the_known_codes() -> None:
+    reason = schema_for(sample, cli_extras)["$defs"]["fact:line.reason"]
+    eq = reason["properties"]["eq"]["else"]
+    assert eq["anyOf"][0] == {
+        "enum": [
+            "wrong_part",
+            "ordered_wrong",
+            "defective",
+            "damaged_in_transit",
+            "late_delivery",
+            "changed_mind",
+            "duplicate_order",
+            "out_of_stock",
+            "other",
+        ]
+    }
+    assert eq["anyOf"][1] == {"type": "string", "pattern": "^[a-z0-9_]+$"}
+    assert "[vocab.reason]" in eq["description"]
+
+
+def test_a_policys_schema_knows_exactly_its_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with_policy = cli_schema(capsys, "--rules", str(DATA / "rules.toml"))
-    assert errors(with_policy, text) == []
-    default = schema_for(sample, cli_extras)
-    assert any("'core_return' is not one of" in e for e in errors(default, text))
+    rule = '[[rule]]\nid = "x"\nwhen = { fact = "line.reason", eq = "core_retrun" }\n'
+    text = (DATA / "rules.toml").read_text(encoding="utf-8") + rule
+    found = errors(with_policy, text)
+    assert any("'core_retrun' is not one of" in e for e in found), found
 
 
 @pytest.mark.parametrize(
@@ -179,7 +220,9 @@ def test_a_policys_own_codes_need_its_schema(
 def test_the_schema_rejects_a_bad_policy(change: tuple[str, str], message: str) -> None:
     old, new = change
     assert old in GOOD
-    found = errors(schema_for(sample, cli_extras), GOOD.replace(old, new, 1))
+    found = errors(
+        schema_for(sample, cli_extras, exact=True), GOOD.replace(old, new, 1)
+    )
     assert any(message in e for e in found), found
 
 
@@ -223,13 +266,17 @@ def std_pack_installed() -> bool:
 @pytest.mark.parametrize(
     "policy", list(shipped_policies()), ids=lambda p: str(p.relative_to(ROOT))
 )
+@pytest.mark.parametrize("with_rules", [True, False], ids=["--rules", "plain"])
 def test_the_shipped_policies_are_valid(
     policy: Path,
+    with_rules: bool,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # `returnrules schema > rules.schema.json` as the README says, and with
+    # the policy's own --rules
     monkeypatch.delenv("RETURNRULES_DISABLE_PLUGIN_AUTOLOAD")
-    schema = cli_schema(capsys, "--rules", str(policy))
+    schema = cli_schema(capsys, *(["--rules", str(policy)] if with_rules else []))
     assert errors(schema, policy.read_text(encoding="utf-8")) == []
 
 

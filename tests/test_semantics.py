@@ -933,6 +933,9 @@ CORE_FACTS = (
     "line.amount",
     "part.core_charge",
     "part.supplier",
+    "part.warranty_days",
+    "part.obsolete",
+    "request.return_shipping",
 )
 CORE_READER = "".join(
     f'[[rule]]\nid = "read-{i}"\nwhen = {{ fact = "{name}", present = true }}\n'
@@ -956,7 +959,22 @@ def test_core_facts_are_computed_from_the_request(
         "line.amount": "540.00",
         "part.core_charge": "0.00",
         "part.supplier": "SUP-BOSCH",
+        "part.warranty_days": None,  # absent: the order line gives none
+        "part.obsolete": False,
+        "request.return_shipping": None,
     }
+
+
+def test_the_optional_part_and_return_facts_of_a_request(
+    make_policy: PolicyFactory, request_dict: dict[str, Any]
+) -> None:
+    policy = make_policy(CORE_READER)
+    request_dict["return_shipping"] = "15.00"
+    request_dict["order"]["lines"][0].update(warranty_days=365, obsolete=True)
+    facts = _facts(policy, request_dict)
+    assert facts["part.warranty_days"] == 365
+    assert facts["part.obsolete"] is True
+    assert facts["request.return_shipping"] == "15.00"
 
 
 @pytest.mark.parametrize(

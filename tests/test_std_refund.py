@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -345,17 +346,22 @@ def test_a_shipping_share_a_hair_below_half_a_fen_rounds_down() -> None:
 def test_the_action_reports_what_compute_refund_computes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[tuple[Any, ...]] = []
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
-    def spy(*args: Any) -> refund_plugin.Refund:
-        calls.append(args)
-        return compute_refund(*args)
+    def spy(*args: Any, **kwargs: Any) -> refund_plugin.Refund:
+        calls.append((args, kwargs))
+        return compute_refund(*args, **kwargs)
 
     monkeypatch.setattr(refund_plugin, "compute_refund", spy)
     found = refund("fee_percent = 15, include_shipping = true")
-    ((line_amount, params, shipping_fee, goods_value),) = calls
+    (((line_amount, params, shipping_fee, goods_value), kwargs),) = calls
     assert line_amount == Money.of("360.00", "CNY")
     assert (shipping_fee, goods_value) == (Money.of(20, "CNY"), Money.of(720, "CNY"))
+    assert kwargs == {
+        "return_shipping": None,
+        "request_value": None,
+        "line_core_charge": None,
+    }
     parts = compute_refund(line_amount, params, shipping_fee, goods_value)
     assert (found["amount"], found["fee"]) == (
         parts.amount.format(),
@@ -417,13 +423,13 @@ def test_a_refund_never_reports_a_negative_zero(
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ("percent = 120", "action refund: must be ≤ 100, got 120"),
-        ("fee_percent = -1", "action refund: must be ≥ 0, got -1"),
-        ("fee_min = -5", "action refund: must be ≥ 0, got -5"),
+        ("percent = 120", "action refund: percent: must be ≤ 100, got 120"),
+        ("fee_percent = -1", "action refund: fee_percent: must be ≥ 0, got -1"),
+        ("fee_min = -5", "action refund: fee_min: must be ≥ 0, got -5"),
         ('deduct = "abc"', "expected a decimal number"),
-        ('fee_min = "１０"', "expected a decimal number like 180.10, got '１０'"),
-        ('percent = " 50"', "expected a decimal number like 180.10, got ' 50'"),
-        ('deduct = "5\\n"', "expected a decimal number like 180.10, got '5\\n'"),
+        ('fee_min = "１０"', 'expected a decimal number like 180.10, got "１０"'),
+        ('percent = " 50"', 'expected a decimal number like 180.10, got " 50"'),
+        ('deduct = "5\\n"', 'expected a decimal number like 180.10, got "5\\n"'),
         ('include_shipping = "yes"', "expected true or false"),
         ('method = "account_credt"', 'did you mean "account_credit"?'),
         ('method = "cash"', '"original", "store_credit", "account_credit"'),
@@ -439,6 +445,18 @@ def test_bad_refund_parameters_are_reported_at_load_time(
     assert found.startswith("rules.toml:7:")
     assert "error: action refund: " in found
     assert expected in found
+
+
+def test_a_bad_money_parameter_is_named_and_shown_at_its_value() -> None:
+    # issue 11: it said "action refund: expected a decimal number like 180.10,
+    # got 'x'" at the key, without saying it was fee_min
+    (found,) = problems(
+        '[[rule]]\nid = "r"\nthen = [ { action = "refund", fee_min = "x" } ]\n'
+    )
+    assert found == (
+        "rules.toml:7:41: error: action refund: fee_min: "
+        'expected a decimal number like 180.10, got "x"'
+    )
 
 
 def test_money_parameters_accept_numbers_and_strings() -> None:
@@ -506,10 +524,32 @@ def _decimals(low: int, high: int, places: int) -> st.SearchStrategy[Decimal]:
     )
 
 
+@attrs.frozen
+class Inputs:
+    """What compute_refund is given for one line (see its docstring)."""
+
+    line_amount: Money
+    params: RefundParams
+    shipping_fee: Money | None
+    goods: Money | None
+    return_shipping: Money | None
+    request_value: Money | None
+    deposit: Money | None
+
+    def compute(self) -> refund_plugin.Refund:
+        return compute_refund(
+            self.line_amount,
+            self.params,
+            self.shipping_fee,
+            self.goods,
+            return_shipping=self.return_shipping,
+            request_value=self.request_value,
+            line_core_charge=self.deposit,
+        )
+
+
 @st.composite
-def refund_cases(
-    draw: st.DrawFn,
-) -> tuple[Money, RefundParams, Money | None, Money | None]:
+def refund_cases(draw: st.DrawFn) -> Inputs:
     currency = draw(st.sampled_from(["CNY", "JPY", "KWD"]))
     minor = minor_units(currency)
     # Prices may carry more digits than the currency (unit prices like 0.333).
@@ -523,6 +563,11 @@ def refund_cases(
             lambda d: Money(d, currency)
         )
 
+    basis: refund_plugin.Basis = draw(st.sampled_from(["price", "core_charge"]))
+    include_return_shipping = draw(st.booleans())
+    cap: Any = None
+    if include_return_shipping:
+        cap = draw(st.none() | st.just("original") | money(300))
     params = RefundParams(
         percent=draw(_decimals(0, 100, 2)),
         fee_percent=draw(_decimals(0, 100, 2)),
@@ -530,25 +575,38 @@ def refund_cases(
         deduct=draw(money(500)),
         include_shipping=draw(st.booleans()),
         method=draw(st.sampled_from(["original", "store_credit", "account_credit"])),
+        include_return_shipping=include_return_shipping,
+        return_shipping_cap=cap,
+        basis=basis,
+        include_core_charge=basis == "price" and draw(st.booleans()),
     )
-    shipping = draw(money(300))
-    goods = Money(line_amount.amount + others, currency)
-    return line_amount, params, shipping, goods
+    core = draw(_decimals(0, 5_000, minor + draw(st.integers(0, 1))))
+    return Inputs(
+        line_amount,
+        params,
+        shipping_fee=draw(money(300)),
+        goods=Money(line_amount.amount + others, currency),
+        return_shipping=draw(money(300)),
+        request_value=Money(
+            line_amount.amount + draw(_decimals(0, 50_000, minor)), currency
+        ),
+        deposit=draw(st.none() | st.just(Money(core * qty, currency))),
+    )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(refund_cases())
-def test_refund_parts_always_add_up_exactly(
-    case: tuple[Money, RefundParams, Money | None, Money | None],
-) -> None:
-    line_amount, params, shipping_fee, goods = case
-    parts = compute_refund(line_amount, params, shipping_fee, goods)
+def test_refund_parts_always_add_up_exactly(case: Inputs) -> None:
+    line_amount, params = case.line_amount, case.params
+    parts = case.compute()
     digits = minor_units(line_amount.currency)
     named = {
         "share": parts.share,
         "fee": parts.fee,
         "deducted": parts.deducted,
         "shipping": parts.shipping,
+        "return_shipping": parts.return_shipping,
+        "core_charge": parts.core_charge,
         "amount": parts.amount,
     }
     for name, money in named.items():
@@ -559,15 +617,19 @@ def test_refund_parts_always_add_up_exactly(
         assert money.amount >= 0, (name, money)
 
     # the parts add up, exactly
-    assert parts.amount + parts.fee + parts.deducted == parts.share + parts.shipping
+    assert parts.amount + parts.fee + parts.deducted == (
+        parts.share + parts.shipping + parts.return_shipping + parts.core_charge
+    )
     assert parts.fee <= parts.share
     assert parts.deducted <= parts.share - parts.fee
 
     # each part is the exact value rounded half-up (computed here with fractions)
     a = _fraction(line_amount)
-    share = _half_up(a * Fraction(params.percent) / 100, digits)
+    k = Fraction(0) if case.deposit is None else _fraction(case.deposit)
+    b = a if params.basis == "price" else k
+    share = _half_up(b * Fraction(params.percent) / 100, digits)
     assert _fraction(parts.share) == share
-    fee = _half_up(a * Fraction(params.fee_percent) / 100, digits)
+    fee = _half_up(b * Fraction(params.fee_percent) / 100, digits)
     if params.fee_min is not None:
         fee = max(fee, _half_up(_fraction(params.fee_min), digits))
     assert _fraction(parts.fee) == min(fee, share)
@@ -575,12 +637,27 @@ def test_refund_parts_always_add_up_exactly(
     if params.deduct is not None:
         deduct = _half_up(_fraction(params.deduct), digits)
     assert _fraction(parts.deducted) == min(deduct, share - _fraction(parts.fee))
+    shipping_fee, goods = case.shipping_fee, case.goods
     if params.include_shipping and shipping_fee is not None and goods is not None:
         exact = _fraction(shipping_fee) * a / _fraction(goods) if goods.amount else 0
         # the exact share, rounded half-up
         assert _fraction(parts.shipping) == _half_up(Fraction(exact), digits)
     else:
         assert parts.shipping.amount == 0
+    paid, value = case.return_shipping, case.request_value
+    if params.include_return_shipping and paid is not None and value is not None:
+        r = _fraction(paid)
+        cap = params.return_shipping_cap
+        if cap == "original":
+            r = min(r, Fraction(0) if shipping_fee is None else _fraction(shipping_fee))
+        elif isinstance(cap, Money):
+            r = min(r, _fraction(cap))
+        exact = r * a / _fraction(value) if value.amount else 0
+        assert _fraction(parts.return_shipping) == _half_up(Fraction(exact), digits)
+    else:
+        assert parts.return_shipping.amount == 0
+    expected_core = _half_up(k, digits) if params.include_core_charge else 0
+    assert _fraction(parts.core_charge) == expected_core
 
 
 def test_the_refund_plugin_registers_through_the_entry_point() -> None:

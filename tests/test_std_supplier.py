@@ -14,6 +14,7 @@ import pytest
 
 import returnrules
 from returnrules import LineContext
+from returnrules.model.errors import quote
 from returnrules_std.supplier import SupplierTerms
 from tests.std.helpers import explanations, first_line, make_request, policy
 
@@ -312,7 +313,7 @@ def test_check_data_takes_only_ascii_digits_for_a_percent(percent: str) -> None:
         {"supplier": {"SUP-BOSCH": {"restocking_fee_percent": percent}}}
     )
     assert path == ("supplier", "SUP-BOSCH", "restocking_fee_percent")
-    assert message == f"expected a decimal number like 180.10, got {percent!r}"
+    assert message == f"expected a decimal number like 180.10, got {quote(percent)}"
 
 
 def test_check_data_reports_a_supplier_section_that_is_not_a_table() -> None:

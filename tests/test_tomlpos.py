@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from returnrules.files.nesting import MAX_NESTING, too_deep
-from returnrules.files.positions import MAX_PATH, Path, key_positions, locate
+from returnrules.files.positions import (
+    MAX_PATH,
+    Path,
+    key_positions,
+    locate,
+    locate_value,
+    positions,
+)
 
 
 def lines(*source: str) -> str:
@@ -325,6 +332,41 @@ def test_key_positions(
     assert key_positions(text) == expected
 
 
+def test_values_are_located_where_they_start() -> None:
+    text = lines(
+        "version = 1",
+        "[[rule]]",
+        'id = "a"',
+        'priority   =   "high"',
+        'when.all = [ { fact = "line.qty", gt = 2 },',
+        "  { check = 'x' } ]",
+        'then = { action = "refund", fee_min = "x" }',
+    )
+    found = positions(text)
+    assert found.keys == key_positions(text)
+    assert found.values == {
+        ("version",): (1, 11),
+        ("rule", 0, "id"): (3, 6),
+        ("rule", 0, "priority"): (4, 16),
+        ("rule", 0, "when", "all"): (5, 12),
+        ("rule", 0, "when", "all", 0): (5, 14),
+        ("rule", 0, "when", "all", 0, "fact"): (5, 23),
+        ("rule", 0, "when", "all", 0, "gt"): (5, 40),
+        ("rule", 0, "when", "all", 1): (6, 3),
+        ("rule", 0, "when", "all", 1, "check"): (6, 13),
+        ("rule", 0, "then"): (7, 8),
+        ("rule", 0, "then", "action"): (7, 19),
+        ("rule", 0, "then", "fee_min"): (7, 39),
+    }
+    # a [[table]] has only its key; a path not written is at the longest
+    # prefix that is, its value first
+    assert locate_value(found, ("rule", 0, "priority")) == (4, 16)
+    assert locate_value(found, ("rule", 0)) == (2, 3)
+    assert locate_value(found, ("rule", 0, "then", "nope")) == (7, 8)
+    assert locate_value(found, ("rule", 0, "id", 0)) == (3, 6)
+    assert locate_value(found, ("nope",)) == (1, 1)
+
+
 def test_empty_document() -> None:
     assert key_positions("") == {}
     assert key_positions("# only a comment\n\n") == {}
@@ -445,3 +487,29 @@ def test_matches_tomllib(doc: dict[str, object], multiline: bool, crlf: bool) ->
             assert at.startswith(written), (path, position)
         else:
             assert at[:1] not in ("", " ", "\t", "\r", "\n", ",", "]", "#"), path
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=st.dictionaries(KEYS, VALUES, max_size=4), crlf=st.booleans())
+def test_value_positions_match_tomllib(doc: dict[str, object], crlf: bool) -> None:
+    text = tomli_w.dumps(doc)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    found = positions(text)
+    parsed = tomllib.loads(text)
+    assert set(found.values) <= set(walk(parsed))
+    for path, position in found.values.items():
+        value: object = parsed
+        for part in path:
+            value = value[part]  # type: ignore[index]
+        first = text[offset(text, position)]
+        if isinstance(value, dict):
+            assert first == "{", (path, position)  # an inline table
+        elif isinstance(value, list):
+            assert first == "[", (path, position)
+        elif isinstance(value, str):
+            assert first in "\"'", (path, position)
+        elif isinstance(value, bool):
+            assert first == ("t" if value else "f"), (path, position)
+        else:  # a number, a date or a time
+            assert first in "+-0123456789in", (path, position)

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -51,16 +52,27 @@ __all__ = ["build_parser", "main"]
 
 Run = Callable[[argparse.Namespace, Console], int]
 
-EXIT_CODES: Final = """\
+BROKEN_PIPE: Final = 128 + getattr(signal, "SIGPIPE", 13)
+"""141: the status of a program the reader of its output left (`| head -1`).
+
+Well-behaved Unix tools (cat, grep, sort) are ended by SIGPIPE then, and the
+shell reports 128 + 13; Python ignores the signal and raises BrokenPipeError
+instead, so returnrules stops quietly and exits with that same status.  Never
+1, which says the policy has errors."""
+
+EXIT_CODES: Final = f"""\
 exit status:
-  0  done: the policy is clean, every request was evaluated (or recorded),
-     every case passed, the ledger is intact
-  1  the policy has errors, a case failed, init would overwrite a file, or
-     the ledger cannot be used or was tampered with
-  2  a request, data or case file is invalid, a request conflicts with a
-     recorded one or is not in the ledger, or the command line is wrong
-  3  an action failed: it is recorded as failed, and
-     `returnrules resume --retry-failed` runs it again"""
+  0    done: the policy is clean, every request was evaluated (or recorded),
+       every case passed, the ledger is intact
+  1    the policy has errors, a case failed, init would overwrite a file, or
+       the ledger cannot be used or was tampered with
+  2    a request, data or case file is invalid, a request conflicts with a
+       recorded one or is not in the ledger, or the command line is wrong
+  3    an action failed: it is recorded as failed, and
+       `returnrules resume --retry-failed` runs it again
+  130  interrupted (Ctrl-C)
+  {BROKEN_PIPE}  the reader of the output went away (`| head -1`): stopped quietly,
+       as cat or grep would be by SIGPIPE"""
 
 DESCRIPTION: Final = """\
 Decide auto-parts returns and cancellations (退单) with a typed policy written
@@ -157,8 +169,11 @@ examples:
 
 Then put `#:schema ./rules.schema.json` on the first line of rules.toml: Taplo
 and Even Better TOML complete fact, check and action names, parameters,
-operators and vocabulary codes.  With --rules, the policy's [plugins] and
-[vocab] additions are included."""
+operators and vocabulary codes.  Without --rules, a code of an open vocabulary
+(reason, category...) may be any code, since a policy's [vocab] can add it;
+the known ones are offered.  With --rules, the policy's [plugins] and [vocab]
+additions are included and codes must be exactly the policy's: run it again
+after changing them."""
 
 LISTING_EPILOG: Final = """\
 examples:
@@ -825,13 +840,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The command writes through the console; anything else printed while
         # it runs (a plugin's print) goes to stderr, never into the output.
         with contextlib.redirect_stdout(sys.stderr):
-            return run(args, console)
+            status = run(args, console)
+        sys.stdout.flush()  # a reader gone away shows here, if not before
+        return status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (`returnrules eval ... | head`): stop quietly,
-        # and keep Python from failing again when it flushes stdout at exit.
+        # The reader went away (`returnrules eval ... | head -1`): stop
+        # quietly with SIGPIPE's status, and keep Python from failing again
+        # when it flushes stdout at exit.
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return BROKEN_PIPE

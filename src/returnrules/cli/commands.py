@@ -377,7 +377,11 @@ def run_schema(console: Console, *, rules: str | None = None) -> int:
     loaded = _with_registry(rules, console)
     if loaded is None:
         return FAILED
-    document = policy_schema(loaded.registry, loaded.vocabularies)
+    # A policy's own vocabularies make its codes exact; without one, any code
+    # of an open vocabulary is allowed (a policy's [vocab] may add it).
+    document = policy_schema(
+        loaded.registry, loaded.vocabularies if rules is not None else None
+    )
     console.print(json.dumps(document, indent=2, ensure_ascii=False))
     return FAILED if loaded.problems else OK
 

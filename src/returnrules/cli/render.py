@@ -179,22 +179,27 @@ class _Labels:
 # -- decisions ---------------------------------------------------------------------
 
 
+_MONEY_FIELDS: Final = (
+    "amount",
+    "fee",
+    "deducted",
+    "shipping",
+    "return_shipping",
+    "core_charge",
+)
+"""Reported fields that are amounts in the reported ``currency``."""
+
+
 def action_fields(action: ActionResult) -> str:
     fields = dict(action.fields)
     currency = fields.pop("currency", None)
     parts = []
     for key, value in fields.items():
         text = show(value)
-        if (
-            currency is not None
-            and isinstance(value, str)
-            and key in ("amount", "fee", "deducted", "shipping")
-        ):
-            text = f"{text} {currency}"
+        if currency is not None and isinstance(value, str) and key in _MONEY_FIELDS:
+            text = f"{text} {currency}"  # (Money shows its currency itself)
         parts.append(f"{key} {text}")
-    if currency is not None and not any(
-        k in fields for k in ("amount", "fee", "deducted", "shipping")
-    ):
+    if currency is not None and not any(k in fields for k in _MONEY_FIELDS):
         parts.append(f"currency {currency}")
     return ", ".join(parts)
 
@@ -237,9 +242,17 @@ def _render_line(
             f"    no deciding rule matched: the policy's default ({policy.default})"
         )
     out.extend(f"      » {message}" for message in line.messages)
-    others = [r for r in line.matched if r not in line.decided_by]
-    if others:
-        out.append(style.dim(f"    also matched: {', '.join(others)}"))
+    # A matched rule whose own decide lost is worth a word ("online-7-day-no-
+    # reason would approve"); matched rules that simply had nothing to do with
+    # this decision (a notification for rejections on an approved line) are
+    # left to --explain, which shows every rule.
+    overruled = [
+        f"{rule_id} would {rules[rule_id].decide}"
+        for rule_id in line.matched
+        if rule_id in rules and rules[rule_id].decide not in (None, line.decision)
+    ]
+    if overruled:
+        out.append(style.dim(f"    overruled: {', '.join(overruled)}"))
     if line.actions:
         width = max(len(a.action) for a in line.actions)
         for action in line.actions:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import tomli_w
-
 __all__ = [
+    "CASES",
     "CASES_PATH",
+    "RULES",
     "RULES_PATH",
     "SAMPLE_REQUEST",
     "StarterExists",
@@ -67,86 +66,14 @@ def sample_request() -> dict[str, Any]:
     return copy.deepcopy(dict(SAMPLE_REQUEST))
 
 
-def _all(*conditions: Mapping[str, Any]) -> dict[str, Any]:
-    # Conditions in an array are written as inline tables, as rule authors do.
-    return {"all": list(conditions)}
-
-
-def _any(*conditions: Mapping[str, Any]) -> dict[str, Any]:
-    return {"any": list(conditions)}
-
-
-RULES: Final[Mapping[str, Any]] = {
-    "version": 1,
-    "policy": {"currency": "CNY", "default": "review"},
-    "rule": [
-        {
-            "id": "over-return",
-            "title": "退货数量超过可退数量",
-            "when": _all({"fact": "line.qty", "gt": {"fact": "line.returnable_qty"}}),
-            "decide": "reject",
-            "message": "可退数量只有 {line.returnable_qty} 件",
-        },
-        {
-            "id": "not-returnable",
-            "title": "目录标注不可退或特殊订货的配件",
-            "when": _any(
-                {"fact": "part.no_return", "eq": True},
-                {"fact": "part.special_order", "eq": True},
-            ),
-            "decide": "reject",
-            "message": "该配件不可退货",
-        },
-        {
-            "id": "our-mistake",
-            "title": "错发、质量问题、运输损坏：全额退款（含运费），检验后入库",
-            "when": _any(
-                {"fact": "line.reason", "eq": "wrong_part"},
-                {"fact": "line.reason", "eq": "defective"},
-                {"fact": "line.reason", "eq": "damaged_in_transit"},
-            ),
-            "decide": "approve",
-            "then": [
-                {"action": "refund", "include_shipping": True},
-                {"action": "restock", "location": "inspection", "inspect": True},
-            ],
-        },
-        {
-            "id": "changed-mind",
-            "title": "不需要了：签收30天内未拆封，收15%手续费",
-            "when": _all(
-                {"fact": "line.reason", "eq": "changed_mind"},
-                {"fact": "line.condition", "eq": "unopened"},
-                {"fact": "request.days_since_delivery", "le": 30},
-            ),
-            "decide": "approve",
-            "then": [
-                {"action": "refund", "fee_percent": 15},
-                {"action": "restock", "location": "main"},
-            ],
-        },
-        {
-            "id": "tell-customer",
-            "title": "拒绝时通知客户",
-            "for": ["reject"],
-            "then": [
-                {
-                    "action": "notify",
-                    "to": "customer",
-                    "message": "退货申请未通过（{line.reason}）",
-                }
-            ],
-        },
-    ],
-}
-
-RULES_HEADER: Final = """\
+RULES: Final = """\
 # A starter policy for returnrules, written by `returnrules init`.
 #
 # Each [[rule]] matches a return line `when` its condition holds (no `when`:
 # always), may `decide` approve / reject / review (reject beats review beats
 # approve; no deciding rule: the [policy] default), and plans actions in `then`
 # for the decisions in `for` (default: its own decide, else approve).
+# `when.all = [ ... ]` is TOML for `when = { all = [ ... ] }`.
 #
 #   returnrules check rules.toml             every mistake, with line and column
 #   returnrules eval REQUEST --explain       dry run: the decision, and why
@@ -155,134 +82,153 @@ RULES_HEADER: Final = """\
 #   returnrules schema > rules.schema.json   completion in TOML editors: then put
 #                                            #:schema ./rules.schema.json first
 
+version = 1
+
+[policy]
+currency = "CNY"
+default = "review"
+
+[[rule]]
+id = "over-return"
+title = "退货数量超过可退数量"
+when = { fact = "line.qty", gt = { fact = "line.returnable_qty" } }
+decide = "reject"
+message = "可退数量只有 {line.returnable_qty} 件"
+
+[[rule]]
+id = "not-returnable"
+title = "目录标注不可退或特殊订货的配件"
+when.any = [
+  { fact = "part.no_return", eq = true },
+  { fact = "part.special_order", eq = true },
+]
+decide = "reject"
+message = "该配件不可退货"
+
+[[rule]]
+id = "our-mistake"
+title = "错发、质量问题、运输损坏：全额退款（含运费），检验后入库"
+when.any = [
+  { fact = "line.reason", eq = "wrong_part" },
+  { fact = "line.reason", eq = "defective" },
+  { fact = "line.reason", eq = "damaged_in_transit" },
+]
+decide = "approve"
+then = [
+  { action = "refund", include_shipping = true },
+  { action = "restock", location = "inspection", inspect = true },
+]
+
+[[rule]]
+id = "changed-mind"
+title = "不需要了：签收30天内未拆封，收15%手续费"
+when.all = [
+  { fact = "line.reason", eq = "changed_mind" },
+  { fact = "line.condition", eq = "unopened" },
+  { fact = "request.days_since_delivery", le = 30 },
+]
+decide = "approve"
+then = [
+  { action = "refund", fee_percent = 15 },
+  { action = "restock", location = "main" },
+]
+
+[[rule]]
+id = "tell-customer"
+title = "拒绝时通知客户"
+for = ["reject"]
+then = [
+  { action = "notify", to = "customer", message = "退货申请未通过（{line.reason}）" },
+]
 """
+"""The starter policy, written as the README and the shipped ``rules.toml``
+write a policy: ``when = {...}`` for one condition, ``when.all = [...]``
+with one condition a line for several, actions as inline tables (never
+``[rule.when]`` sub-tables)."""
 
-
-def _case(name: str, line: Mapping[str, Any], expect: Mapping[str, Any]) -> Any:
-    return {"name": name, "with": {"lines": [dict(line)]}, "expect": dict(expect)}
-
-
-def _line(qty: int, reason: str, condition: str) -> dict[str, Any]:
-    return {"line": 1, "qty": qty, "reason": reason, "condition": condition}
-
-
-CASES: Final[Mapping[str, Any]] = {
-    "rules": "../../rules.toml",
-    "request": SAMPLE_REQUEST,
-    "case": [
-        _case(
-            "a wrong part is refunded in full, with its share of shipping",
-            _line(2, "wrong_part", "unopened"),
-            {
-                "decision": "approve",
-                "lines": [
-                    {
-                        "line": 1,
-                        "decision": "approve",
-                        "decided_by": ["our-mistake"],
-                        "actions": [
-                            {"action": "refund", "amount": "370.00", "fee": "0.00"},
-                            {"action": "restock", "qty": 2, "inspect": True},
-                        ],
-                    }
-                ],
-            },
-        ),
-        _case(
-            "changed mind, unopened, within 30 days: a 15% fee",
-            _line(2, "changed_mind", "unopened"),
-            {
-                "decision": "approve",
-                "lines": [
-                    {
-                        "line": 1,
-                        "decided_by": ["changed-mind"],
-                        "actions": [
-                            {"action": "refund", "amount": "306.00", "fee": "54.00"},
-                            {"action": "restock", "location": "main"},
-                        ],
-                    }
-                ],
-            },
-        ),
-        _case(
-            "more than was delivered is rejected, and the customer is told",
-            _line(5, "wrong_part", "unopened"),
-            {
-                "decision": "reject",
-                "lines": [
-                    {
-                        "line": 1,
-                        "decided_by": ["over-return"],
-                        "messages": ["可退数量只有 4 件"],
-                        "actions": [{"action": "notify", "to": "customer"}],
-                    }
-                ],
-            },
-        ),
-        _case(
-            "an opened part the customer no longer wants goes to review",
-            _line(1, "changed_mind", "opened"),
-            {
-                "decision": "review",
-                "lines": [
-                    {"line": 1, "decision": "review", "decided_by": [], "actions": []}
-                ],
-            },
-        ),
-    ],
-}
-
-CASES_HEADER: Final = """\
+CASES: Final = """\
 # Test cases for rules.toml, written by `returnrules init`; run: returnrules test
 #
-# The top-level [request] is every case's request; each case's `with` replaces
-# what differs (here: the return lines).  `expect` gives the decisions, the
-# deciding rules and the actions; listed action fields are compared, others not.
+# [request] is every case's request; each case's `with` replaces what differs
+# (here: the return lines).  `expect` gives the decisions, the deciding rules
+# and the actions; listed action fields are compared, others not.
 
+rules = "../../rules.toml"
+
+[request]
+id = "RT-2026-0001"
+requested_at = 2026-11-20T10:00:00+08:00
+customer = { id = "C-1001", tier = "workshop" }
+lines = [{ line = 1, qty = 2, reason = "wrong_part", condition = "unopened" }]
+
+[request.order]
+id = "SO-88812"
+status = "delivered"
+channel = "online"
+placed_at = 2026-11-01T09:30:00+08:00
+shipped_at = 2026-11-02T15:00:00+08:00
+delivered_at = 2026-11-04T11:00:00+08:00
+shipping_fee = "20.00"
+
+[[request.order.lines]]
+line = 1
+sku = "BOSCH-0986494"
+name = "前刹车片"
+brand = "Bosch"
+category = "brake"
+qty = 4
+unit_price = "180.00"
+supplier = "SUP-BOSCH"
+
+[[case]]
+name = "a wrong part is refunded in full, with its share of shipping"
+with.lines = [{ line = 1, qty = 2, reason = "wrong_part", condition = "unopened" }]
+[case.expect]
+decision = "approve"
+lines = [
+  { line = 1, decision = "approve", decided_by = ["our-mistake"], actions = [
+    { action = "refund", amount = "370.00", fee = "0.00" },
+    { action = "restock", qty = 2, inspect = true },
+  ] },
+]
+
+[[case]]
+name = "changed mind, unopened, within 30 days: a 15% fee"
+with.lines = [{ line = 1, qty = 2, reason = "changed_mind", condition = "unopened" }]
+[case.expect]
+decision = "approve"
+lines = [
+  { line = 1, decided_by = ["changed-mind"], actions = [
+    { action = "refund", amount = "306.00", fee = "54.00" },
+    { action = "restock", location = "main" },
+  ] },
+]
+
+[[case]]
+name = "more than was delivered is rejected, and the customer is told"
+with.lines = [{ line = 1, qty = 5, reason = "wrong_part", condition = "unopened" }]
+[case.expect]
+decision = "reject"
+lines = [
+  { line = 1, decided_by = ["over-return"], actions = [
+    { action = "notify", to = "customer" },
+  ], messages = ["可退数量只有 4 件"] },
+]
+
+[[case]]
+name = "an opened part the customer no longer wants goes to review"
+with.lines = [{ line = 1, qty = 1, reason = "changed_mind", condition = "opened" }]
+[case.expect]
+decision = "review"
+lines = [{ line = 1, decision = "review", decided_by = [], actions = [] }]
 """
-
-
-def _compact(text: str, width: int = 88) -> str:
-    """Put each short top-level array of *text* on one line.
-
-    tomli-w writes every array one item per line; ``decided_by = ["x"]`` reads
-    better.  Only arrays whose items are one-line values are joined.
-    """
-    lines = text.split("\n")
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.endswith(" = ["):
-            j, items = i + 1, []
-            while (
-                j < len(lines) and lines[j].startswith(" ") and lines[j].endswith(",")
-            ):
-                items.append(lines[j].strip()[:-1])
-                j += 1
-            joined = line + ", ".join(items) + "]"
-            if items and j < len(lines) and lines[j] == "]" and len(joined) <= width:
-                out.append(joined)
-                i = j + 1
-                continue
-        out.append(line)
-        i += 1
-    return "\n".join(out)
-
-
-def _dumps(doc: Mapping[str, Any]) -> str:
-    text = tomli_w.dumps(doc)
-    compact = _compact(text)
-    return compact if tomllib.loads(compact) == tomllib.loads(text) else text
+"""The starter's cases, in the style of ``tests/policy/examples.toml``; its
+``[request]`` is :data:`SAMPLE_REQUEST` (a test keeps the two equal)."""
 
 
 def starter_files() -> dict[Path, str]:
     """The starter's files (relative paths) and their text."""
-    return {
-        RULES_PATH: RULES_HEADER + _dumps(RULES),
-        CASES_PATH: CASES_HEADER + _dumps(CASES),
-    }
+    return {RULES_PATH: RULES, CASES_PATH: CASES}
 
 
 class StarterExists(Exception):

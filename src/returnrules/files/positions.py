@@ -4,7 +4,10 @@
 written.  The policy checker reports problems by *key path*, for example
 ``("rule", 2, "when", "all", 1, "fact")``, but has to show authors
 ``rules.toml:LINE:COL:``.  This module is a small, dependency-free scanner that
-recovers those positions.
+recovers those positions, and those of the values written after an ``=``
+(:func:`positions`): a problem with a key (``unknown key "whne"``) is shown at
+the key, a problem with a value (``priority is an integer, got "high"``) at
+the value.
 
 It is meant for text that :func:`tomllib.loads` has already accepted, so it assumes
 valid TOML and validates nothing itself.  Values are skipped rather than converted;
@@ -25,11 +28,20 @@ import contextlib
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from returnrules.files.nesting import MAX_NESTING
 
-__all__ = ["MAX_PATH", "Path", "key_positions", "locate", "syntax_error_position"]
+__all__ = [
+    "MAX_PATH",
+    "Path",
+    "Positions",
+    "key_positions",
+    "locate",
+    "locate_value",
+    "positions",
+    "syntax_error_position",
+]
 
 Path = tuple[str | int, ...]
 
@@ -81,6 +93,8 @@ class _Scanner:
         self.i = 0
         self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
         self.positions: dict[Path, tuple[int, int]] = {}
+        # Where each value starts: after `key =`, and each array element.
+        self.values: dict[Path, tuple[int, int]] = {}
         # Concrete path of every array of tables seen so far -> number of elements.
         self.table_arrays: dict[Path, int] = {}
 
@@ -88,12 +102,16 @@ class _Scanner:
         """The current character, or "" at the end of the text."""
         return self.text[self.i : self.i + 1]
 
-    def record(self, path: Path, offset: int) -> None:
-        """Remember where `path` is written; the first position wins."""
+    def record(
+        self, path: Path, offset: int, table: dict[Path, tuple[int, int]] | None = None
+    ) -> None:
+        """Remember where `path` is written (in *table*, by default the keys'
+        positions); the first position wins."""
         if len(path) > MAX_PATH:
             raise _Stop
         line = bisect_right(self.line_starts, offset) - 1
-        self.positions.setdefault(path, (line + 1, offset - self.line_starts[line] + 1))
+        where = self.positions if table is None else table
+        where.setdefault(path, (line + 1, offset - self.line_starts[line] + 1))
 
     def expect(self, token: str) -> None:
         if not self.text.startswith(token, self.i):
@@ -183,6 +201,7 @@ class _Scanner:
 
     def value(self, path: Path) -> None:
         self.skip_blanks()
+        self.record(path, self.i, self.values)
         char = self.peek()
         if char == "[":
             self.array(path)
@@ -208,7 +227,7 @@ class _Scanner:
             if not self.peek():
                 raise _Stop
             self.record((*path, index), self.i)
-            self.value((*path, index))
+            self.value((*path, index))  # records the element's value position
             index += 1
             self.skip_trivia()
             if self.peek() == ",":
@@ -258,20 +277,35 @@ class _Scanner:
         raise _Stop
 
 
-def key_positions(text: str) -> dict[Path, tuple[int, int]]:
-    """Map every key path in a valid TOML document to the 1-based (line, column)
-    where it is written.
+class Positions(NamedTuple):
+    """Where a document's keys and values are written: ``{path: (line, col)}``."""
 
-    Array elements are included under their index, at their first character; an
-    element of an array of tables is at the key name in its ``[[header]]``.  When
-    a path is written more than once (e.g. ``[a.b]`` after ``[a]``), the first
-    position is kept.  Columns count code points.  On unexpected input the scan
-    stops early and the positions found so far are returned.
+    keys: dict[Path, tuple[int, int]]
+    values: dict[Path, tuple[int, int]]
+
+
+def positions(text: str) -> Positions:
+    """The 1-based (line, column) of every key path of a valid TOML document,
+    and of every value written after a key's ``=`` or as an array element.
+
+    Keys: array elements are included under their index, at their first
+    character; an element of an array of tables is at the key name in its
+    ``[[header]]``.  When a path is written more than once (e.g. ``[a.b]``
+    after ``[a]``), the first position is kept.  Values: ``priority = "high"``
+    has its key at column 1 and its value at column 12; a table opened by a
+    header has no value position.  Columns count code points.  One pass over
+    the text; on unexpected input the scan stops early and the positions found
+    so far are returned.
     """
     scanner = _Scanner(text)
     with contextlib.suppress(_Stop, RecursionError):
         scanner.document()
-    return scanner.positions
+    return Positions(scanner.positions, scanner.values)
+
+
+def key_positions(text: str) -> dict[Path, tuple[int, int]]:
+    """The keys' part of :func:`positions`: where each key path is written."""
+    return positions(text).keys
 
 
 def locate(
@@ -282,6 +316,18 @@ def locate(
         found = positions.get(tuple(path[:length]))
         if found is not None:
             return found
+    return (1, 1)
+
+
+def locate_value(found: Positions, path: Sequence[str | int]) -> tuple[int, int]:
+    """Where the value at `path` is written: the longest prefix of `path` with
+    a position, its value's if it has one, else its key's (a table opened by a
+    header has only a key); (1, 1) if none."""
+    for length in range(len(path), 0, -1):
+        prefix = tuple(path[:length])
+        at = found.values.get(prefix) or found.keys.get(prefix)
+        if at is not None:
+            return at
     return (1, 1)
 
 

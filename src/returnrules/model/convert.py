@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 import typing
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 import cattrs
@@ -24,7 +25,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, override
 
 from returnrules.model.bounds import Bounds, VocabCode
 from returnrules.model.errors import (
@@ -55,6 +56,7 @@ from returnrules.model.vocab import Vocabulary
 __all__ = [
     "MAX_STRING",
     "Bounds",
+    "CattrsIssue",
     "Context",
     "VocabCode",
     "converter",
@@ -201,6 +203,31 @@ def table_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], A
     return structure
 
 
+def _is_mapping(t: Any) -> bool:
+    """``dict[K, V]`` and the like (not an attrs class, which is a table too)."""
+    origin = typing.get_origin(t) or t
+    return (
+        isinstance(origin, type)
+        and issubclass(origin, Mapping)
+        and not attrs.has(origin)
+    )
+
+
+def _mapping_hook(
+    t: Any, converter: cattrs.Converter
+) -> Callable[[object, object], object]:
+    """cattrs' own mapping hook, for a mapping only: ``per_tier = 5`` is
+    "expected a table, got 5", not an AttributeError about ``.items``."""
+    fn: Callable[[Any, Any], Any] = make_mapping_structure_fn(t, converter)
+
+    def structure(value: object, _: object) -> object:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table, got {show(value)}")
+        return fn(value, t)
+
+    return structure
+
+
 def _is_literal(t: Any) -> bool:
     return typing.get_origin(t) is typing.Literal
 
@@ -218,6 +245,50 @@ def _literal_hook(t: Any) -> Callable[[object, object], object]:
             )
             raise ValueError(f"expected one of {choices}, got {show(value)}{hint}")
         return value
+
+    return structure
+
+
+def _literal_union(t: Any) -> bool:
+    """``Literal["original"] | Money`` (optionally ``| None``): a word or a value."""
+    if typing.get_origin(t) not in (typing.Union, types.UnionType):
+        return False
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    literals = [a for a in args if _is_literal(a)]
+    return bool(literals) and len(args) - len(literals) == 1
+
+
+def _literal_union_hook(
+    t: Any, converter: cattrs.Converter
+) -> Callable[[object, object], object]:
+    """One of the words of the ``Literal`` members, else the other member.
+
+    ``return_shipping_cap = "original"`` or ``= "12.00"``: a word that is not
+    one of them is reported with both choices and a suggestion.
+    """
+    args = typing.get_args(t)
+    optional = type(None) in args
+    words = [w for a in args if _is_literal(a) for w in typing.get_args(a)]
+    (other,) = [a for a in args if a is not type(None) and not _is_literal(a)]
+    choices = " or ".join(f'"{w}"' if isinstance(w, str) else show(w) for w in words)
+
+    def structure(value: object, _: object) -> object:
+        if value is None and optional:
+            return None
+        if isinstance(value, str) and value in words:
+            return value
+        try:
+            return converter.structure(value, other)
+        except ValueError as exc:
+            text = str(exc)
+            if not text.startswith("expected "):
+                raise  # a value of the other kind, out of its bounds
+            hint = (
+                did_you_mean(value, map(str, words)) if isinstance(value, str) else ""
+            )
+            raise ValueError(
+                f"expected {choices}, or {text.removeprefix('expected ')}{hint}"
+            ) from None
 
     return structure
 
@@ -352,7 +423,8 @@ def make_converter(context: Context = Context()) -> cattrs.Converter:
 
     The one configuration of cattrs in returnrules: strict primitives (no
     ``int(True)``, no ``str(5)``), tables only for attrs classes (unknown
-    keys refused, with a suggestion), ``Literal[...]`` with suggestions,
+    keys refused, with a suggestion), ``Literal[...]`` with suggestions, a
+    word or a value (``Literal["original"] | Money``),
     ``Annotated[..., Bounds(...)]`` and ``Annotated[str, VocabCode(...)]``,
     money in the context's currency, and the request model's quantities,
     codes and moments.  Prefer :func:`converter`, which keeps one per context.
@@ -366,7 +438,11 @@ def make_converter(context: Context = Context()) -> cattrs.Converter:
     conv.register_structure_hook(dt.date, strict_date)
     conv.register_structure_hook(Money, _money_hook(context.currency))
     conv.register_structure_hook_factory(attrs.has, lambda cls: table_hook(cls, conv))
+    conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(t, conv))
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
+    conv.register_structure_hook_factory(
+        _literal_union, lambda t: _literal_union_hook(t, conv)
+    )
     conv.register_structure_hook_factory(
         lambda t: _annotation(t, VocabCode) is not None,
         lambda t: _vocab_hook(t, context.vocabularies),
@@ -404,11 +480,28 @@ def converter(context: Context = Context()) -> cattrs.Converter:
     return conv
 
 
-Triple = tuple[PathKey, str, str]
+class CattrsIssue(NamedTuple):
+    """One problem cattrs found: where, what, and its code.
+
+    *about_key* is true when the problem is the key written at *path* (an
+    unknown key, a mapping key outside its vocabulary), not the value after
+    it: a policy problem is then shown at the key, else at the value.
+    """
+
+    path: PathKey
+    message: str
+    code: str
+    about_key: bool = False
 
 
-def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
-    """Flatten a cattrs validation error into ``(path, message, code)``."""
+_MAPPING_KEY: Final = "Structuring mapping key"
+"""How cattrs notes a mapping key (not its value) that failed to structure."""
+
+
+def issues_from_cattrs(
+    exc: BaseException, path: PathKey, *, about_key: bool = False
+) -> Iterator[CattrsIssue]:
+    """Flatten a cattrs validation error into :class:`CattrsIssue` items."""
     if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
@@ -417,7 +510,9 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
                 if isinstance(note, IterableValidationNote)
                 else public_name(note.name)
             )
-            yield from issues_from_cattrs(sub, (*path, key))
+            yield from issues_from_cattrs(
+                sub, (*path, key), about_key=str(note).startswith(_MAPPING_KEY)
+            )
         for sub in without:
             yield from issues_from_cattrs(sub, path)
     elif isinstance(exc, ForbiddenExtraKeysError):
@@ -428,18 +523,22 @@ def issues_from_cattrs(exc: BaseException, path: PathKey) -> Iterator[Triple]:
         )
         for extra in sorted(exc.extra_fields, key=str):
             key = extra if isinstance(extra, str) else repr(extra)
-            yield (
+            yield CattrsIssue(
                 (*path, key),
                 f"unknown key {quote(key)}{did_you_mean(key, known)}",
                 "unknown-key",
+                about_key=True,
             )
     elif isinstance(exc, KeyError):
         what = f' "{path[-1]}"' if path else ""
-        yield path, f"missing required key{what}", "missing-key"
+        yield CattrsIssue(
+            path, f"missing required key{what}", "missing-key", about_key=True
+        )
     elif isinstance(exc, ValueError):
-        yield path, str(exc), "bad-value"
+        yield CattrsIssue(path, str(exc), "bad-value", about_key)
     else:
-        yield path, f"invalid value ({type(exc).__name__}: {exc})", "bad-value"
+        message = f"invalid value ({type(exc).__name__}: {exc})"
+        yield CattrsIssue(path, message, "bad-value", about_key)
 
 
 def structure_data(
@@ -460,7 +559,10 @@ def structure_data(
         return converter(Context(vocabularies=vocabularies)).structure(value, cls)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
         raise RequestError(
-            [RequestProblem(*issue) for issue in issues_from_cattrs(exc, path)]
+            [
+                RequestProblem(issue.path, issue.message, issue.code)
+                for issue in issues_from_cattrs(exc, path)
+            ]
         ) from None
 
 
@@ -479,7 +581,7 @@ def validate_as(t: Any) -> Callable[[Any, Any, Any], None]:
         except (ClassValidationError, IterableValidationError, ValueError) as exc:
             problems = [
                 f"{format_path(where)}: {message}" if where else message
-                for where, message, _ in issues_from_cattrs(exc, ())
+                for where, message, *_ in issues_from_cattrs(exc, ())
             ]
             raise ValueError(f"{attribute.name}: {'; '.join(problems)}") from None
 

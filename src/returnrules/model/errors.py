@@ -97,9 +97,11 @@ def quote(text: object) -> str:
 def show(value: object) -> str:
     """A short, TOML-flavoured rendering of *value* for error messages.
 
-    ``true``, ``a table``, ``an array``, ``2026-11-20``, ``'abc'``, ``5``; a long
-    string is cut like :func:`quote` cuts it (``'xxxx…' (15,000,000
-    characters)``), and an integer too long to print is ``a 5,000-digit integer``.
+    ``true``, ``a table``, ``an array``, ``2026-11-20``, ``"abc"``, ``5``.  A
+    string is quoted as :func:`quote` quotes it, in the same double quotes as
+    the names and suggestions of a message (``invalid decision "aprove"; did
+    you mean "approve"?``), and cut like it; an integer too long to print is
+    ``a 5,000-digit integer``.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -110,8 +112,7 @@ def show(value: object) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        head, tail = _cut(value)
-        return repr(head) + tail
+        return quote(value)
     if isinstance(value, int) and value.bit_length() > 3 * MAX_SHOWN:
         # str() refuses an int past 4,300 digits (about 14,000 bits)
         if value.bit_length() < 14_000:
@@ -126,13 +127,16 @@ class Issue:
     """A problem found while loading a policy, before it has a line and column.
 
     The loader collects issues by key path; :func:`returnrules.policy.load` turns
-    them into :class:`Problem` once it can map the path to the file.
+    them into :class:`Problem` once it can map the path to the file.  An issue
+    *at_value* is about the value written at *path* (``priority = "high"``)
+    and is shown where the value starts; else it is shown at the key.
     """
 
     path: PathKey
     message: str
     code: str
     severity: Severity = "error"
+    at_value: bool = False
 
 
 @attrs.frozen

@@ -77,6 +77,7 @@ class _RawRequest:
     customer: Customer
     order: Order
     lines: tuple[ReturnLine, ...]
+    return_shipping: Amount | None = None
 
 
 # -- cross-field checks -----------------------------------------------------------
@@ -200,6 +201,7 @@ def _request(raw: _RawRequest, currency: str) -> Request:
         raw.lines,
         currency,
         tuple((rline, by_number[rline.line]) for rline in raw.lines),
+        return_shipping=raw.return_shipping,
     )
 
 
@@ -563,7 +565,10 @@ def parse_request(
     try:
         raw = conv.structure(mapping, _RawRequest)
     except (ClassValidationError, IterableValidationError, ValueError) as exc:
-        problems.extend(RequestProblem(*issue) for issue in issues_from_cattrs(exc, ()))
+        problems.extend(
+            RequestProblem(issue.path, issue.message, issue.code)
+            for issue in issues_from_cattrs(exc, ())
+        )
         problems.extend(_raw_references(mapping))
         raise RequestError(problems) from None
     problems.extend(_check(raw))

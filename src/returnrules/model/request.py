@@ -128,6 +128,10 @@ class OrderLine:
     kit: bool = False
     core_charge: Amount | None = None
     supplier: Text | None = None
+    warranty_days: Count | None = None
+    """The part's warranty term in days from delivery, if the catalogue has one."""
+    obsolete: bool = False
+    """The part is obsolete: no longer made or sold (suppliers refuse it back)."""
 
 
 @attrs.frozen
@@ -179,7 +183,8 @@ class Request:
     """A return or cancellation request, checked and resolved.
 
     ``pairs`` holds each return line with the order line it refers to, in the
-    order the request lists them.
+    order the request lists them.  ``return_shipping`` is what the customer
+    paid to send the parts back, when the request says.
     """
 
     id: Text
@@ -192,6 +197,21 @@ class Request:
     taken: Mapping[int, int] = attrs.field(factory=dict, eq=False, repr=False)
     """Per order line, the quantity earlier requests recorded in a ledger took
     back; ``line.returnable_qty`` counts it as returned (the desk sets it)."""
+    return_shipping: Amount | None = None
+
+    @functools.cached_property
+    def amount(self) -> Money:
+        """Σ qty × unit price over the request's lines (``request.amount``).
+
+        Worked out once per request: the base of every line's share of the
+        return shipping, and a request may have 10,000 lines.
+        """
+        total = Decimal(0)
+        for rline, oline in self.pairs:
+            total = CONTEXT.add(
+                total, CONTEXT.multiply(oline.unit_price.amount, rline.qty)
+            )
+        return Money._trusted(total, self.currency)  # a sum of valid amounts
 
     @property
     def kind(self) -> str:
@@ -248,4 +268,5 @@ class Request:
             order=order,
             currency=currency,
             pairs=tuple((rline, lines[rline.line]) for rline in self.lines),
+            return_shipping=moved(self.return_shipping),
         )

@@ -23,14 +23,6 @@ BOOL = FactType("bool")
 STR = FactType("str")
 
 
-def _request_amount(ctx: LineContext) -> Money:
-    pairs = ctx.request.pairs
-    total = ZERO
-    for rline, oline in pairs:
-        total = CONTEXT.add(total, CONTEXT.multiply(oline.unit_price.amount, rline.qty))
-    return Money._trusted(total, ctx.request.currency)
-
-
 def _line_amount(ctx: LineContext) -> Money:
     price = ctx.order_line.unit_price
     return Money._trusted(CONTEXT.multiply(price.amount, ctx.line.qty), price.currency)
@@ -64,8 +56,15 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...
     (
         "request.amount",
         MONEY,
-        _request_amount,
+        "request.amount",
         "Σ qty × unit price over the request's lines",
+    ),
+    (
+        "request.return_shipping",
+        MONEY.as_optional(),
+        "request.return_shipping",
+        "what the customer paid to ship the parts back; absent unless the "
+        "request gives return_shipping",
     ),
     ("order.status", FactType.enum("status"), "request.order.status", ""),
     ("order.channel", FactType.enum("channel"), "request.order.channel", ""),
@@ -107,6 +106,19 @@ _FACTS: tuple[tuple[str, FactType, Callable[[LineContext], Any] | str, str], ...
     ("part.kit", BOOL, "order_line.kit", "sold as a set or kit"),
     ("part.core_charge", MONEY, _core_charge, "deposit on the old part (0 if none)"),
     ("part.supplier", STR.as_optional(), "order_line.supplier", ""),
+    (
+        "part.warranty_days",
+        INT.as_optional(),
+        "order_line.warranty_days",
+        "the part's warranty term in days from delivery; absent if the order "
+        "line gives none",
+    ),
+    (
+        "part.obsolete",
+        BOOL,
+        "order_line.obsolete",
+        "the part is obsolete: no longer made or sold (false unless given)",
+    ),
 )
 
 

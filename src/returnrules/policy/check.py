@@ -106,7 +106,8 @@ def compile_template(
     try:
         pieces = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValueError(f"bad placeholder in {show(text)}: {exc}") from None
+        reason = str(exc).replace("'", '"')  # one kind of quotes in a message
+        raise ValueError(f"bad placeholder in {show(text)}: {reason}") from None
     parts: list[str | int] = []
     formatters: list[Callable[[Any], str]] = []
     bad: list[str] = []
@@ -212,8 +213,19 @@ class _Checker:
     def _params(self) -> cattrs.Converter:
         return self.scope.converter()
 
-    def error(self, path: PathKey, message: str, code: str) -> None:
-        self.issues.append(Issue(path, message, code))
+    line_of: Callable[[PathKey], int | None] = lambda _: None
+    """The line a key path is written on, for messages that refer to another
+    place in the file (None: not known)."""
+
+    def error(
+        self, path: PathKey, message: str, code: str, *, at_value: bool = False
+    ) -> None:
+        """Record an error at the key *path*, or at its value (*at_value*)."""
+        self.issues.append(Issue(path, message, code, at_value=at_value))
+
+    def bad_value(self, path: PathKey, message: str, code: str = "bad-value") -> None:
+        """Record an error about the value written at *path*, shown there."""
+        self.error(path, message, code, at_value=True)
 
     def warn(self, path: PathKey, message: str, code: str) -> None:
         self.issues.append(Issue(path, message, code, "warning"))
@@ -233,17 +245,25 @@ class _Checker:
         """Structure *value* into *cls*; record issues and return None on failure.
 
         *whose* ("check delivery_deadline") prefixes the messages, which then
-        speak of parameters rather than keys.
+        speak of parameters rather than keys, and name the parameter whose
+        value is wrong: ``action refund: fee_min: expected a decimal number
+        like 180.10, got "x"``.
         """
         try:
             return self.params.structure(value, cls)
         except (ClassValidationError, IterableValidationError, ValueError) as exc:
-            for where, message, code in issues_from_cattrs(exc, path):
+            for issue in issues_from_cattrs(exc, path):
+                message = issue.message
                 if whose:
                     message = message.replace("unknown key", "unknown parameter")
                     message = message.replace("required key", "required parameter")
+                    name = _parameter(issue.path[len(path) :], issue.about_key)
+                    if name and issue.code == "bad-value":
+                        message = f"{name}: {message}"
                     message = f"{whose}: {message}"
-                self.error(where, message, code)
+                self.error(
+                    issue.path, message, issue.code, at_value=not issue.about_key
+                )
             return None
 
     # conditions
@@ -255,7 +275,7 @@ class _Checker:
             )
             return None
         if not isinstance(node, Mapping):
-            self.error(
+            self.bad_value(
                 path,
                 "a condition is a table: { fact = ... }, { check = ... }, "
                 f"{{ all = [...] }}, {{ any = [...] }} or {{ not = {{...}} }}; "
@@ -297,7 +317,7 @@ class _Checker:
             item = self.condition(body, (*path, "not"), depth + 1)
             return None if item is None or extra else NotOf(item)
         if not isinstance(body, list):
-            self.error(
+            self.bad_value(
                 (*path, name),
                 f'"{name}" takes an array of conditions, got {show(body)}',
                 "bad-condition",
@@ -313,12 +333,12 @@ class _Checker:
 
     def fact_ref(self, name: object, path: PathKey) -> FactRef | None:
         if not isinstance(name, str):
-            self.error(path, f"a fact name is a string, got {show(name)}", "bad-value")
+            self.bad_value(path, f"a fact name is a string, got {show(name)}")
             return None
         number = self.registry.fact_numbers.get(name)
         if number is None:
             hint = did_you_mean(name, self.registry.fact_numbers)
-            self.error(path, f"unknown fact {quote(name)}{hint}", "unknown-fact")
+            self.bad_value(path, f"unknown fact {quote(name)}{hint}", "unknown-fact")
             return None
         return FactRef(number, name, self.registry.facts[number].type)
 
@@ -352,11 +372,7 @@ class _Checker:
             return None
         if op == "present":
             if not isinstance(value, bool):
-                self.error(
-                    where,
-                    f"present takes true or false, got {show(value)}",
-                    "bad-value",
-                )
+                self.bad_value(where, f"present takes true or false, got {show(value)}")
                 return None
             if not fact.type.optional:
                 self.warn(
@@ -390,17 +406,16 @@ class _Checker:
             return None
         if isinstance(value, Mapping):
             if op in ("in", "not_in") or set(value) != {"fact"}:
-                self.error(
+                self.bad_value(
                     where,
                     f'a value is a literal or {{ fact = "NAME" }} (not with {op})',
-                    "bad-value",
                 )
                 return None
             other = self.fact_ref(value["fact"], (*where, "fact"))
             if other is None:
                 return None
             if not ftype.compatible(other.type):
-                self.error(
+                self.bad_value(
                     where,
                     f"cannot compare {fact.name} ({ftype}) with "
                     f"{other.name} ({other.type})",
@@ -410,18 +425,14 @@ class _Checker:
             return Compare(fact, op, other, {"fact": other.name})
         if op in ("in", "not_in"):
             if not isinstance(value, list):
-                self.error(
-                    where, f"{op} takes an array, got {show(value)}", "bad-value"
-                )
+                self.bad_value(where, f"{op} takes an array, got {show(value)}")
                 return None
             items = [self.literal(v, fact, (*where, i)) for i, v in enumerate(value)]
             if any(item is _BAD for item in items):
                 return None
             return Compare(fact, op, frozenset(items), jsonable(value))
         if isinstance(value, list):
-            self.error(
-                where, f"{op} takes a single value; use in for a list", "bad-value"
-            )
+            self.bad_value(where, f"{op} takes a single value; use in for a list")
             return None
         constant = self.literal(value, fact, where)
         if constant is _BAD:
@@ -436,7 +447,7 @@ class _Checker:
             if not message.startswith("unknown"):
                 message = f"{fact.name} is {fact.type}: {message}"
             code = "unknown-code" if message.startswith("unknown") else "bad-literal"
-            self.error(where, message, code)
+            self.bad_value(where, message, code)
             return _BAD
 
     def check_call(self, node: Mapping[str, Any], path: PathKey) -> Cond | None:
@@ -444,7 +455,7 @@ class _Checker:
         checks = self.registry.checks
         if not isinstance(name, str) or name not in checks:
             hint = did_you_mean(name, checks) if isinstance(name, str) else ""
-            self.error(
+            self.bad_value(
                 (*path, "check"),
                 f"unknown check {_quoted(name)}{hint}",
                 "unknown-check",
@@ -503,16 +514,18 @@ class _Checker:
         if rule_id is None:
             self.error(path, "the rule has no id", "missing-key")
         elif not isinstance(rule_id, str) or not _RULE_ID.fullmatch(rule_id):
-            self.error(
+            self.bad_value(
                 (*path, "id"),
                 f"a rule id uses a-z, 0-9, _ and -; got {show(rule_id)}",
                 "bad-rule-id",
             )
         elif rule_id in seen:
-            self.error(
+            first = seen[rule_id]
+            line = self.line_of(("rule", first, "id"))
+            where = f"on line {line}" if line else f"by rule #{first + 1}"
+            self.bad_value(
                 (*path, "id"),
-                f"duplicate rule id {quote(rule_id)} (first used "
-                f"by rule #{seen[rule_id] + 1})",
+                f"duplicate rule id {quote(rule_id)} (first used {where})",
                 "duplicate-rule",
             )
         else:
@@ -529,10 +542,8 @@ class _Checker:
             message = self.structure(text, Template, (*path, "message"))
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
-            self.error(
-                (*path, "priority"),
-                f"priority is an integer, got {show(priority)}",
-                "bad-value",
+            self.bad_value(
+                (*path, "priority"), f"priority is an integer, got {show(priority)}"
             )
             priority = 0
         then = self.then(raw.get("then", []), (*path, "then"))
@@ -577,9 +588,7 @@ class _Checker:
     ) -> str | None:
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            self.error(
-                (*path, key), f"{key} is a string, got {show(value)}", "bad-value"
-            )
+            self.bad_value((*path, key), f"{key} is a string, got {show(value)}")
             return None
         return value
 
@@ -590,7 +599,7 @@ class _Checker:
             if value == decision:
                 return decision
         hint = did_you_mean(value, DECISIONS) if isinstance(value, str) else ""
-        self.error(
+        self.bad_value(
             where,
             f"invalid decision {show(value)}{hint} (approve, reject, review)",
             "bad-decision",
@@ -606,10 +615,8 @@ class _Checker:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.error(
-                (*path, "for"),
-                f"for is an array of decisions, got {show(value)}",
-                "bad-value",
+            self.bad_value(
+                (*path, "for"), f"for is an array of decisions, got {show(value)}"
             )
             return frozenset()
         out = [self.decision(v, (*path, "for", i)) for i, v in enumerate(value)]
@@ -619,9 +626,7 @@ class _Checker:
         if isinstance(value, Mapping):
             value = [value]
         if not isinstance(value, list):
-            self.error(
-                path, f"then is an array of actions, got {show(value)}", "bad-value"
-            )
+            self.bad_value(path, f"then is an array of actions, got {show(value)}")
             return None
         planned: list[PlannedAction] = []
         singles: dict[str, int] = {}
@@ -629,7 +634,7 @@ class _Checker:
         for i, entry in enumerate(value):
             where: PathKey = (*path, i)
             if not isinstance(entry, Mapping) or "action" not in entry:
-                self.error(
+                self.bad_value(
                     where,
                     'each entry of then is { action = "NAME", ... }',
                     "bad-action",
@@ -638,7 +643,7 @@ class _Checker:
             name = entry["action"]
             if not isinstance(name, str) or name not in actions:
                 hint = did_you_mean(name, actions) if isinstance(name, str) else ""
-                self.error(
+                self.bad_value(
                     (*where, "action"),
                     f"unknown action {_quoted(name)}{hint}",
                     "unknown-action",
@@ -647,7 +652,7 @@ class _Checker:
             action = actions[name]
             if not action.multiple:
                 if name in singles:
-                    self.error(
+                    self.bad_value(
                         (*where, "action"),
                         f"{name} happens once per line; "
                         f"this rule already plans it in then[{singles[name]}]",
@@ -662,6 +667,17 @@ class _Checker:
 
 
 _BAD: Final = object()
+
+
+def _parameter(rest: PathKey, about_key: bool) -> str:
+    """The parameter a problem is about, from its path below the parameters'
+    table: ``fee_min``, ``per_tier.vip`` (a problem with a mapping's key is
+    about the mapping: ``per_tier``); "" for the table itself."""
+    if about_key:
+        rest = rest[:-1]
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest
+    ).removeprefix(".")
 
 
 def _quoted(value: object) -> str:
@@ -700,9 +716,8 @@ def merged_vocabularies(
             )
             continue
         if not isinstance(table, Mapping):
-            issues.append(
-                Issue(path, f"[vocab.{name}] maps codes to labels", "bad-value")
-            )
+            message = f"[vocab.{name}] maps codes to labels"
+            issues.append(Issue(path, message, "bad-value", at_value=True))
             continue
         extra: dict[str, str] = {}
         for code, label in table.items():
@@ -716,9 +731,8 @@ def merged_vocabularies(
                     )
                 )
             elif not isinstance(label, str):
-                issues.append(
-                    Issue(where, f"a label is a string, got {show(label)}", "bad-value")
-                )
+                message = f"a label is a string, got {show(label)}"
+                issues.append(Issue(where, message, "bad-value", at_value=True))
             elif merged[name].closed and code not in merged[name]:
                 issues.append(
                     Issue(
@@ -735,13 +749,21 @@ def merged_vocabularies(
 
 
 def check_policy(
-    doc: Mapping[str, Any], registry: Registry, source: str
+    doc: Mapping[str, Any],
+    registry: Registry,
+    source: str,
+    *,
+    line_of: Callable[[PathKey], int | None] = lambda _: None,
 ) -> tuple[PolicyIR | None, list[Issue]]:
-    """Check a whole policy document; return its IR (None on errors) and issues."""
+    """Check a whole policy document; return its IR (None on errors) and issues.
+
+    *line_of* gives the line a key path is written on, for messages that
+    refer to another place (``first used on line 3``).
+    """
     issues: list[Issue] = []
 
-    def early(path: PathKey, message: str, code: str) -> None:
-        issues.append(Issue(path, message, code))
+    def early(path: PathKey, message: str, code: str, at_value: bool = False) -> None:
+        issues.append(Issue(path, message, code, at_value=at_value))
 
     for key in doc:
         if key not in TOP_KEYS:
@@ -759,6 +781,7 @@ def check_policy(
             ("version",),
             f"unsupported version {show(version)}; this returnrules reads version = 1",
             "bad-version",
+            at_value=True,
         )
     section = doc.get("policy")
     currency, default = "CNY", "review"
@@ -784,6 +807,7 @@ def check_policy(
                 f'[policy] currency must be an ISO 4217 code like "CNY"; got '
                 f"{show(value) if value is not None else 'nothing'}",
                 "bad-currency",
+                at_value=True,
             )
         else:
             currency = value
@@ -791,7 +815,9 @@ def check_policy(
 
     vocabularies, vocabulary_issues = merged_vocabularies(doc, registry)
     issues += vocabulary_issues
-    checker = _Checker(registry, _Scope(currency, vocabularies, registry), issues)
+    checker = _Checker(
+        registry, _Scope(currency, vocabularies, registry), issues, line_of=line_of
+    )
     the_default = checker.decision(default, ("policy", "default"))
 
     rules_raw = doc.get("rule", [])

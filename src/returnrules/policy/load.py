@@ -15,13 +15,14 @@ The stages, each collecting issues rather than stopping:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from returnrules.files import read
-from returnrules.files.positions import key_positions, locate
+from returnrules.files.positions import Positions, locate, locate_value, positions
 from returnrules.files.read import ReadError
 from returnrules.model.errors import Issue, PathKey, PolicyError, Problem, quote
 from returnrules.model.vocab import Vocabulary
@@ -75,7 +76,9 @@ def _strings(value: object, path: PathKey, issues: list[Issue]) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        issues.append(Issue(path, "expected an array of strings", "bad-value"))
+        issues.append(
+            Issue(path, "expected an array of strings", "bad-value", at_value=True)
+        )
         return []
     return value
 
@@ -123,18 +126,22 @@ def _load_plugins(
     return registry, issues + plugin_issues
 
 
-def _located(
-    issues: Iterable[Issue], positions: Mapping[PathKey, tuple[int, int]], source: str
-) -> list[Problem]:
-    """Issues as problems at their line and column, in file order."""
+def _located(issues: Iterable[Issue], found: Positions, source: str) -> list[Problem]:
+    """Issues as problems at their line and column (a value's problem where the
+    value starts, else at the key), in file order."""
+
+    def at(issue: Issue) -> tuple[int, int]:
+        if issue.at_value:
+            return locate_value(found, issue.path)
+        return locate(found.keys, issue.path)
+
     return sorted(
         (
-            Problem(source, *locate(positions, i.path), i.message, i.code,
-                    i.severity, i.path)
+            Problem(source, *at(i), i.message, i.code, i.severity, i.path)
             for i in issues
         ),
         key=lambda p: (p.line, p.col),
-    )  # fmt: skip
+    )
 
 
 def loads_policy(
@@ -159,10 +166,13 @@ def loads_policy(
     plugins = tuple(plugins)
     allow = allow_modules if isinstance(allow_modules, bool) else tuple(allow_modules)
     registry, issues = _load_plugins(doc, base, plugins, autoload, allow)
-    ir, check_issues = check_policy(doc, registry, source)
+    # Positions cost more than parsing: they are found only when needed, once.
+    scanned = functools.cache(functools.partial(positions, text))
+    ir, check_issues = check_policy(
+        doc, registry, source, line_of=lambda path: locate(scanned().keys, path)[0]
+    )
     issues += check_issues
-    # Positions cost more than parsing: they are found only when needed.
-    problems = _located(issues, key_positions(text), source) if issues else []
+    problems = _located(issues, scanned(), source) if issues else []
     if ir is None or any(p.severity == "error" for p in problems):
         raise PolicyError(problems)
     origin = Origin(
@@ -219,5 +229,5 @@ def load_plugins(
         doc, Path(path).parent, plugins, autoload, allow_modules
     )
     vocabularies, vocabulary_issues = merged_vocabularies(doc, registry)
-    problems = _located(issues + vocabulary_issues, key_positions(text), source)
+    problems = _located(issues + vocabulary_issues, positions(text), source)
     return registry, vocabularies, problems

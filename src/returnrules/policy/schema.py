@@ -14,11 +14,16 @@ The schema follows the checker's own reading of a policy:
 * each check and action has its own parameters, from its params attrs class:
   types, ``Literal`` choices as enums, defaults, required parameters.
 
+* vocabulary codes: with a policy's vocabularies (``--rules``), exactly its
+  codes; without, a policy may add codes with ``[vocab.NAME]`` that the
+  schema cannot know, so an open vocabulary's value is any code (``a-z``,
+  ``0-9``, ``_``), the default codes offered for completion, and only a
+  closed vocabulary's (``status``, ``kind``) is an exact list.
+
 The schema is necessarily looser than the checker in places (a
 ``{fact = ...}`` value is not type-checked against the other fact, a money
-string is only checked to look like a number) and, without ``--rules``, knows
-only the vocabularies' default codes.  ``returnrules check`` stays the
-authority.
+string is only checked to look like a number, a code without ``--rules`` is
+only checked to look like one).  ``returnrules check`` stays the authority.
 """
 
 from __future__ import annotations
@@ -83,13 +88,21 @@ def _number(kind: str = "decimal") -> Schema:
     }
 
 
-def _codes(vocab: Vocabulary | None, name: str) -> Schema:
+def _codes(vocab: Vocabulary | None, name: str, exact: bool = True) -> Schema:
+    """A code of vocabulary *name*: one of its codes, or (not *exact*, for an
+    open vocabulary a policy may extend) any code, its known ones suggested."""
     if vocab is None or not vocab.labels:
         return {"type": "string", "description": f"a {name} code"}
+    known = ", ".join(f"{code} {label}" for code, label in vocab.labels.items())
+    if exact or vocab.closed:
+        return {"enum": list(vocab.labels), "description": f"a {name} code: {known}"}
     return {
-        "enum": list(vocab.labels),
-        "description": f"a {name} code: "
-        + ", ".join(f"{code} {label}" for code, label in vocab.labels.items()),
+        "anyOf": [
+            {"enum": list(vocab.labels)},
+            {"type": "string", "pattern": CODE_PATTERN},
+        ],
+        "description": f"a {name} code: {known}; or one the policy adds in "
+        f"[vocab.{name}]",
     }
 
 
@@ -97,15 +110,21 @@ def _json_number(value: int | Decimal) -> int | float:
     return value if isinstance(value, int) else float(value)
 
 
-def type_schema(t: Any, vocabularies: Mapping[str, Vocabulary]) -> Schema:
-    """The schema of a parameter of Python type *t* (as the checker reads it)."""
+def type_schema(
+    t: Any, vocabularies: Mapping[str, Vocabulary], *, exact: bool = True
+) -> Schema:
+    """The schema of a parameter of Python type *t* (as the checker reads it).
+
+    *exact*: codes are exactly the *vocabularies*' (else any code of an open
+    vocabulary, see :func:`policy_schema`).
+    """
     vocab = vocab_of(t)
     if vocab is not None:
-        return _codes(vocabularies.get(vocab), vocab)
+        return _codes(vocabularies.get(vocab), vocab, exact)
     origin = typing.get_origin(t)
     args = typing.get_args(t)
     if origin is typing.Annotated:
-        inner_schema = type_schema(args[0], vocabularies)
+        inner_schema = type_schema(args[0], vocabularies, exact=exact)
         for meta in t.__metadata__:
             if isinstance(meta, Bounds):  # applies to numbers (not to "1.5")
                 if meta.ge is not None:
@@ -117,25 +136,24 @@ def type_schema(t: Any, vocabularies: Mapping[str, Vocabulary]) -> Schema:
         return {"enum": list(args)}
     optional, inner = is_optional(t)
     if optional:  # TOML has no null: an optional parameter is one left out
-        return type_schema(inner, vocabularies)
+        return type_schema(inner, vocabularies, exact=exact)
     if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [type_schema(a, vocabularies) for a in args]}
+        return {"anyOf": [type_schema(a, vocabularies, exact=exact) for a in args]}
     if is_mapping(origin):
         key, value = (*args, Any, Any)[:2]
         out: Schema = {"type": "object"}
         if value is not Any:
-            out["additionalProperties"] = type_schema(value, vocabularies)
-        key_schema = type_schema(key, vocabularies)
-        if "enum" in key_schema or "pattern" in key_schema:
-            out["propertyNames"] = {
-                k: v for k, v in key_schema.items() if k in ("enum", "pattern")
-            }
+            out["additionalProperties"] = type_schema(value, vocabularies, exact=exact)
+        key_schema = type_schema(key, vocabularies, exact=exact)
+        names = {k: v for k, v in key_schema.items() if k in _NAME_KEYWORDS}
+        if names:
+            out["propertyNames"] = names
         return out
     if is_sequence(origin):
         item = args[0] if args else Any
         array: Schema = {"type": "array"}
         if item is not Any and item is not Ellipsis:
-            array["items"] = type_schema(item, vocabularies)
+            array["items"] = type_schema(item, vocabularies, exact=exact)
         return array
     name = simple_name(t)
     if name == "int":
@@ -158,12 +176,18 @@ def type_schema(t: Any, vocabularies: Mapping[str, Vocabulary]) -> Schema:
     if name == "datetime":
         return {"type": "string", "format": "date-time"}
     if isinstance(t, type) and attrs.has(t):
-        return _table(params_of(t), vocabularies)
+        return _table(params_of(t), vocabularies, exact=exact)
     return {}
 
 
-def _param_schema(param: Param, vocabularies: Mapping[str, Vocabulary]) -> Schema:
-    schema = dict(type_schema(param.type, vocabularies))
+_NAME_KEYWORDS: Final = ("enum", "pattern", "anyOf")
+"""What of a key's schema applies to a table's keys (``propertyNames``)."""
+
+
+def _param_schema(
+    param: Param, vocabularies: Mapping[str, Vocabulary], exact: bool
+) -> Schema:
+    schema = dict(type_schema(param.type, vocabularies, exact=exact))
     if param.default is not MISSING and param.default is not None:
         schema["default"] = param.default
     if param.doc:
@@ -175,9 +199,11 @@ def _table(
     params: tuple[Param, ...],
     vocabularies: Mapping[str, Vocabulary],
     extra: Mapping[str, Schema] | None = None,
+    *,
+    exact: bool = True,
 ) -> Schema:
     properties = dict(extra or {})
-    properties.update((p.name, _param_schema(p, vocabularies)) for p in params)
+    properties.update((p.name, _param_schema(p, vocabularies, exact)) for p in params)
     out: Schema = {
         "type": "object",
         "properties": properties,
@@ -189,7 +215,9 @@ def _table(
     return out
 
 
-def _literal(ftype: FactType, vocabularies: Mapping[str, Vocabulary]) -> Schema:
+def _literal(
+    ftype: FactType, vocabularies: Mapping[str, Vocabulary], exact: bool
+) -> Schema:
     kind = ftype.kind
     if kind == "int":
         return {"type": "integer"}
@@ -204,7 +232,7 @@ def _literal(ftype: FactType, vocabularies: Mapping[str, Vocabulary]) -> Schema:
     if kind == "datetime":
         return {"type": "string", "format": "date-time"}
     name = ftype.vocab or ""
-    return _codes(vocabularies.get(name), name)
+    return _codes(vocabularies.get(name), name, exact)
 
 
 def _operators(ftype: FactType) -> tuple[str, ...]:
@@ -215,8 +243,10 @@ def _operators(ftype: FactType) -> tuple[str, ...]:
     return tuple(op for op in OPERATORS if op not in ORDERING)
 
 
-def _fact_schema(fact: Fact, vocabularies: Mapping[str, Vocabulary]) -> Schema:
-    literal = _literal(fact.type, vocabularies)
+def _fact_schema(
+    fact: Fact, vocabularies: Mapping[str, Vocabulary], exact: bool
+) -> Schema:
+    literal = _literal(fact.type, vocabularies, exact)
     ops = _operators(fact.type)
     properties: Schema = {}
     for op in ops:
@@ -267,9 +297,13 @@ def policy_schema(
 ) -> Schema:
     """The schema of a policy file using *registry*'s facts, checks and actions.
 
-    *vocabularies* (a loaded policy's, with its own codes) default to the
-    registry's.
+    With *vocabularies* (a loaded policy's, with its own codes), a code must
+    be one of them.  Without, the registry's codes are offered, but any code
+    of an open vocabulary is accepted: a policy's ``[vocab.NAME]`` may add it
+    (``returnrules schema > rules.schema.json`` must accept the shipped
+    ``rules.toml`` and its ``core_return``).
     """
+    exact = vocabularies is not None
     vocabs = registry.vocabularies if vocabularies is None else vocabularies
     facts = sorted(registry.facts, key=lambda f: f.name)
     checks = sorted(registry.checks.values(), key=lambda c: c.name)
@@ -314,18 +348,24 @@ def policy_schema(
         "rule": _rule(),
     }
     for fact in facts:
-        defs[f"fact:{fact.name}"] = _fact_schema(fact, vocabs)
+        defs[f"fact:{fact.name}"] = _fact_schema(fact, vocabs, exact)
         if fact.doc:
             defs[f"fact:{fact.name}"]["description"] = fact.doc
     for check in checks:
         defs[f"check:{check.name}"] = _table(
-            params_of(check.params), vocabs, {"check": {"const": check.name}}
+            params_of(check.params),
+            vocabs,
+            {"check": {"const": check.name}},
+            exact=exact,
         )
         if check.doc:
             defs[f"check:{check.name}"]["description"] = check.doc
     for action in actions:
         defs[f"action:{action.name}"] = _table(
-            params_of(action.params), vocabs, {"action": {"const": action.name}}
+            params_of(action.params),
+            vocabs,
+            {"action": {"const": action.name}},
+            exact=exact,
         )
         if action.doc:
             defs[f"action:{action.name}"]["description"] = action.doc
