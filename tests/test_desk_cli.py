@@ -953,5 +953,9 @@ def test_each_desk_command_has_help_with_examples(
 
 def test_the_top_level_help_names_the_desk_and_exit_status_3(cli: Run) -> None:
     result = cli("--help")
-    for text in ("returnrules submit", "returnrules review resolve", "  3    an action"):
+    for text in (
+        "returnrules submit",
+        "returnrules review resolve",
+        "  3    an action",
+    ):
         assert text in result.out
