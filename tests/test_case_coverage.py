@@ -210,3 +210,17 @@ def test_a_check_that_raises_counts_as_neither_true_nor_false() -> None:
     assert add(diff_facts.RAISE) == (False, False)
     assert add(0) == (False, True)  # not (0 >= 0)
     assert add(-1) == (True, True)
+
+
+def test_the_shipped_policy_is_fully_exercised_by_its_cases(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out = run(capsys, "--coverage", "--fail-under", "100")
+    assert code == 0
+    assert out[2:] == [
+        out[2],
+        "  rules     28 of 28 matched (100.0%)",
+        "  branches  90 of 90 both true and false (100.0%)",
+    ]
+    assert out[2].startswith("coverage of rules.toml by ")
