@@ -40,10 +40,11 @@ non-boolean, an action that raises) at a rate the test chooses.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 import tomli_w
@@ -54,10 +55,15 @@ from tests.reference import FACTS, FactSpec
 
 __all__ = [
     "Case",
+    "Drawn",
+    "Pick",
+    "Sampled",
     "Vocab",
     "cases",
     "conditions",
     "data_for",
+    "make_data",
+    "make_request",
     "policies",
     "requests",
 ]
@@ -178,6 +184,114 @@ class Case:
     requests: tuple[tuple[dict[str, Any], dict[str, Any]], ...]
 
 
+# -- two ways to choose: hypothesis, or a seeded random.Random ----------------------
+
+
+T = TypeVar("T")
+
+
+class Pick(Protocol):
+    """The choices the request and data generators make.
+
+    :class:`Drawn` makes them with hypothesis (shrinking, boundary values);
+    :class:`Sampled` with a seeded ``random.Random``, a hundred times faster,
+    for tests that need many thousands of requests (``test_analysis.py``).
+    The generators are written once, against this protocol.
+    """
+
+    def integer(self, low: int, high: int) -> int: ...
+
+    def one(self, options: Sequence[T]) -> T: ...
+
+    def flag(self) -> bool: ...
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        """*count* different integers of [low, high]."""
+        ...
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        """*low* to *high* different items of *options*."""
+        ...
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        """A decimal of [low, high] with at most *places* decimal places."""
+        ...
+
+    def text(self, max_size: int) -> str: ...
+
+
+@attrs.frozen
+class Drawn:
+    """Choices drawn by hypothesis (inside an ``@st.composite``)."""
+
+    draw: st.DrawFn
+
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def one(self, options: Sequence[T]) -> T:
+        return self.draw(st.sampled_from(options))
+
+    def flag(self) -> bool:
+        return self.draw(st.booleans())
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        return self.draw(
+            st.lists(st.integers(low, high), min_size=count, max_size=count,
+                     unique=True)
+        )  # fmt: skip
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        return self.draw(
+            st.lists(st.sampled_from(options), min_size=low, max_size=high,
+                     unique=True)
+        )  # fmt: skip
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        return self.draw(
+            st.decimals(low, high, places=places, allow_nan=False,
+                        allow_infinity=False)
+        )  # fmt: skip
+
+    def text(self, max_size: int) -> str:
+        return self.draw(st.text(max_size=max_size))
+
+
+_LETTERS: Final = "aZ09 -_.x退货\u00e9\U0001f697\x00"
+
+
+@attrs.frozen
+class Sampled:
+    """Choices made by a seeded ``random.Random``: uniform over the same
+    domains as :class:`Drawn`, without hypothesis's bookkeeping."""
+
+    rng: random.Random
+
+    # random() and a product: three times quicker than randint and choice
+    def integer(self, low: int, high: int) -> int:
+        return low + int(self.rng.random() * (high - low + 1))
+
+    def one(self, options: Sequence[T]) -> T:
+        return options[int(self.rng.random() * len(options))]
+
+    def flag(self) -> bool:
+        return self.rng.random() < 0.5
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        return self.rng.sample(range(low, high + 1), count)
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        return self.rng.sample(options, self.rng.randint(low, min(high, len(options))))
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        scale = 10**places
+        return Decimal(self.rng.randint(low * scale, high * scale)).scaleb(-places)
+
+    def text(self, max_size: int) -> str:
+        size = self.rng.randint(0, max_size)
+        return "".join(self.rng.choice(_LETTERS) for _ in range(size))
+
+
 # -- literals --------------------------------------------------------------------------
 
 
@@ -220,8 +334,12 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
     return _decimal_text(draw)
 
 
+FIRST_DAY: Final = dt.date(2026, 10, 1)
+LAST_DAY: Final = dt.date(2026, 12, 31)
+
+
 def _dates() -> st.SearchStrategy[dt.date]:
-    return st.dates(dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    return st.dates(FIRST_DAY, LAST_DAY)
 
 
 def _datetimes() -> st.SearchStrategy[dt.datetime]:
@@ -400,10 +518,10 @@ def policies(
 # -- requests and data -----------------------------------------------------------------
 
 
-def _price(draw: st.DrawFn) -> object:
+def _price(pick: Pick) -> object:
     """A unit price as JSON or TOML may give it: usually a string, else a number."""
-    text = draw(st.sampled_from(PRICES))
-    style = draw(st.integers(0, 5))
+    text = pick.one(PRICES)
+    style = pick.integer(0, 5)
     if style == 0:
         return float(text)
     if style == 1 and Decimal(text) == int(Decimal(text)):
@@ -413,109 +531,107 @@ def _price(draw: st.DrawFn) -> object:
     return text
 
 
-@st.composite
-def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
+def make_request(pick: Pick, vocab: Vocab, currency: str) -> dict[str, Any]:
     """A valid request mapping (as JSON or TOML would give it)."""
-    tz = draw(st.sampled_from(OFFSETS))
+    tz = pick.one(OFFSETS)
     requested = BASE.astimezone(tz) + dt.timedelta(
-        minutes=draw(st.integers(-3 * 24 * 60, 3 * 24 * 60))
+        minutes=pick.integer(-3 * 24 * 60, 3 * 24 * 60)
     )
-    status = draw(st.sampled_from(VOCAB_CODES["status"]))
+    status = pick.one(VOCAB_CODES["status"])
     shipped = status in ("shipped", "delivered")
     # placed <= shipped <= delivered <= requested: each as an instant in some
     # offset, or as its calendar date in requested_at's offset (a bare date)
-    span = draw(st.integers(0, 40 * 24 * 60))
+    span = pick.integer(0, 40 * 24 * 60)
     placed = requested - dt.timedelta(minutes=span)
-    ship_after, deliver_after = sorted(
-        (draw(st.integers(0, span)), draw(st.integers(0, span)))
-    )
+    ship_after, deliver_after = sorted((pick.integer(0, span), pick.integer(0, span)))
     order: dict[str, Any] = {"id": "SO-1", "status": status}
-    order["placed_at"] = _moment(draw, placed, tz)
-    if shipped and draw(st.booleans()):
+    order["placed_at"] = _moment(pick, placed, tz)
+    if shipped and pick.flag():
         shipped_at = placed + dt.timedelta(minutes=ship_after)
-        order["shipped_at"] = _moment(draw, shipped_at, tz)
-    if status == "delivered" and draw(st.integers(0, 4)) > 0:
+        order["shipped_at"] = _moment(pick, shipped_at, tz)
+    if status == "delivered" and pick.integer(0, 4) > 0:
         delivered = placed + dt.timedelta(minutes=deliver_after)
-        order["delivered_at"] = _moment(draw, delivered, tz)
-    step = st.integers(0, 20 * 24 * 60).map(lambda m: dt.timedelta(minutes=m))
-    if draw(st.integers(0, 3)) == 0:
-        promised = placed + draw(step)
-        order["promised_at"] = promised.astimezone(draw(st.sampled_from(OFFSETS)))
-    if draw(st.booleans()):
-        order["channel"] = draw(st.sampled_from(VOCAB_CODES["channel"]))
-    if draw(st.booleans()):
-        order["shipping_fee"] = draw(st.sampled_from(["20.00", "0", "7.5", "3"]))
-    if draw(st.booleans()):
+        order["delivered_at"] = _moment(pick, delivered, tz)
+    if pick.integer(0, 3) == 0:
+        promised = placed + dt.timedelta(minutes=pick.integer(0, 20 * 24 * 60))
+        order["promised_at"] = promised.astimezone(pick.one(OFFSETS))
+    if pick.flag():
+        order["channel"] = pick.one(VOCAB_CODES["channel"])
+    if pick.flag():
+        order["shipping_fee"] = pick.one(["20.00", "0", "7.5", "3"])
+    if pick.flag():
         order["currency"] = currency
 
-    count = draw(st.integers(1, 4))
-    numbers_ = draw(
-        st.lists(st.integers(1, 99), min_size=count, max_size=count, unique=True)
-    )
+    count = pick.integer(1, 4)
+    numbers_ = pick.distinct(1, 99, count)
     order_lines = []
     for number in numbers_:
-        qty = draw(st.integers(1, 6))
+        qty = pick.integer(1, 6)
         oline: dict[str, Any] = {
             "line": number,
-            "sku": draw(st.sampled_from(SKUS)),
-            "category": draw(st.sampled_from(vocab.codes("category"))),
+            "sku": pick.one(SKUS),
+            "category": pick.one(vocab.codes("category")),
             "qty": qty,
-            "unit_price": _price(draw),
+            "unit_price": _price(pick),
         }
         shipped_qty = qty if shipped else 0
-        if draw(st.booleans()):
-            shipped_qty = oline["shipped_qty"] = draw(st.integers(0, qty))
-        if draw(st.booleans()):
+        if pick.flag():
+            shipped_qty = oline["shipped_qty"] = pick.integer(0, qty)
+        if pick.flag():
             top = shipped_qty if shipped else 3
-            oline["returned_qty"] = draw(st.integers(0, top))
+            oline["returned_qty"] = pick.integer(0, top)
         for key in ("special_order", "no_return", "kit"):
-            if draw(st.integers(0, 2)) == 0:
-                oline[key] = draw(st.booleans())
-        if draw(st.booleans()):
-            oline["supplier"] = draw(st.sampled_from(SUPPLIERS))
-        if draw(st.booleans()):
-            oline["brand"] = draw(st.sampled_from(BRANDS))
-        if draw(st.integers(0, 3)) == 0:
-            oline["name"] = draw(st.sampled_from(["前刹车片", "", "plug"]))
-        if draw(st.integers(0, 3)) == 0:
-            oline["core_charge"] = draw(st.sampled_from(["0", "15.00", "2.5"]))
+            if pick.integer(0, 2) == 0:
+                oline[key] = pick.flag()
+        if pick.flag():
+            oline["supplier"] = pick.one(SUPPLIERS)
+        if pick.flag():
+            oline["brand"] = pick.one(BRANDS)
+        if pick.integer(0, 3) == 0:
+            oline["name"] = pick.one(["前刹车片", "", "plug"])
+        if pick.integer(0, 3) == 0:
+            oline["core_charge"] = pick.one(["0", "15.00", "2.5"])
         order_lines.append(oline)
     order["lines"] = order_lines
 
-    returned = draw(
-        st.lists(st.sampled_from(numbers_), min_size=1, max_size=4, unique=True)
-    )
+    returned = pick.subset(numbers_, 1, 4)
     lines = []
     for number in returned:
         rline: dict[str, Any] = {
             "line": number,
-            "qty": draw(st.integers(1, 8)),
-            "reason": draw(st.sampled_from(vocab.codes("reason"))),
-            "condition": draw(st.sampled_from(VOCAB_CODES["condition"])),
+            "qty": pick.integer(1, 8),
+            "reason": pick.one(vocab.codes("reason")),
+            "condition": pick.one(VOCAB_CODES["condition"]),
         }
-        if draw(st.booleans()):
-            rline["packaging"] = draw(st.sampled_from(VOCAB_CODES["packaging"]))
+        if pick.flag():
+            rline["packaging"] = pick.one(VOCAB_CODES["packaging"])
         lines.append(rline)
-    customer: dict[str, Any] = {"id": draw(st.sampled_from(CUSTOMERS))}
-    if draw(st.integers(0, 3)) > 0:
-        customer["tier"] = draw(st.sampled_from(VOCAB_CODES["tier"]))
+    customer: dict[str, Any] = {"id": pick.one(CUSTOMERS)}
+    if pick.integer(0, 3) > 0:
+        customer["tier"] = pick.one(VOCAB_CODES["tier"])
     return {
         "id": "RT-1",
-        "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
+        "requested_at": requested.isoformat() if pick.flag() else requested,
         "customer": customer,
         "order": order,
         "lines": lines,
     }
 
 
-def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:
+@st.composite
+def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
+    """A valid request mapping (:func:`make_request`, drawn by hypothesis)."""
+    return make_request(Drawn(draw), vocab, currency)
+
+
+def _moment(pick: Pick, instant: dt.datetime, tz: dt.tzinfo) -> object:
     """*instant* as a request may give it: a date-time in some offset (text or
     ``datetime``), or its calendar date in *tz* (text or ``date``)."""
-    style = draw(st.integers(0, 3))
+    style = pick.integer(0, 3)
     if style == 0:
         day = instant.astimezone(tz).date()
-        return day.isoformat() if draw(st.booleans()) else day
-    moment = instant.astimezone(draw(st.sampled_from(OFFSETS)))
+        return day.isoformat() if pick.flag() else day
+    moment = instant.astimezone(pick.one(OFFSETS))
     return moment.isoformat() if style == 1 else moment
 
 
@@ -528,32 +644,39 @@ def _faults(name: str) -> tuple[str, ...]:
     return _FAULTS
 
 
-@st.composite
-def _fact_values(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
+def _day(pick: Pick) -> dt.date:
+    return FIRST_DAY + dt.timedelta(days=pick.integer(0, (LAST_DAY - FIRST_DAY).days))
+
+
+def _fact_value(pick: Pick, name: str) -> object:
     kind = FACTS[name].kind
     if kind == "int":
-        return draw(st.integers(-2, 12) | st.integers(-(10**15), 10**15))
+        if pick.flag():
+            return pick.integer(-2, 12)
+        return pick.integer(-(10**15), 10**15)
     if kind == "decimal":
-        return draw(
-            st.integers(-2, 12)
-            | st.decimals(-1000, 1000, places=3, allow_nan=False, allow_infinity=False)
-        )
+        if pick.flag():
+            return pick.integer(-2, 12)
+        return pick.decimal(-1000, 1000, 3)
     if kind == "money":
-        return draw(st.decimals(0, 2000, places=3, allow_nan=False))
+        return pick.decimal(0, 2000, 3)
     if kind == "bool":
-        return draw(st.booleans())
+        return pick.flag()
     if kind == "date":
-        return draw(_dates())
+        return _day(pick)
     if kind == "datetime":
-        return draw(_datetimes())
+        return dt.datetime.combine(_day(pick), dt.time(), pick.one(OFFSETS)) + (
+            dt.timedelta(minutes=pick.integer(0, 24 * 60 - 1))
+        )
     if kind == "enum":
-        return draw(st.sampled_from(VOCAB_CODES["tier"]))
-    return draw(st.sampled_from(CODES) | st.text(max_size=3))
+        return pick.one(VOCAB_CODES["tier"])
+    if pick.flag():
+        return pick.one(CODES)
+    return pick.text(3)
 
 
-@st.composite
-def data_for(
-    draw: st.DrawFn, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
+def make_data(
+    pick: Pick, line_numbers: Sequence[int], fault_percent: int
 ) -> dict[str, Any]:
     """The data mapping: the test plugin's per-line table for some of the lines.
 
@@ -561,33 +684,39 @@ def data_for(
     """
 
     def faulty() -> bool:
-        return draw(st.integers(0, 99)) < fault_percent
+        return pick.integer(0, 99) < fault_percent
 
     tables: dict[str, Any] = {}
     for number in line_numbers:
-        if draw(st.integers(0, 4)) == 0:
+        if pick.integer(0, 4) == 0:
             continue
         table: dict[str, Any] = {}
         for name, (_, key) in diff_facts.FACTS.items():
-            if not draw(st.booleans()):
+            if not pick.flag():
                 continue
             if faulty():
-                table[key] = draw(st.sampled_from(_faults(name)))
+                table[key] = pick.one(_faults(name))
             else:
-                table[key] = draw(_fact_values(name, vocab))
-        if draw(st.booleans()):
+                table[key] = _fact_value(pick, name)
+        if pick.flag():
             if faulty():
-                table["gate"] = draw(
-                    st.sampled_from([diff_facts.RAISE, diff_facts.BAD])
-                )
+                table["gate"] = pick.one([diff_facts.RAISE, diff_facts.BAD])
             else:
-                table["gate"] = draw(st.integers(-1, 5))
+                table["gate"] = pick.integer(-1, 5)
         if faulty():
             table["hold"] = diff_facts.RAISE
         tables[str(number)] = table
-    if not tables and draw(st.booleans()):
+    if not tables and pick.flag():
         return {}
     return {"diff": tables}
+
+
+@st.composite
+def data_for(
+    draw: st.DrawFn, line_numbers: Sequence[int], fault_percent: int
+) -> dict[str, Any]:
+    """The data mapping (:func:`make_data`, drawn by hypothesis)."""
+    return make_data(Drawn(draw), line_numbers, fault_percent)
 
 
 @st.composite
@@ -605,5 +734,5 @@ def cases(
     for _ in range(draw(st.integers(1, max_requests))):
         request = draw(requests(vocab, currency))
         numbers_ = [line["line"] for line in request["lines"]]
-        pairs.append((request, draw(data_for(numbers_, vocab, fault_percent))))
+        pairs.append((request, draw(data_for(numbers_, fault_percent))))
     return Case(text, tomllib.loads(text), currency, tuple(pairs))
