@@ -323,7 +323,7 @@ def tally() -> Iterator[Counter[str]]:
     counts: Counter[str] = Counter()
     yield counts
     print("\nsoundness over random policies:", dict(sorted(counts.items())))
-    if counts["policies"] == EXAMPLES:  # the whole run (not a shrinking rerun)
+    if counts["policies"] >= EXAMPLES:  # a whole run (some examples stop early)
         assert counts["requests"] >= REQUESTS
         assert counts["never-matches"]
         assert counts["lines in a region, no rule of unless matched"]
