@@ -20,6 +20,7 @@ docs/reliability.md.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import tomllib
@@ -36,8 +37,10 @@ from hypothesis import strategies as st
 
 import returnrules
 from returnrules import Policy, cli
+from returnrules.model.decision import DecisionName
 from returnrules.model.request import Request
 from returnrules.plugin.api import UNSET, Data, LineContext
+from returnrules.policy import whynot
 from returnrules.policy.analysis import Analysis
 from returnrules.policy.logic import Space
 from tests.plugins import diff_facts
@@ -249,6 +252,46 @@ decide = "approve"
     request = _request("10-return-window-closed.toml")
     answer = load(text).why_not(request, None)
     assert [o.text for o in answer.options] == ["客户等级：修理厂（现为零售）"]
+
+
+def _requests() -> list[dict[str, Any]]:
+    """Every example request, then a few random ones (same seed every run)."""
+    folder = ROOT / "examples" / "requests"
+    out: list[dict[str, Any]] = [
+        tomllib.loads(path.read_text("utf-8")) if path.suffix == ".toml"
+        else json.loads(path.read_text("utf-8"))
+        for path in sorted(folder.iterdir())
+    ]  # fmt: skip
+    pick = Sampled(random.Random(14))
+    return out + [make_request(pick, Vocab(), "CNY") for _ in range(8)]
+
+
+@pytest.mark.parametrize("target", ["approve", "review", "reject"])
+def test_pruning_never_loses_an_option(
+    target: DecisionName, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sets of changes skipped because they cannot give the target would
+    indeed have given nothing: the answers are those of the full search."""
+    policy = returnrules.load_policy(ROOT / "rules.toml")
+    lines = [
+        (request, line.line)
+        for request in _requests()
+        for line in policy.plan(request, DATA).lines
+        if line.decision != target
+    ]
+    pruned = [policy.why_not(r, DATA, line=n, target=target) for r, n in lines]
+    monkeypatch.setattr(whynot, "_may_give", lambda *args: True)
+    full = [policy.why_not(r, DATA, line=n, target=target) for r, n in lines]
+    assert [a.options for a in pruned] == [a.options for a in full]
+    assert sum(a.evaluated for a in pruned) < sum(a.evaluated for a in full) / 2
+
+
+def test_a_line_no_change_can_help_is_answered_without_evaluating() -> None:
+    """The non-returnable hose, returned because it was ordered wrong: the rule
+    that rejects it reads none of the actionable facts."""
+    policy = returnrules.load_policy(ROOT / "rules.toml")
+    answer = policy.why_not(_request("05-electrical-opened.toml"), DATA, line=2)
+    assert (answer.options, answer.evaluated, answer.complete) == ((), 0, True)
 
 
 # -- soundness over random policies ------------------------------------------
