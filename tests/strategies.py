@@ -40,6 +40,7 @@ non-boolean, an action that raises) at a rate the test chooses.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -184,10 +185,37 @@ class Case:
     requests: tuple[tuple[dict[str, Any], dict[str, Any]], ...]
 
 
-# -- two ways to choose: hypothesis, or a seeded random.Random ----------------------
-
-
 T = TypeVar("T")
+
+
+# -- strategies built once ------------------------------------------------------------
+# Hypothesis validates a strategy object the first time it is drawn from; a new
+# st.integers(0, 9) at every draw made that a third of the drawing time.  These
+# return one object per arguments (the draws, and so the examples, are the same).
+
+
+@functools.cache
+def _integers(
+    low: int | None = None, high: int | None = None
+) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
+@functools.cache
+def _sampled_once(options: tuple[tuple[type, Any], ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from([value for _, value in options])
+
+
+def _sampled(options: Sequence[T]) -> st.SearchStrategy[T]:
+    """st.sampled_from(options), once per options (keyed with their types:
+    0 == False, but they are not the same option)."""
+    return _sampled_once(tuple((type(o), o) for o in options))
+
+
+_BOOLEANS: Final = st.booleans()
+
+
+# -- two ways to choose: hypothesis, or a seeded random.Random ----------------------
 
 
 class Pick(Protocol):
@@ -227,23 +255,23 @@ class Drawn:
     draw: st.DrawFn
 
     def integer(self, low: int, high: int) -> int:
-        return self.draw(st.integers(low, high))
+        return self.draw(_integers(low, high))
 
     def one(self, options: Sequence[T]) -> T:
-        return self.draw(st.sampled_from(options))
+        return self.draw(_sampled(options))
 
     def flag(self) -> bool:
-        return self.draw(st.booleans())
+        return self.draw(_BOOLEANS)
 
     def distinct(self, low: int, high: int, count: int) -> list[int]:
         return self.draw(
-            st.lists(st.integers(low, high), min_size=count, max_size=count,
+            st.lists(_integers(low, high), min_size=count, max_size=count,
                      unique=True)
         )  # fmt: skip
 
     def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
         return self.draw(
-            st.lists(st.sampled_from(options), min_size=low, max_size=high,
+            st.lists(_sampled(options), min_size=low, max_size=high,
                      unique=True)
         )  # fmt: skip
 
@@ -296,32 +324,33 @@ class Sampled:
 
 
 def _decimal_text(draw: st.DrawFn, high: int = 2000) -> str:
-    places = draw(st.integers(0, 3))
-    number = Decimal(draw(st.integers(-10, high * 10**places))).scaleb(-places)
+    places = draw(_integers(0, 3))
+    number = Decimal(draw(_integers(-10, high * 10**places))).scaleb(-places)
     text = str(number)
-    if draw(st.integers(0, 9)) == 0:
+    if draw(_integers(0, 9)) == 0:
         # a plus sign, or a bare point ("5." and ".5"): still plain decimals
         forms = [f"+{text}" if number >= 0 else text]
         if "." not in text:
             forms.append(f"{text}.")
         elif text.startswith("0."):
             forms.append(text[1:])
-        text = draw(st.sampled_from(forms))
+        text = draw(_sampled(forms))
     return text
 
 
+@functools.cache
 @st.composite
 def numbers(draw: st.DrawFn, integral: bool) -> object:
     """A number literal: an integer, or (unless *integral*) a float or a string."""
-    choice = draw(st.integers(0, 9 if not integral else 3))
+    choice = draw(_integers(0, 9 if not integral else 3))
     if choice <= 2:
-        return draw(st.integers(-2, 12))
+        return draw(_integers(-2, 12))
     if choice == 3:
         # the extremes: an int literal may be ±10^12, a decimal one is below
         limit = 10**12 if integral else 10**12 - 1
-        return draw(st.integers(-limit, limit))
+        return draw(_integers(-limit, limit))
     if choice <= 5:
-        return draw(st.sampled_from([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
+        return draw(_sampled([0.5, 1.25, 2.0, 0.001, 35.5, -1.5, 180.0]))
     if choice == 6:
         # no digit below 10^-24 (MAX_PLACES): 1e-30 is refused, not compared
         return draw(
@@ -330,7 +359,7 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
             )
         )
     if choice == 7:
-        return draw(st.sampled_from(PRICES))
+        return draw(_sampled(PRICES))
     return _decimal_text(draw)
 
 
@@ -348,11 +377,12 @@ def _datetimes() -> st.SearchStrategy[dt.datetime]:
             dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(minutes=minutes)
         ),
         _dates(),
-        st.integers(0, 24 * 60 - 1),
-        st.sampled_from(OFFSETS),
+        _integers(0, 24 * 60 - 1),
+        _sampled(OFFSETS),
     )
 
 
+@functools.cache
 @st.composite
 def literals(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
     """A literal that type-checks against fact *name*."""
@@ -363,16 +393,16 @@ def literals(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
     if kind in ("decimal", "money"):
         return draw(numbers(integral=False))
     if kind == "bool":
-        return draw(st.booleans())
+        return draw(_BOOLEANS)
     if kind == "date":
         day = draw(_dates())
-        return day.isoformat() if draw(st.booleans()) else day
+        return day.isoformat() if draw(_BOOLEANS) else day
     if kind == "datetime":
         moment = draw(_datetimes())
-        return moment.isoformat() if draw(st.booleans()) else moment
+        return moment.isoformat() if draw(_BOOLEANS) else moment
     if kind == "enum":
         assert spec.vocab is not None
-        return draw(st.sampled_from(vocab.codes(spec.vocab)))
+        return draw(_sampled(vocab.codes(spec.vocab)))
     pools = {
         "customer.id": CUSTOMERS,
         "part.sku": SKUS,
@@ -380,7 +410,7 @@ def literals(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
         "part.supplier": SUPPLIERS,
         "diff.code": CODES,
     }
-    return draw(st.sampled_from(pools[name]) | st.text(max_size=3))
+    return draw(_sampled(pools[name]) | st.text(max_size=3))
 
 
 def _operators(spec: FactSpec) -> tuple[str, ...]:
@@ -394,38 +424,40 @@ def _operators(spec: FactSpec) -> tuple[str, ...]:
 # -- conditions ------------------------------------------------------------------------
 
 
+@functools.cache
 @st.composite
 def leaves(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
     """One condition leaf: a comparison, a fact-to-fact comparison, present, a check."""
-    kind = draw(st.integers(0, 9))
+    kind = draw(_integers(0, 9))
     if kind == 0:
-        if draw(st.booleans()):
+        if draw(_BOOLEANS):
             node: dict[str, Any] = {"check": "diff_gate"}
-            if draw(st.booleans()):
-                node["min"] = draw(st.integers(-1, 5))
+            if draw(_BOOLEANS):
+                node["min"] = draw(_integers(-1, 5))
             return node
-        return {"check": "diff_qty_over", "qty": draw(st.integers(-1, 8))}
-    name = draw(st.sampled_from(sorted(FACTS)))
+        return {"check": "diff_qty_over", "qty": draw(_integers(-1, 8))}
+    name = draw(_sampled(sorted(FACTS)))
     spec = FACTS[name]
     if kind == 1:
-        return {"fact": name, "present": draw(st.booleans())}
+        return {"fact": name, "present": draw(_BOOLEANS)}
     if kind <= 3:
         (group,) = [g for g in _GROUPS if name in g]
-        other = draw(st.sampled_from(group))
+        other = draw(_sampled(group))
         ops = ("eq", "ne", *_ORDERING) if spec.ordered else ("eq", "ne")
-        return {"fact": name, draw(st.sampled_from(ops)): {"fact": other}}
-    op = draw(st.sampled_from(_operators(spec)))
+        return {"fact": name, draw(_sampled(ops)): {"fact": other}}
+    op = draw(_sampled(_operators(spec)))
     if op in ("in", "not_in"):
         return {"fact": name, op: draw(st.lists(literals(name, vocab), max_size=4))}
     return {"fact": name, op: draw(literals(name, vocab))}
 
 
+@functools.cache
 @st.composite
 def conditions(draw: st.DrawFn, vocab: Vocab, depth: int = MAX_DEPTH) -> Any:
     """A ``when`` tree, nested at most *depth* combinators deep."""
-    if depth == 0 or draw(st.integers(0, 2)) == 0:
+    if depth == 0 or draw(_integers(0, 2)) == 0:
         return draw(leaves(vocab))
-    combinator = draw(st.sampled_from(["all", "any", "not"]))
+    combinator = draw(_sampled(["all", "any", "not"]))
     if combinator == "not":
         return {"not": draw(conditions(vocab, depth - 1))}
     items = draw(st.lists(conditions(vocab, depth - 1), max_size=3))
@@ -435,62 +467,60 @@ def conditions(draw: st.DrawFn, vocab: Vocab, depth: int = MAX_DEPTH) -> Any:
 # -- rules and policies ----------------------------------------------------------------
 
 
+@functools.cache
 @st.composite
 def actions(draw: st.DrawFn) -> list[dict[str, Any]]:
     """A ``then`` list: each single action at most once, diff_tag any number."""
     then: list[dict[str, Any]] = []
-    if draw(st.booleans()):
+    if draw(_BOOLEANS):
         hold: dict[str, Any] = {"action": "diff_hold"}
-        if draw(st.booleans()):
-            hold["bin"] = draw(st.sampled_from(["main", "b2", "qc"]))
+        if draw(_BOOLEANS):
+            hold["bin"] = draw(_sampled(["main", "b2", "qc"]))
         then.append(hold)
-    if draw(st.booleans()):
+    if draw(_BOOLEANS):
         ship: dict[str, Any] = {"action": "diff_ship"}
-        if draw(st.booleans()):
-            ship["speed"] = draw(st.sampled_from(["slow", "fast"]))
+        if draw(_BOOLEANS):
+            ship["speed"] = draw(_sampled(["slow", "fast"]))
         then.append(ship)
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(_integers(0, 3))):
         tag: dict[str, Any] = {
             "action": "diff_tag",
-            "label": draw(st.sampled_from(["a", "A", "b"])),
+            "label": draw(_sampled(["a", "A", "b"])),
         }
-        if draw(st.booleans()):
-            tag["upper"] = draw(st.booleans())
+        if draw(_BOOLEANS):
+            tag["upper"] = draw(_BOOLEANS)
         then.append(tag)
     return draw(st.permutations(then))
 
 
+@functools.cache
 @st.composite
 def rules(
     draw: st.DrawFn, vocab: Vocab, rule_id: str, depth: int = MAX_DEPTH
 ) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": rule_id}
-    if draw(st.booleans()):
-        rule["title"] = draw(st.sampled_from(["退货", "a rule", ""]))
-    if draw(st.integers(0, 5)) > 0:
+    if draw(_BOOLEANS):
+        rule["title"] = draw(_sampled(["退货", "a rule", ""]))
+    if draw(_integers(0, 5)) > 0:
         rule["when"] = draw(conditions(vocab, depth))
-    decide = draw(
-        st.sampled_from([None, None, "approve", "approve", "review", "reject"])
-    )
+    decide = draw(_sampled([None, None, "approve", "approve", "review", "reject"]))
     if decide is not None:
         rule["decide"] = decide
-    if draw(st.integers(0, 3)) == 0:
-        rule["message"] = draw(st.sampled_from(MESSAGES))
+    if draw(_integers(0, 3)) == 0:
+        rule["message"] = draw(_sampled(MESSAGES))
     then = draw(actions())
     if then:
         rule["then"] = then
-    if draw(st.integers(0, 2)) == 0:
-        rule["for"] = draw(
-            st.lists(st.sampled_from(DECISIONS), unique=True, max_size=3)
-        )
-    if draw(st.booleans()):
+    if draw(_integers(0, 2)) == 0:
+        rule["for"] = draw(st.lists(_sampled(DECISIONS), unique=True, max_size=3))
+    if draw(_BOOLEANS):
         rule["priority"] = draw(
-            st.sampled_from([0, 1, 2, -1])
-            | st.sampled_from([2**63 - 1, -(2**63), 10**12])
+            _sampled([0, 1, 2, -1]) | _sampled([2**63 - 1, -(2**63), 10**12])
         )
     return rule
 
 
+@functools.cache
 @st.composite
 def policies(
     draw: st.DrawFn, rule_count: tuple[int, int] = (1, 8), depth: int = MAX_DEPTH
@@ -500,17 +530,17 @@ def policies(
     *rule_count* bounds the number of rules, *depth* the nesting of conditions.
     """
     vocab = Vocab(
-        extra=frozenset(draw(st.sets(st.sampled_from(sorted(EXTRA_CODES))))),
-        relabel_tier=draw(st.booleans()),
+        extra=frozenset(draw(st.sets(_sampled(sorted(EXTRA_CODES))))),
+        relabel_tier=draw(_BOOLEANS),
     )
-    currency = draw(st.sampled_from(CURRENCIES))
+    currency = draw(_sampled(CURRENCIES))
     section: dict[str, Any] = {"currency": currency}
-    if draw(st.integers(0, 5)) > 0:
-        section["default"] = draw(st.sampled_from(DECISIONS))
+    if draw(_integers(0, 5)) > 0:
+        section["default"] = draw(_sampled(DECISIONS))
     doc: dict[str, Any] = {"version": 1, "policy": section}
     if vocab.extra or vocab.relabel_tier:
         doc["vocab"] = vocab.table()
-    count = draw(st.integers(*rule_count))
+    count = draw(_integers(*rule_count))
     doc["rule"] = [draw(rules(vocab, f"r{i}", depth)) for i in range(count)]
     return doc, vocab, currency
 
@@ -618,6 +648,7 @@ def make_request(pick: Pick, vocab: Vocab, currency: str) -> dict[str, Any]:
     }
 
 
+@functools.cache
 @st.composite
 def requests(draw: st.DrawFn, vocab: Vocab, currency: str) -> dict[str, Any]:
     """A valid request mapping (:func:`make_request`, drawn by hypothesis)."""
@@ -731,7 +762,7 @@ def cases(
     doc, vocab, currency = draw(policies(rule_count, depth))
     text = tomli_w.dumps(doc)
     pairs = []
-    for _ in range(draw(st.integers(1, max_requests))):
+    for _ in range(draw(_integers(1, max_requests))):
         request = draw(requests(vocab, currency))
         numbers_ = [line["line"] for line in request["lines"]]
         pairs.append((request, draw(data_for(numbers_, fault_percent))))
