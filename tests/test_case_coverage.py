@@ -99,8 +99,6 @@ def test_coverage_lists_what_no_case_exercises_at_its_place(
     code, out = run(capsys, "cases.toml", "--coverage")
     assert code == 0
     assert out == [
-        "1 passed, 0 failed",
-        "",
         "coverage of rules.toml by 1 case (1 line):",
         "  rules     1 of 3 matched (33.3%)",
         "  branches  0 of 6 both true and false (0.0%)",
@@ -114,6 +112,7 @@ def test_coverage_lists_what_no_case_exercises_at_its_place(
         "not part.category == electrical",
         'rules.toml:22:3: rule "defective" never matched',
         'rules.toml:24:1: never true in rule "defective": line.reason == defective',
+        "1 passed, 0 failed",
     ]
 
 
@@ -124,10 +123,11 @@ def test_a_branch_is_exercised_by_being_true_once_and_false_once(
     Path("cases.toml").write_text(text, encoding="utf-8")
     code, out = run(capsys, "cases.toml", "--coverage", "--fail-under", "100")
     assert code == 0
-    assert out[2:] == [
+    assert out == [
         "coverage of rules.toml by 4 cases (4 lines):",
         "  rules     3 of 3 matched (100.0%)",
         "  branches  6 of 6 both true and false (100.0%)",
+        "4 passed, 0 failed",
     ]
 
 
@@ -138,15 +138,18 @@ def test_fail_under_fails_when_rules_or_branches_are_below(
     Path("cases.toml").write_text(CASES, encoding="utf-8")
     code, out = run(capsys, "cases.toml", "--fail-under", "30")
     assert code == 1
-    assert out[-1] == "coverage of rules.toml is below --fail-under 30%"
-    assert out[2] == "coverage of rules.toml by 1 case (1 line):"  # implies it
+    assert out[-2:] == [
+        "coverage of rules.toml is below --fail-under 30%",
+        "1 passed, 0 failed",
+    ]
+    assert out[0] == "coverage of rules.toml by 1 case (1 line):"  # implies it
     # no defective case: rules 2 of 3, branches 4 of 6 (the reason is never
     # false and "defective" never true)
     text = CASES + TOO_MANY + ELECTRICAL
     Path("cases.toml").write_text(text, encoding="utf-8")
     code, out = run(capsys, "cases.toml", "--fail-under", "66.6")
     assert code == 0
-    assert out[3:5] == [
+    assert out[1:3] == [
         "  rules     2 of 3 matched (66.6%)",
         "  branches  4 of 6 both true and false (66.6%)",
     ]
@@ -167,7 +170,10 @@ def test_a_failing_case_still_counts_and_the_run_still_fails(
     Path("cases.toml").write_text(text, encoding="utf-8")
     code, out = run(capsys, "cases.toml", "--coverage")
     assert code == 1
+    assert out[0] == "FAILED cases.toml:4: a wrong part is approved"
+    assert out[2:4] == ["", "coverage of rules.toml by 1 case (1 line):"]
     assert "  rules     1 of 3 matched (33.3%)" in out
+    assert out[-1] == "0 passed, 1 failed"
 
 
 def test_a_bad_percentage_is_a_usage_error(
@@ -218,9 +224,11 @@ def test_the_shipped_policy_is_fully_exercised_by_its_cases(
     monkeypatch.chdir(ROOT)
     code, out = run(capsys, "--coverage", "--fail-under", "100")
     assert code == 0
-    assert out[2:] == [
-        out[2],
+    assert out == [
+        out[0],
         "  rules     28 of 28 matched (100.0%)",
         "  branches  90 of 90 both true and false (100.0%)",
+        out[-1],
     ]
-    assert out[2].startswith("coverage of rules.toml by ")
+    assert out[0].startswith("coverage of rules.toml by ")
+    assert out[-1].endswith(" passed, 0 failed")

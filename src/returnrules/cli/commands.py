@@ -315,10 +315,11 @@ def run_test(
             failed += 1
             head, *details = outcome.report()
             console.print(console.style.paint(head, "red", "bold"), *details)
-    console.print(f"{passed} passed, {failed} failed")
     low = False
-    for found in covered.values():
-        console.print("", *found.report(console.style))
+    for i, found in enumerate(covered.values()):  # before the count, the last line
+        if i or failed or verbose or malformed:
+            console.print("")
+        console.print(*found.report(console.style))
         if fail_under is not None and found.below(fail_under):
             low = True
             console.print(
@@ -328,6 +329,7 @@ def run_test(
                     "bold",
                 )
             )
+    console.print(f"{passed} passed, {failed} failed")
     if malformed:
         return BAD_INPUT
     return FAILED if failed or low else OK
