@@ -38,10 +38,12 @@ from hypothesis import strategies as st
 import returnrules
 from returnrules import Policy, cli
 from returnrules.model.decision import DecisionName
+from returnrules.model.errors import RequestError
 from returnrules.model.request import Request
 from returnrules.plugin.api import UNSET, Data, LineContext
 from returnrules.policy import whynot
 from returnrules.policy.analysis import Analysis
+from returnrules.policy.levers import LEVERS, changed
 from returnrules.policy.logic import Space
 from tests.plugins import diff_facts
 from tests.strategies import (
@@ -284,6 +286,47 @@ def test_pruning_never_loses_an_option(
     full = [policy.why_not(r, DATA, line=n, target=target) for r, n in lines]
     assert [a.options for a in pruned] == [a.options for a in full]
     assert sum(a.evaluated for a in pruned) < sum(a.evaluated for a in full) / 2
+
+
+def test_each_lever_moves_exactly_the_core_facts_it_says() -> None:
+    """The pruning trusts ``Lever.moves``: changing a lever on any example
+    line changes no other core fact of that line."""
+    policy = returnrules.load_policy(ROOT / "rules.toml")
+    core = [n for n, fact in enumerate(policy.facts) if fact.plugin == "core"]
+    names = {n: policy.facts[n].name for n in core}
+    values: dict[str, list[object]] = {
+        "code": ["opened", "damaged", "installed"], "count": [1, 2, 7],
+        "days": [-1, 3, 40], "line.packaging": ["missing"],
+        "line.reason": ["defective"], "customer.tier": ["vip"],
+        "order.channel": ["phone"],
+    }  # fmt: skip
+    seen: dict[str, set[str]] = {}
+    for request in _requests():
+        parsed = policy.parse_request(request)
+        for index in range(len(parsed.pairs)):
+            before = _values(policy, parsed, index, core)
+            for lever in LEVERS.values():
+                for value in values.get(lever.fact, values[lever.kind]):
+                    mapping = changed(request, index, {lever: value},
+                                      parsed.requested_at)  # fmt: skip
+                    try:
+                        after = policy.parse_request(mapping)
+                    except RequestError:  # e.g. before the delivery
+                        continue
+                    now = _values(policy, after, index, core)
+                    moved = {names[n] for n in core if now[n] != before[n]}
+                    assert moved <= set(lever.moves), (lever.fact, value, moved)
+                    seen.setdefault(lever.fact, set()).update(moved)
+    assert all(seen[f] for f in LEVERS), seen  # each was seen moving something
+
+
+def _values(policy: Policy, request: Request, index: int, facts: list[int]
+            ) -> dict[int, object]:  # fmt: skip
+    rline, oline = request.pairs[index]
+    ctx = LineContext(request, rline, oline, Data(), policy.registry.hooks,
+                      policy.facts)  # fmt: skip
+    ctx.values = [UNSET] * len(policy.facts)
+    return {n: ctx.fact_value(n) for n in facts}
 
 
 def test_a_line_no_change_can_help_is_answered_without_evaluating() -> None:

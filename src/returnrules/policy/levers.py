@@ -27,16 +27,17 @@ class Lever:
 
     *key* names the lever (two facts may share one: the request's date);
     *place* is where the value goes: ``("lines", "condition")`` is the
-    condition of the return line being explained.  *moves* are the core facts
-    of the line whose value the lever can change (no other core fact's can;
-    a plugin's fact may depend on anything).
+    condition of the return line being explained.  *moves* are every core
+    fact of the line whose value the lever can change: ``--why-not`` skips
+    the changes that cannot move a rule, so a fact missing here would hide
+    answers (a plugin's fact is assumed to depend on anything).
     """
 
     fact: str
     key: str
     kind: Kind
+    moves: tuple[str, ...]
     place: tuple[str, ...] = ()
-    moves: tuple[str, ...] = ()
 
 
 _DAYS: Final = ("request.days_since_delivery", "request.days_since_order")
@@ -44,20 +45,20 @@ _DAYS: Final = ("request.days_since_delivery", "request.days_since_order")
 LEVERS: Final[Mapping[str, Lever]] = {
     lever.fact: lever
     for lever in (
-        Lever("line.condition", "condition", "code", ("lines", "condition"),
-              ("line.condition",)),
-        Lever("line.packaging", "packaging", "code", ("lines", "packaging"),
-              ("line.packaging",)),
-        Lever("line.qty", "qty", "count", ("lines", "qty"),
-              ("line.qty", "line.amount", "request.amount")),
-        Lever("line.reason", "reason", "code", ("lines", "reason"),
-              ("line.reason",)),
-        Lever("customer.tier", "tier", "code", ("customer", "tier"),
-              ("customer.tier",)),
-        Lever("order.channel", "channel", "code", ("order", "channel"),
-              ("order.channel",)),
-        Lever("request.days_since_delivery", "date", "days", (), _DAYS),
-        Lever("request.days_since_order", "date", "days", (), _DAYS),
+        Lever("line.condition", "condition", "code", ("line.condition",),
+              ("lines", "condition")),
+        Lever("line.packaging", "packaging", "code", ("line.packaging",),
+              ("lines", "packaging")),
+        Lever("line.qty", "qty", "count",
+              ("line.qty", "line.amount", "request.amount"), ("lines", "qty")),
+        Lever("line.reason", "reason", "code", ("line.reason",),
+              ("lines", "reason")),
+        Lever("customer.tier", "tier", "code", ("customer.tier",),
+              ("customer", "tier")),
+        Lever("order.channel", "channel", "code", ("order.channel",),
+              ("order", "channel")),
+        Lever("request.days_since_delivery", "date", "days", _DAYS),
+        Lever("request.days_since_order", "date", "days", _DAYS),
     )
 }  # fmt: skip
 """Every fact a counterfactual can change, by name."""
