@@ -67,6 +67,11 @@ its request or data is invalid or missing, or when the policy does not load
 1 when any failed, 2 when a case file itself is malformed (not TOML, unknown
 keys, missing ``name`` or ``expect``...: reported as ``FILE:LINE:COL: error:``,
 its cases not run) or when no case file was found.
+
+With ``--coverage`` the cases are evaluated with a trace, and the rules and
+condition branches of each policy that no case exercised are listed before
+the count (:mod:`returnrules.cli.coverage` says what "exercised" means);
+``--fail-under PERCENT`` makes a coverage below it exit 1 too.
 """
 
 from __future__ import annotations
