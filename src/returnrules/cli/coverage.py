@@ -200,8 +200,9 @@ class CaseCoverage:
         return sum(t and f for t, f in zip(self.true, self.false, strict=True))
 
     def below(self, percent: float) -> bool:
-        """Whether the rules' or the branches' coverage is below *percent*."""
-        need = Fraction(percent) / 100
+        """Whether the rules' or the branches' coverage is below *percent*
+        (compared exactly: 57.3 is 573/1000, not the float nearest to it)."""
+        need = Fraction(str(percent)) / 100
         return any(
             whole and Fraction(part, whole) < need
             for part, whole in (
