@@ -53,15 +53,23 @@ returns a non-boolean, an action that raises) at a rate the test chooses; and
 stock and supplier records for some SKUs and suppliers (on hand below and
 above what is reserved, supplier windows, fee percents, excluded categories),
 malformed at the same rate.
+
+The requests and the data are written once, against :class:`Pick` (an
+integer, one of, a flag...): :class:`Drawn` makes the choices with hypothesis
+(``requests()``, ``data_for()``: shrinking, boundary values), :class:`Sampled`
+with a seeded ``random.Random`` (``make_request``, ``make_data``), a hundred
+times cheaper, for tests that need many thousands of requests
+(``tests/test_analysis.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 import tomli_w
@@ -73,10 +81,15 @@ from tests.reference import FACTS, FactSpec
 
 __all__ = [
     "Case",
+    "Drawn",
+    "Pick",
+    "Sampled",
     "Vocab",
     "cases",
     "conditions",
     "data_for",
+    "make_data",
+    "make_request",
     "policies",
     "refund_cases",
     "requests",
@@ -274,6 +287,120 @@ class Case:
     requests: tuple[tuple[dict[str, Any], dict[str, Any]], ...]
 
 
+# -- two ways to choose: hypothesis, or a seeded random.Random ----------------------
+
+
+class Pick(Protocol):
+    """The choices the request and data generators make.
+
+    :class:`Drawn` makes them with hypothesis (shrinking, boundary values);
+    :class:`Sampled` with a seeded ``random.Random``, a hundred times faster,
+    for tests that need many thousands of requests (``test_analysis.py``).
+    The generators are written once, against this protocol.
+    """
+
+    def integer(self, low: int, high: int) -> int: ...
+
+    def one(self, options: Sequence[T]) -> T: ...
+
+    def flag(self) -> bool: ...
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        """*count* different integers of [low, high]."""
+        ...
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        """*low* to *high* different items of *options*."""
+        ...
+
+    def several(self, options: Sequence[T], high: int) -> list[T]:
+        """Up to *high* items of *options*, repeats allowed."""
+        ...
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        """A decimal of [low, high] with at most *places* decimal places."""
+        ...
+
+    def text(self, max_size: int) -> str: ...
+
+
+@attrs.frozen
+class Drawn:
+    """Choices drawn by hypothesis (inside an ``@st.composite``)."""
+
+    draw: st.DrawFn
+
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def one(self, options: Sequence[T]) -> T:
+        return self.draw(pick(options))
+
+    def flag(self) -> bool:
+        return self.draw(st.booleans())
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        return self.draw(
+            st.lists(st.integers(low, high), min_size=count, max_size=count,
+                     unique=True)
+        )  # fmt: skip
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        return self.draw(
+            st.lists(pick(options), min_size=low, max_size=high, unique=True)
+        )
+
+    def several(self, options: Sequence[T], high: int) -> list[T]:
+        return self.draw(st.lists(pick(options), max_size=high))
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        return self.draw(
+            st.decimals(low, high, places=places, allow_nan=False,
+                        allow_infinity=False)
+        )  # fmt: skip
+
+    def text(self, max_size: int) -> str:
+        return self.draw(st.text(max_size=max_size))
+
+
+_LETTERS: Final = "aZ09 -_.x退货\u00e9\U0001f697\x00"
+
+
+@attrs.frozen
+class Sampled:
+    """Choices made by a seeded ``random.Random``: uniform over the same
+    domains as :class:`Drawn`, without hypothesis's bookkeeping."""
+
+    rng: random.Random
+
+    # random() and a product: three times quicker than randint and choice
+    def integer(self, low: int, high: int) -> int:
+        return low + int(self.rng.random() * (high - low + 1))
+
+    def one(self, options: Sequence[T]) -> T:
+        return options[int(self.rng.random() * len(options))]
+
+    def flag(self) -> bool:
+        return self.rng.random() < 0.5
+
+    def distinct(self, low: int, high: int, count: int) -> list[int]:
+        return self.rng.sample(range(low, high + 1), count)
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        return self.rng.sample(options, self.rng.randint(low, min(high, len(options))))
+
+    def several(self, options: Sequence[T], high: int) -> list[T]:
+        return [self.one(options) for _ in range(self.integer(0, high))]
+
+    def decimal(self, low: int, high: int, places: int) -> Decimal:
+        scale = 10**places
+        return Decimal(self.rng.randint(low * scale, high * scale)).scaleb(-places)
+
+    def text(self, max_size: int) -> str:
+        size = self.rng.randint(0, max_size)
+        return "".join(self.rng.choice(_LETTERS) for _ in range(size))
+
+
 # -- literals --------------------------------------------------------------------------
 
 
@@ -312,7 +439,9 @@ def numbers(draw: st.DrawFn, integral: bool) -> object:
     return _decimal_text(draw)
 
 
-_DATES: Final = st.dates(dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+FIRST_DAY: Final = dt.date(2026, 10, 1)
+LAST_DAY: Final = dt.date(2026, 12, 31)
+_DATES: Final = st.dates(FIRST_DAY, LAST_DAY)
 _DATETIMES: Final = st.builds(
     lambda day, minutes, tz: (
         dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(minutes=minutes)
@@ -337,16 +466,9 @@ _STR_LITERALS: Final[Mapping[str, st.SearchStrategy[str]]] = {
 }
 _WINDOW_DAYS: Final = st.integers(0, 20) | pick((0, 7, 10**6))
 _STOCK_QTY: Final = st.integers(1, 6) | pick((1, 10**6))
-_RESERVED: Final = st.integers(0, 10) | st.integers(0, 40)
-_PROMISE: Final = st.integers(0, 20 * 24 * 60)  # minutes after placed_at
-_LATENESS: Final = st.integers(-2 * 24 * 60, 6 * 24 * 60)  # before delivered_at
+_PROMISE: Final = (0, 20 * 24 * 60)  # minutes after placed_at
+_LATENESS: Final = (-2 * 24 * 60, 6 * 24 * 60)  # minutes before delivered_at
 _PRIORITIES: Final = pick((0, 1, 2, -1)) | pick((2**63 - 1, -(2**63), 10**12))
-_FEE_PERCENTS: Final = st.integers(0, 100) | pick(("12.5", 12.5, "0", 100, "33.333"))
-_DIFF_INTS: Final = st.integers(-2, 12) | st.integers(-(10**15), 10**15)
-_DIFF_DECIMALS: Final = st.integers(-2, 12) | st.decimals(
-    -1000, 1000, places=3, allow_nan=False, allow_infinity=False
-)
-_DIFF_MONEY: Final = st.decimals(0, 2000, places=3, allow_nan=False)
 
 
 @st.composite
@@ -602,23 +724,23 @@ def policies(
 # -- requests and data -----------------------------------------------------------------
 
 
-def _realistic(draw: st.DrawFn, whole_digits: int) -> str:
+def _realistic(choose: Pick, whole_digits: int) -> str:
     """A non-negative amount of up to *whole_digits* digits before the point and
     0-3 after it."""
-    places = draw(st.integers(0, 3))
-    number = Decimal(draw(st.integers(0, 10 ** (whole_digits + places) - 1)))
+    places = choose.integer(0, 3)
+    number = Decimal(choose.integer(0, 10 ** (whole_digits + places) - 1))
     return str(number.scaleb(-places))
 
 
-def _price(draw: st.DrawFn) -> object:
+def _price(choose: Pick) -> object:
     """A unit price as JSON or TOML may give it: usually a string, else a number.
 
     Mostly the few prices of :data:`PRICES`; sometimes any realistic one (up to
     999999.999: refunds are exact only within realistic magnitudes).
     """
-    realistic = draw(st.integers(0, 3)) == 0
-    text = _realistic(draw, 6) if realistic else draw(pick(PRICES))
-    style = draw(st.integers(0, 5))
+    realistic = choose.integer(0, 3) == 0
+    text = _realistic(choose, 6) if realistic else choose.one(PRICES)
+    style = choose.integer(0, 5)
     if style == 0:
         return float(text)
     if style == 1 and Decimal(text) == int(Decimal(text)):
@@ -628,136 +750,139 @@ def _price(draw: st.DrawFn) -> object:
     return text
 
 
-@st.composite
-def requests(
-    draw: st.DrawFn, vocab: Vocab, currency: str, std: bool = False
+def make_request(
+    choose: Pick, vocab: Vocab, currency: str, std: bool = False
 ) -> dict[str, Any]:
     """A valid request mapping (as JSON or TOML would give it).
 
     With *std*, more orders are delivered and more parts have a supplier.
     """
-    tz = draw(pick(OFFSETS))
+    tz = choose.one(OFFSETS)
     requested = BASE.astimezone(tz) + dt.timedelta(
-        minutes=draw(st.integers(-3 * 24 * 60, 3 * 24 * 60))
+        minutes=choose.integer(-3 * 24 * 60, 3 * 24 * 60)
     )
-    if std and draw(st.booleans()):
-        status = "delivered"
-    else:
-        status = draw(pick(VOCAB_CODES["status"]))
+    status = "delivered" if std and choose.flag() else choose.one(VOCAB_CODES["status"])
     shipped = status in ("shipped", "delivered")
     # placed <= shipped <= delivered <= requested: each as an instant in some
     # offset, or as its calendar date in requested_at's offset (a bare date)
-    span = draw(st.integers(0, 40 * 24 * 60))
+    span = choose.integer(0, 40 * 24 * 60)
     placed = requested - dt.timedelta(minutes=span)
     # the time since delivery is drawn itself, so that it spreads over the span
     # (delivery windows end inside it as often as not)
-    deliver_after = span - draw(st.integers(0, span))
-    ship_after = draw(st.integers(0, deliver_after))
+    deliver_after = span - choose.integer(0, span)
+    ship_after = choose.integer(0, deliver_after)
     order: dict[str, Any] = {"id": "SO-1", "status": status}
-    order["placed_at"] = _moment(draw, placed, tz)
-    if shipped and draw(st.booleans()):
+    order["placed_at"] = _moment(choose, placed, tz)
+    if shipped and choose.flag():
         shipped_at = placed + dt.timedelta(minutes=ship_after)
-        order["shipped_at"] = _moment(draw, shipped_at, tz)
+        order["shipped_at"] = _moment(choose, shipped_at, tz)
     delivered: dt.datetime | None = None
-    if status == "delivered" and draw(st.integers(0, 4)) > 0:
+    if status == "delivered" and choose.integer(0, 4) > 0:
         delivered = placed + dt.timedelta(minutes=deliver_after)
-        order["delivered_at"] = _moment(draw, delivered, tz)
-    if draw(st.integers(0, 1 if std else 2)) == 0:
-        if delivered is not None and draw(st.integers(0, 3)) > 0:  # around it
-            promised = delivered - dt.timedelta(minutes=draw(_LATENESS))
+        order["delivered_at"] = _moment(choose, delivered, tz)
+    if choose.integer(0, 1 if std else 2) == 0:
+        if delivered is not None and choose.integer(0, 3) > 0:  # around it
+            lateness = choose.integer(*_LATENESS)
+            promised = delivered - dt.timedelta(minutes=lateness)
         else:
-            promised = placed + dt.timedelta(minutes=draw(_PROMISE))
-        order["promised_at"] = _moment(draw, promised, tz)
-    if draw(st.booleans()):
-        order["channel"] = draw(pick(VOCAB_CODES["channel"]))
-    if draw(st.booleans()):
-        if draw(st.integers(0, 2)) == 0:
-            order["shipping_fee"] = _realistic(draw, 4)
+            promised = placed + dt.timedelta(minutes=choose.integer(*_PROMISE))
+        order["promised_at"] = _moment(choose, promised, tz)
+    if choose.flag():
+        order["channel"] = choose.one(VOCAB_CODES["channel"])
+    if choose.flag():
+        if choose.integer(0, 2) == 0:
+            order["shipping_fee"] = _realistic(choose, 4)
         else:
-            order["shipping_fee"] = draw(pick(["20.00", "0", "7.5", "3", 15, 0.2]))
-    if draw(st.booleans()):
+            order["shipping_fee"] = choose.one(["20.00", "0", "7.5", "3", 15, 0.2])
+    if choose.flag():
         order["currency"] = currency
 
-    count = draw(st.integers(1, 4))
-    numbers_ = draw(
-        st.lists(st.integers(1, 99), min_size=count, max_size=count, unique=True)
-    )
+    count = choose.integer(1, 4)
+    numbers_ = choose.distinct(1, 99, count)
     order_lines = []
     for number in numbers_:
-        large = draw(st.integers(0, 4)) == 0
-        qty = draw(st.integers(1, 1000) if large else st.integers(1, 6))
+        large = choose.integer(0, 4) == 0
+        qty = choose.integer(1, 1000) if large else choose.integer(1, 6)
         oline: dict[str, Any] = {
             "line": number,
-            "sku": draw(pick(SKUS)),
-            "category": draw(pick(vocab.codes("category"))),
+            "sku": choose.one(SKUS),
+            "category": choose.one(vocab.codes("category")),
             "qty": qty,
-            "unit_price": _price(draw),
+            "unit_price": _price(choose),
         }
         shipped_qty = qty if shipped else 0
-        if draw(st.booleans()):
-            shipped_qty = oline["shipped_qty"] = draw(st.integers(0, qty))
-        if draw(st.booleans()):
+        if choose.flag():
+            shipped_qty = oline["shipped_qty"] = choose.integer(0, qty)
+        if choose.flag():
             top = shipped_qty if shipped else 3
-            oline["returned_qty"] = draw(st.integers(0, top))
+            oline["returned_qty"] = choose.integer(0, top)
         for key in ("special_order", "no_return", "kit"):
-            if draw(st.integers(0, 2)) == 0:
-                oline[key] = draw(st.booleans())
-        if draw(st.integers(0, 3 if std else 1)) > 0:
-            oline["supplier"] = draw(pick(SUPPLIERS))
-        if draw(st.booleans()):
-            oline["brand"] = draw(pick(BRANDS))
-        if draw(st.integers(0, 3)) == 0:
-            oline["name"] = draw(pick(["前刹车片", "", "plug"]))
-        if draw(st.integers(0, 3)) == 0:
+            if choose.integer(0, 2) == 0:
+                oline[key] = choose.flag()
+        if choose.integer(0, 3 if std else 1) > 0:
+            oline["supplier"] = choose.one(SUPPLIERS)
+        if choose.flag():
+            oline["brand"] = choose.one(BRANDS)
+        if choose.integer(0, 3) == 0:
+            oline["name"] = choose.one(["前刹车片", "", "plug"])
+        if choose.integer(0, 3) == 0:
             oline["core_charge"] = (
-                _realistic(draw, 3)
-                if draw(st.booleans())
-                else draw(pick(["0", "15.00", "2.5", 40]))
+                _realistic(choose, 3)
+                if choose.flag()
+                else choose.one(["0", "15.00", "2.5", 40])
             )
-        if draw(st.integers(0, 3)) == 0:
-            oline["warranty_days"] = draw(st.sampled_from([0, 7, 30, 90, 365]))
-        if draw(st.integers(0, 3)) == 0:
-            oline["obsolete"] = draw(st.booleans())
+        if choose.integer(0, 3) == 0:
+            oline["warranty_days"] = choose.one([0, 7, 30, 90, 365])
+        if choose.integer(0, 3) == 0:
+            oline["obsolete"] = choose.flag()
         order_lines.append(oline)
     order["lines"] = order_lines
 
-    returned = draw(st.lists(pick(numbers_), min_size=1, max_size=4, unique=True))
+    returned = choose.subset(numbers_, 1, 4)
     ordered = {oline["line"]: oline["qty"] for oline in order_lines}
     lines = []
     for number in returned:
-        top = 8 if draw(st.booleans()) else ordered[number] + 2
+        top = 8 if choose.flag() else ordered[number] + 2
         rline: dict[str, Any] = {
             "line": number,
-            "qty": draw(st.integers(1, top)),
-            "reason": draw(pick(vocab.codes("reason"))),
-            "condition": draw(pick(VOCAB_CODES["condition"])),
+            "qty": choose.integer(1, top),
+            "reason": choose.one(vocab.codes("reason")),
+            "condition": choose.one(VOCAB_CODES["condition"]),
         }
-        if draw(st.booleans()):
-            rline["packaging"] = draw(pick(VOCAB_CODES["packaging"]))
+        if choose.flag():
+            rline["packaging"] = choose.one(VOCAB_CODES["packaging"])
         lines.append(rline)
-    customer: dict[str, Any] = {"id": draw(pick(CUSTOMERS))}
-    if draw(st.integers(0, 3)) > 0:
-        customer["tier"] = draw(pick(VOCAB_CODES["tier"]))
+    customer: dict[str, Any] = {"id": choose.one(CUSTOMERS)}
+    if choose.integer(0, 3) > 0:
+        customer["tier"] = choose.one(VOCAB_CODES["tier"])
     request: dict[str, Any] = {
         "id": "RT-1",
-        "requested_at": requested.isoformat() if draw(st.booleans()) else requested,
+        "requested_at": requested.isoformat() if choose.flag() else requested,
         "customer": customer,
         "order": order,
         "lines": lines,
     }
-    if draw(st.integers(0, 3)) == 0:
-        request["return_shipping"] = draw(st.sampled_from(["15.00", "0", 12, "7.5"]))
+    if choose.integer(0, 3) == 0:
+        request["return_shipping"] = choose.one(["15.00", "0", 12, "7.5"])
     return request
 
 
-def _moment(draw: st.DrawFn, instant: dt.datetime, tz: dt.tzinfo) -> object:
+@st.composite
+def requests(
+    draw: st.DrawFn, vocab: Vocab, currency: str, std: bool = False
+) -> dict[str, Any]:
+    """A valid request mapping (:func:`make_request`, drawn by hypothesis)."""
+    return make_request(Drawn(draw), vocab, currency, std)
+
+
+def _moment(choose: Pick, instant: dt.datetime, tz: dt.tzinfo) -> object:
     """*instant* as a request may give it: a date-time in some offset (text or
     ``datetime``), or its calendar date in *tz* (text or ``date``)."""
-    style = draw(st.integers(0, 3))
+    style = choose.integer(0, 3)
     if style == 0:
         day = instant.astimezone(tz).date()
-        return day.isoformat() if draw(st.booleans()) else day
-    moment = instant.astimezone(draw(pick(OFFSETS)))
+        return day.isoformat() if choose.flag() else day
+    moment = instant.astimezone(choose.one(OFFSETS))
     return moment.isoformat() if style == 1 else moment
 
 
@@ -770,29 +895,37 @@ def _faults(name: str) -> tuple[str, ...]:
     return _FAULTS
 
 
-@st.composite
-def _fact_values(draw: st.DrawFn, name: str, vocab: Vocab) -> object:
+def _day(choose: Pick) -> dt.date:
+    return FIRST_DAY + dt.timedelta(days=choose.integer(0, (LAST_DAY - FIRST_DAY).days))
+
+
+def _fact_value(choose: Pick, name: str) -> object:
     kind = FACTS[name].kind
     if kind == "int":
-        return draw(_DIFF_INTS)
+        if choose.flag():
+            return choose.integer(-2, 12)
+        return choose.integer(-(10**15), 10**15)
     if kind == "decimal":
-        return draw(_DIFF_DECIMALS)
+        if choose.flag():
+            return choose.integer(-2, 12)
+        return choose.decimal(-1000, 1000, 3)
     if kind == "money":
-        return draw(_DIFF_MONEY)
+        return choose.decimal(0, 2000, 3)
     if kind == "bool":
-        return draw(st.booleans())
+        return choose.flag()
     if kind == "date":
-        return draw(_DATES)
+        return _day(choose)
     if kind == "datetime":
-        return draw(_DATETIMES)
+        return dt.datetime.combine(_day(choose), dt.time(), choose.one(OFFSETS)) + (
+            dt.timedelta(minutes=choose.integer(0, 24 * 60 - 1))
+        )
     if kind == "enum":
-        return draw(pick(VOCAB_CODES["tier"]))
-    return draw(_STR_LITERALS["diff.code"])
+        return choose.one(VOCAB_CODES["tier"])
+    return choose.one(CODES) if choose.flag() else choose.text(3)
 
 
-@st.composite
-def data_for(
-    draw: st.DrawFn, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
+def make_data(
+    choose: Pick, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
 ) -> dict[str, Any]:
     """The data mapping: the test plugin's per-line table for some of the lines,
     and the standard plugins' ``stock`` and ``supplier`` tables.
@@ -802,71 +935,79 @@ def data_for(
     """
 
     def faulty() -> bool:
-        return draw(st.integers(0, 99)) < fault_percent
+        return choose.integer(0, 99) < fault_percent
 
     data: dict[str, Any] = {}
-    if draw(st.integers(0, 5)) > 0:
+    if choose.integer(0, 5) > 0:
         data["stock"] = {
-            sku: draw(pick(BAD_STOCK)) if faulty() else draw(stock_records())
-            for sku in draw(st.lists(pick(SKUS), unique=True, min_size=1))
+            sku: choose.one(BAD_STOCK) if faulty() else _stock_record(choose)
+            for sku in choose.subset(SKUS, 1, len(SKUS))
         }
-    if draw(st.integers(0, 5)) > 0:
+    if choose.integer(0, 5) > 0:
         data["supplier"] = {
             supplier: (
-                draw(pick(BAD_SUPPLIER)) if faulty() else draw(supplier_records(vocab))
+                choose.one(BAD_SUPPLIER) if faulty()
+                else _supplier_record(choose, vocab)
             )
-            for supplier in draw(st.lists(pick(SUPPLIERS), unique=True, min_size=1))
-        }
+            for supplier in choose.subset(SUPPLIERS, 1, len(SUPPLIERS))
+        }  # fmt: skip
 
     tables: dict[str, Any] = {}
     for number in line_numbers:
-        if draw(st.integers(0, 4)) == 0:
+        if choose.integer(0, 4) == 0:
             continue
         table: dict[str, Any] = {}
         for name, (_, key) in diff_facts.FACTS.items():
-            if not draw(st.booleans()):
+            if not choose.flag():
                 continue
             if faulty():
-                table[key] = draw(pick(_faults(name)))
+                table[key] = choose.one(_faults(name))
             else:
-                table[key] = draw(_fact_values(name, vocab))
-        if draw(st.booleans()):
+                table[key] = _fact_value(choose, name)
+        if choose.flag():
             if faulty():
-                table["gate"] = draw(pick([diff_facts.RAISE, diff_facts.BAD]))
+                table["gate"] = choose.one([diff_facts.RAISE, diff_facts.BAD])
             else:
-                table["gate"] = draw(st.integers(-1, 5))
+                table["gate"] = choose.integer(-1, 5)
         if faulty():
             table["hold"] = diff_facts.RAISE
         tables[str(number)] = table
-    if not tables and draw(st.booleans()):
+    if not tables and choose.flag():
         return data
     data["diff"] = tables
     return data
 
 
 @st.composite
-def stock_records(draw: st.DrawFn) -> dict[str, Any]:
+def data_for(
+    draw: st.DrawFn, line_numbers: Sequence[int], vocab: Vocab, fault_percent: int
+) -> dict[str, Any]:
+    """The data mapping (:func:`make_data`, drawn by hypothesis)."""
+    return make_data(Drawn(draw), line_numbers, vocab, fault_percent)
+
+
+def _stock_record(choose: Pick) -> dict[str, Any]:
     """A valid ``[stock.SKU]``: reserved may be left out, or exceed on_hand."""
-    record = {"on_hand": draw(st.integers(0, 30))}
-    if draw(st.booleans()):
-        record["reserved"] = draw(_RESERVED)
+    record = {"on_hand": choose.integer(0, 30)}
+    if choose.flag():
+        record["reserved"] = choose.integer(0, 10 if choose.flag() else 40)
     return record
 
 
-@st.composite
-def supplier_records(draw: st.DrawFn, vocab: Vocab) -> dict[str, Any]:
+def _supplier_record(choose: Pick, vocab: Vocab) -> dict[str, Any]:
     """A valid ``[supplier.ID]``, every term optional."""
     record: dict[str, Any] = {}
-    if draw(st.booleans()):
-        record["accepts_returns"] = draw(st.integers(0, 3)) > 0
-    if draw(st.integers(0, 3)) > 0:
-        record["window_days"] = draw(st.integers(0, 45))
-    if draw(st.booleans()):
-        record["restocking_fee_percent"] = draw(_FEE_PERCENTS)
-    if draw(st.booleans()):
-        record["non_returnable_categories"] = draw(
-            st.lists(pick(vocab.codes("category")), max_size=4)
-        )
+    if choose.flag():
+        record["accepts_returns"] = choose.integer(0, 3) > 0
+    if choose.integer(0, 3) > 0:
+        record["window_days"] = choose.integer(0, 45)
+    if choose.flag():
+        record["restocking_fee_percent"] = (
+            choose.integer(0, 100) if choose.flag()
+            else choose.one(("12.5", 12.5, "0", 100, "33.333"))
+        )  # fmt: skip
+    if choose.flag():
+        record["non_returnable_categories"] = choose.several(vocab.codes("category"), 4)
     return record
 
 
@@ -909,7 +1050,7 @@ def refund_cases(draw: st.DrawFn) -> Case:
             refund[key] = str(Decimal(draw(st.integers(0, top))).scaleb(-places))
     for key in ("fee_min", "deduct"):
         if draw(st.booleans()):
-            refund[key] = _realistic(draw, 4)
+            refund[key] = _realistic(Drawn(draw), 4)
     refund["include_shipping"] = draw(st.integers(0, 3)) > 0
     refund["method"] = draw(pick(METHODS))
     doc = {
@@ -928,13 +1069,13 @@ def refund_cases(draw: st.DrawFn) -> Case:
                 "sku": "x",
                 "category": "brake",
                 "qty": draw(st.integers(1, 1000)),
-                "unit_price": _realistic(draw, 6),
+                "unit_price": _realistic(Drawn(draw), 6),
             }
             for number in range(1, count + 1)
         ],
     }
     if draw(st.integers(0, 3)) > 0:
-        order["shipping_fee"] = _realistic(draw, 5)
+        order["shipping_fee"] = _realistic(Drawn(draw), 5)
     request = {
         "id": "RT-1",
         "requested_at": "2026-11-20T10:00:00+08:00",

@@ -109,3 +109,23 @@ def test_the_breakdown_runs_every_row() -> None:
         "floor: hand-written decide (parsed)",
     ]
     assert all(micros > 0 for micros in rows.values())
+
+
+def test_the_analysis_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import analysis
+
+    assert analysis.main(["--repeat", "1", "--big-rules", "40"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "rules.toml: 29 rules, analyze()" in out
+    assert "10-return-window-closed.toml           line 1 reject" in out
+    assert out.rstrip().splitlines()[-1].startswith("targets: analyze rules.toml")
+
+
+def test_the_smt_comparison_says_so_when_z3_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import smt
+
+    monkeypatch.setattr(smt, "z3", None)
+    assert smt.main() == 0
+    assert "z3 is not installed" in capsys.readouterr().out

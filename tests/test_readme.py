@@ -168,3 +168,61 @@ def test_the_sample_output_is_what_the_first_command_prints(
     assert [line.rstrip() for line in sample.splitlines()] == [
         line.rstrip() for line in printed
     ]
+
+
+EXECUTED = ("returnrules eval", "returnrules test")
+"""The README's sessions that run here.  ``returnrules check``'s shows the
+errors of a policy with mistakes (rules.toml has none) and stays an
+illustration; the commands without output are the first test's."""
+
+
+def sessions() -> list[tuple[str, list[str]]]:
+    """Each ``$ returnrules ...`` command of a console block that shows its
+    output, with that output (``...`` stands for lines left out)."""
+    out: list[tuple[str, list[str]]] = []
+    for block in blocks("console"):
+        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, *shown = part.rstrip("\n").split("\n")
+            if shown and command.startswith(EXECUTED):
+                out.append((command, shown))
+    return out
+
+
+def test_the_readme_shows_the_sessions_it_runs() -> None:
+    commands = [command.split()[1:3] for command, _ in sessions()]
+    assert ["eval", "examples/requests/10-return-window-closed.toml"] in commands
+    assert ["test"] in [c[:1] for c in commands]
+    assert any("--why-not" in c for c, _ in sessions())
+    assert any("--coverage" in c for c, _ in sessions())
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    sessions(),
+    ids=[" ".join(shlex.split(c, comments=True)[1:]) for c, _ in sessions()],
+)
+def test_a_readme_session_prints_what_it_shows(
+    command: str,
+    shown: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(ROOT)
+    argv = shlex.split(command, comments=True)
+    assert argv[0] == "returnrules"
+    assert cli.main(argv[1:]) == 0
+    printed = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    at = 0
+    skipping = False
+    for line in shown:
+        if line == "...":
+            skipping = True
+            continue
+        if skipping:
+            assert line in printed[at:], (line, printed)
+            at = printed.index(line, at)
+        else:
+            assert printed[at : at + 1] == [line], (line, printed)
+        at += 1
+        skipping = False
+    assert skipping or at == len(printed), printed[at:]

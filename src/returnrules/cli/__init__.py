@@ -145,6 +145,8 @@ examples:
   returnrules test                            every tests/policy/*.toml
   returnrules test tests/policy/refunds.toml -v
   returnrules test --rules draft.toml         the same cases, another policy
+  returnrules test --coverage                 ... and what they never exercise
+  returnrules test --fail-under 90            exit 1 below 90% coverage
 
 A case file names the policy (`rules = "../../rules.toml"`, relative to the
 case file; default ./rules.toml) and has [[case]] tables, each with a name, a
@@ -160,7 +162,17 @@ request (a file, or an inline [case.request] table), and [case.expect]:
 
 Listed action fields are compared, the action names must match exactly.  The
 run ends with `N passed, N failed`.  Exit status 1 when a case failed, 2 when a
-case file is malformed or none was found."""
+case file is malformed or none was found.
+
+--coverage evaluates the cases with a trace and lists, at FILE:LINE:COL of the
+policy, the rules no case matched and the branches no case exercised, with
+the two percentages.  A rule is exercised when it matched at least one line.
+Its branches are the leaves of its `when` (comparisons, present, checks) and
+every all/any nested inside it (a `not` counts with what it wraps); a branch
+is exercised when it was true on some line and false on some line ("never
+true", "never false", or "never evaluated" when a short circuit always
+skipped it).  --fail-under PERCENT (implies --coverage) exits 1 when the rules'
+or the branches' percentage is below PERCENT."""
 
 SCHEMA_EPILOG: Final = """\
 examples:
@@ -398,6 +410,16 @@ def _jobs(text: str) -> int:
     return jobs
 
 
+def _percent(text: str) -> float:
+    try:
+        percent = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 <= percent <= 100:
+        raise argparse.ArgumentTypeError("a percentage is between 0 and 100")
+    return percent
+
+
 @attrs.frozen
 class Arg:
     """One ``add_argument`` call: its names and options."""
@@ -516,7 +538,10 @@ COMMANDS: Final[tuple[Command, ...]] = (
         "test",
         "run the policy's test cases and report what differed",
         TEST_EPILOG,
-        lambda a, c: run_test(a.cases, c, rules=a.rules, verbose=a.verbose),
+        lambda a, c: run_test(
+            a.cases, c, rules=a.rules, verbose=a.verbose, coverage=a.coverage,
+            fail_under=a.fail_under,
+        ),
         (
             arg("cases", nargs="*", metavar="CASES",
                 help="case files or directories (default: tests/policy/*.toml)"),
@@ -525,6 +550,12 @@ COMMANDS: Final[tuple[Command, ...]] = (
                 "each file names"),
             arg("-v", "--verbose", action="store_true",
                 help="also list the cases that pass"),
+            arg("--coverage", action="store_true",
+                help="list the rules and branches of the policy that no case "
+                "exercises, with FILE:LINE:COL, and the percentages"),
+            arg("--fail-under", type=_percent, metavar="PERCENT",
+                help="exit 1 when the rules' or the branches' coverage is below "
+                "PERCENT (implies --coverage)"),
         ),
     ),
     Command(

@@ -67,6 +67,11 @@ its request or data is invalid or missing, or when the policy does not load
 1 when any failed, 2 when a case file itself is malformed (not TOML, unknown
 keys, missing ``name`` or ``expect``...: reported as ``FILE:LINE:COL: error:``,
 its cases not run) or when no case file was found.
+
+With ``--coverage`` the cases are evaluated with a trace, and the rules and
+condition branches of each policy that no case exercised are listed before
+the count (:mod:`returnrules.cli.coverage` says what "exercised" means);
+``--fail-under PERCENT`` makes a coverage below it exit 1 too.
 """
 
 from __future__ import annotations
@@ -577,7 +582,8 @@ class CaseRunner:
     """Runs cases, loading each policy and data file once.
 
     *rules* overrides every case file's policy; *plugins* and *autoload* are
-    passed to :func:`~returnrules.load_policy`.
+    passed to :func:`~returnrules.load_policy`.  With *explain* every case is
+    evaluated with a trace (``returnrules test --coverage`` reads it).
     """
 
     def __init__(
@@ -586,10 +592,12 @@ class CaseRunner:
         rules: Path | None = None,
         plugins: Iterable[object] = (),
         autoload: bool | None = None,
+        explain: bool = False,
     ) -> None:
         self.rules = rules
         self.plugins = tuple(plugins)
         self.autoload = autoload
+        self.explain = explain
         self._policies: dict[Path, Policy | PolicyError] = {}
         self._data: dict[tuple[Path, Path], Mapping[str, Any] | RequestError] = {}
 
@@ -672,7 +680,7 @@ class CaseRunner:
                 case, tuple(f"data: {p}" for p in render_request_error(exc))
             )
         try:
-            decision = policy.evaluate(request, data)
+            decision = policy.evaluate(request, data, explain=self.explain)
         except RequestError as exc:
             where = case.request if isinstance(case.request, str) else "inline request"
             return CaseOutcome(

@@ -25,6 +25,7 @@ from returnrules.cli.batch import (
     evaluate_stream,
 )
 from returnrules.cli.cases import CaseFile, CaseFileError, CaseRunner, load_case_file
+from returnrules.cli.coverage import CaseCoverage
 from returnrules.cli.inputs import read_data, read_requests
 from returnrules.cli.listing import (
     facts_data,
@@ -271,8 +272,16 @@ def run_test(
     *,
     rules: str | None = None,
     verbose: bool = False,
+    coverage: bool = False,
+    fail_under: float | None = None,
 ) -> int:
-    """``returnrules test``: run case files, report what differed, then a count."""
+    """``returnrules test``: run case files, report what differed, then a count.
+
+    With *coverage* (or *fail_under*), the cases are evaluated with a trace
+    and each policy's rules and branches that no case exercised are listed
+    (:mod:`returnrules.cli.coverage`); *fail_under* fails the run when the
+    rules' or the branches' percentage is below it.
+    """
     if cases:
         files = list(_case_files(cases))
     else:
@@ -284,7 +293,11 @@ def run_test(
                 "returnrules test CASES..."
             )
             return BAD_INPUT
-    runner = CaseRunner(rules=Path(rules) if rules is not None else None)
+    coverage = coverage or fail_under is not None
+    runner = CaseRunner(
+        rules=Path(rules) if rules is not None else None, explain=coverage
+    )
+    covered: dict[Path, CaseCoverage] = {}
     passed = failed = 0
     malformed = False
     reported: set[Path] = set()
@@ -297,6 +310,8 @@ def run_test(
             continue
         _report_policy(runner, case_file, reported, console)
         for outcome in runner.run_file(case_file):
+            if coverage and outcome.decision is not None:
+                _covered(runner, case_file, covered).add(outcome.decision)
             if outcome.passed:
                 passed += 1
                 if verbose:
@@ -305,10 +320,37 @@ def run_test(
             failed += 1
             head, *details = outcome.report()
             console.print(console.style.paint(head, "red", "bold"), *details)
+    low = False
+    for i, found in enumerate(covered.values()):  # before the count, the last line
+        if i or failed or verbose or malformed:
+            console.print("")
+        console.print(*found.report(console.style))
+        if fail_under is not None and found.below(fail_under):
+            low = True
+            console.print(
+                console.style.paint(
+                    f"coverage of {found.source} is below --fail-under {fail_under:g}%",
+                    "red",
+                    "bold",
+                )
+            )
     console.print(f"{passed} passed, {failed} failed")
     if malformed:
         return BAD_INPUT
-    return FAILED if failed else OK
+    return FAILED if failed or low else OK
+
+
+def _covered(
+    runner: CaseRunner, case_file: CaseFile, covered: dict[Path, CaseCoverage]
+) -> CaseCoverage:
+    """The coverage of a case file's policy, one per policy (it loaded: the
+    case has a decision)."""
+    rules = runner.rules_of(case_file)
+    key = rules.resolve()
+    found = covered.get(key)
+    if found is None:
+        found = covered[key] = CaseCoverage(runner.policy(rules))
+    return found
 
 
 def _report_policy(

@@ -62,6 +62,7 @@ from returnrules.policy.logic import (
     Search,
     Space,
     Unknown,
+    Var,
     hull,
     negate,
     overlaps,
@@ -165,6 +166,27 @@ class _Analyzer:
         self.hulls = [hull(f, self.spaces) for f in self.pos]
         self.models: dict[int, Model] = {}
         """A line each rule matches (a region), found by never_matches."""
+        self.reads = [frozenset(_facts_read(f)) for f in self.pos]
+        """The facts each rule's formula constrains (a variable's needs too)."""
+        self._may_match: dict[tuple[int, tuple[tuple[int, Allowed], ...]], bool] = {}
+
+    def may_match_in(self, rule: int, region: Mapping[int, Allowed]) -> bool:
+        """False only for a rule proven never to match in *region*.  The
+        answer depends only on what the region says of the facts the rule
+        reads, so it is kept by that: a region cut along another fact asks
+        nothing again."""
+        shape = self.hulls[rule]
+        if shape is None or not overlaps(shape, region):
+            return False
+        reads = self.reads[rule]
+        key = (rule, tuple((n, a) for n, a in region.items() if n in reads))
+        found = self._may_match.get(key)
+        if found is None:
+            given = Model(dict(key[1]), {})
+            found = self._may_match[key] = (
+                self.ask(self.pos[rule], given=given) is not False
+            )
+        return found
 
     def ask(self, *formulas: Formula, given: Model | None = None) -> bool | None:
         """Can the formulas hold together?  None when the budget ran out."""
@@ -488,13 +510,7 @@ class _Analyzer:
         if budget[0] < 0:
             return False
         given = Model(region, {})
-        live = []
-        for r in rules:
-            shape = self.hulls[r]
-            if shape is None or not overlaps(shape, region):
-                continue
-            if self.ask(self.pos[r], given=given) is not False:
-                live.append(r)
+        live = [r for r in rules if self.may_match_in(r, region)]
         if not live:
             found.append((region, ()))
             return True
@@ -534,6 +550,17 @@ def _lits(formula: Formula) -> Iterator[Lit]:
 def _facts_of(formula: Formula) -> Iterator[int]:
     for lit in _lits(formula):
         yield lit.fact
+
+
+def _facts_read(formula: Formula) -> Iterator[int]:
+    """The facts of the literals, and those a variable needs present."""
+    if isinstance(formula, Lit):
+        yield formula.fact
+    elif isinstance(formula, Var):
+        yield from formula.needs
+    else:
+        for item in formula.items:
+            yield from _facts_read(item)
 
 
 def _merge(

@@ -13,9 +13,21 @@ the target, and keeps only those the real engine confirms:
    ``t - 1``, ``t`` and ``t + 1``;
 2. sets of facts are tried by increasing size, up to *max_changes* (3), and
    a set that contains one already answered is skipped (no supersets);
-3. each candidate request is built as a mapping and evaluated by
-   :meth:`Policy.evaluate` with the same data; only a line that then gets the
-   target counts.  At most :data:`MAX_EVALUATIONS` evaluations are made.
+3. a set is skipped too when changing its facts cannot give the target
+   whatever their values (:func:`_may_give`): a rule that blocks the target
+   would still match, because none of the conditions that make it match reads
+   any of the facts, or no rule deciding the target could start to match.
+   Which conditions hold now comes from the line's trace; what a condition
+   reads, from its facts (a check reads its declared equivalent condition's,
+   a check without one and a plugin's fact may read anything);
+4. each candidate request is built as a mapping and decided by
+   :meth:`Policy.plan` with the same data (the decisions and deciding rules of
+   :meth:`Policy.evaluate`, without running actions); only a line that then
+   gets the target counts.  At most :data:`MAX_EVALUATIONS` evaluations are
+   made.
+
+The pruning of step 3 is what makes a line with no answer quick: for most
+such lines no set survives it and nothing is evaluated.
 
 A number is shown as a range ("within 30 days") only when every candidate
 tried inside that range was confirmed, which includes both ends of every
@@ -30,7 +42,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from returnrules.engine.ir import CheckCall, Compare, FactRef
+from returnrules.engine.ir import (
+    AllOf,
+    AnyOf,
+    CheckCall,
+    Compare,
+    Cond,
+    FactRef,
+    NotOf,
+    Present,
+)
 from returnrules.model.decision import DecisionName
 from returnrules.model.errors import RequestError
 from returnrules.policy.levers import LEVERS, Lever, changed
@@ -42,6 +63,7 @@ __all__ = ["MAX_CHANGES", "MAX_EVALUATIONS", "Change", "Option", "WhyNot", "why_
 
 MAX_CHANGES: Final = 3
 MAX_EVALUATIONS: Final = 2_000
+STRENGTH: Final = {"approve": 0, "review": 1, "reject": 2}
 _PREFIX: Final = {
     "reason": "退货原因：",
     "tier": "客户等级：",
@@ -162,7 +184,7 @@ def why_not(
 ) -> WhyNot:
     """See the module's docstring; *request* is a mapping (as read from a file)."""
     parsed = policy.parse_request(request)
-    decision = policy.evaluate(parsed, data)
+    decision = policy.evaluate(parsed, data, explain=True)
     numbers = [d.line for d in decision.lines]
     if line is None:
         line = next(
@@ -200,6 +222,7 @@ def why_not(
             days = _around(_thresholds(policy, names) | {0}, 0)
             values[lever] = [d - days_now for d in days if d != days_now]
     levers = list(values)
+    reach = _Reach(policy, frozenset(lv.key for lv in levers))
     found: list[tuple[dict[Lever, object], tuple[str, ...]]] = []
     answered: list[frozenset[Lever]] = []
     evaluated = 0
@@ -209,6 +232,9 @@ def why_not(
             chosen = frozenset(combo)
             if any(done <= chosen for done in answered):
                 continue
+            moved = frozenset(lv.key for lv in combo)
+            if not _may_give(policy, now, target, reach, moved):
+                continue
             hits = 0
             for choice in itertools.product(*(values[lv] for lv in combo)):
                 if evaluated >= MAX_EVALUATIONS:
@@ -216,7 +242,7 @@ def why_not(
                     break
                 changes = dict(zip(combo, choice, strict=True))
                 evaluated += 1
-                result = _evaluate(policy, request, index, changes, parsed, data)
+                result = _decide(policy, request, index, changes, parsed, data)
                 if result is not None and result.lines[index].decision == target:
                     found.append((changes, result.lines[index].decided_by))
                     hits += 1
@@ -249,7 +275,7 @@ def _fact_now(policy: Policy, parsed: Any, index: int, name: str) -> object:
         return None
 
 
-def _evaluate(
+def _decide(
     policy: Policy,
     request: Mapping[str, Any],
     index: int,
@@ -258,11 +284,99 @@ def _evaluate(
     data: Mapping[str, Any] | None,
 ) -> Any:
     try:
-        return policy.evaluate(
-            changed(request, index, changes, parsed.requested_at), data
-        )
+        return policy.plan(changed(request, index, changes, parsed.requested_at), data)
     except RequestError:  # e.g. a date before delivery: not a possible request
         return None
+
+
+# -- which sets of changes can give the target --------------------------------
+
+
+class _Reach:
+    """Which levers (by key) can change the value of a condition."""
+
+    def __init__(self, policy: Policy, keys: frozenset[str]) -> None:
+        self.every = keys
+        self.by_fact: dict[str, frozenset[str]] = {}
+        for fact in policy.facts:
+            if fact.plugin == "core":
+                moving = {lv.key for lv in LEVERS.values() if fact.name in lv.moves}
+                self.by_fact[fact.name] = frozenset(moving) & keys
+            else:  # a plugin's fact may read anything
+                self.by_fact[fact.name] = keys
+
+    def of(self, cond: Cond) -> frozenset[str]:
+        if isinstance(cond, AllOf | AnyOf):
+            out: frozenset[str] = frozenset()
+            for item in cond.items:
+                out |= self.of(item)
+            return out
+        if isinstance(cond, NotOf):
+            return self.of(cond.item)
+        if isinstance(cond, CheckCall):
+            if cond.equivalent is None:
+                return self.every
+            return self.of(cond.equivalent)
+        found = self.by_fact.get(cond.fact.name, self.every)
+        if isinstance(cond, Compare) and isinstance(cond.value, FactRef):
+            found |= self.by_fact.get(cond.value.name, self.every)
+        return found
+
+    def can_be(self, cond: Cond, node: Any, want: bool, moved: frozenset[str]) -> bool:
+        """Whether *cond*, whose trace *node* says what it is now, can be
+        *want* when only the levers *moved* change (True when unsure)."""
+        if not isinstance(node, Mapping):
+            return True
+        result = node.get("result")
+        if node.get("skipped") or result is None or result is want:
+            return True  # not evaluated (or it failed): it may be anything
+        if isinstance(cond, NotOf):
+            return self.can_be(cond.item, node.get("not"), not want, moved)
+        if isinstance(cond, AllOf | AnyOf):
+            children = node.get("all" if isinstance(cond, AllOf) else "any")
+            if not isinstance(children, list) or len(children) != len(cond.items):
+                return True
+            parts = (
+                self.can_be(item, child, want, moved)
+                for item, child in zip(cond.items, children, strict=True)
+            )
+            every = isinstance(cond, AllOf) == want
+            return all(parts) if every else any(parts)
+        assert isinstance(cond, Compare | Present | CheckCall)
+        return bool(self.of(cond) & moved)
+
+
+def _may_give(
+    policy: Policy, now: Any, target: str, reach: _Reach, moved: frozenset[str]
+) -> bool:
+    """False when changing only the levers *moved* cannot give line *now*
+    (a LineDecision with its trace) the *target* decision, whatever the
+    values: a rule deciding something stronger would still match, or no rule
+    deciding the target (nor the default) could decide it."""
+    if now.errors or now.trace is None:
+        return True
+    entries = {e.get("rule"): e for e in now.trace.get("rules", ())}
+
+    def can_be(rule: Any, want: bool) -> bool:
+        entry = entries.get(rule.id)
+        if entry is None or entry.get("error"):
+            return True
+        if rule.when is None:
+            return want
+        return reach.can_be(rule.when, entry.get("condition"), want, moved)
+
+    matched = set(now.matched)
+    stake = STRENGTH[target]
+    deciding = [r for r in policy.rules if r.decide is not None]
+    stronger = (r for r in deciding if STRENGTH[r.decide or "approve"] > stake)
+    if any(r.id in matched and not can_be(r, False) for r in stronger):
+        return False  # it would still match, and win
+    for rule in deciding:
+        if rule.decide == target and can_be(rule, True):
+            return True
+    if policy.default != target:
+        return False
+    return all(can_be(r, False) for r in deciding if r.id in matched)
 
 
 def _options(
