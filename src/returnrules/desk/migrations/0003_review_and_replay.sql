@@ -1,4 +1,4 @@
--- Version 2: what the monthly review (`returnrules report`) and a replay
+-- Version 3: what the monthly review (`returnrules report`) and a replay
 -- (`returnrules replay`) group and compare by, as plain columns and tables,
 -- so that SQL does the grouping.
 
@@ -9,9 +9,6 @@ ALTER TABLE lines ADD COLUMN refund_minor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE lines ADD COLUMN refund_fee_minor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE lines ADD COLUMN refunded_minor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE lines ADD COLUMN refunded_fee_minor BIGINT NOT NULL DEFAULT 0;
--- What earlier requests had taken back of the order line when this one was
--- decided (line.returnable_qty counted it): a replay decides with it again.
-ALTER TABLE lines ADD COLUMN prior_taken BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX lines_by_received ON lines (received_at);
 CREATE INDEX lines_by_category ON lines (category, received_at);
 CREATE INDEX lines_by_customer ON lines (customer_id, received_at);
