@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import itertools
 import json
+import random
 import re
 import sqlite3
+import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -44,6 +47,13 @@ SCHEMA: Final = "core"
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
+T = TypeVar("T")
+
+RETRIES: Final = 8
+"""How often a write transaction PostgreSQL aborted for a conflict with a
+concurrent one (a deadlock, a serialization failure, a key inserted by both)
+is run again before the error is given up to the caller."""
+_RETRYABLE: Final = frozenset({"40001", "40P01", "23505"})
 
 
 class LedgerError(Exception):
@@ -168,7 +178,8 @@ class Ledger:
             try:
                 yield _Cursor(cursor, self.dialect, self._for_update)
             except BaseException:
-                self._connection.rollback()
+                with contextlib.suppress(Exception):  # a lost connection: gone anyway
+                    self._connection.rollback()
                 raise
             self._connection.commit()
 
@@ -180,7 +191,31 @@ class Ledger:
             try:
                 yield _Cursor(cursor, self.dialect, "")
             finally:
-                self._connection.rollback()
+                with contextlib.suppress(Exception):
+                    self._connection.rollback()
+
+    def run_write(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in one write transaction, run again from the start
+        when PostgreSQL aborted it for a conflict with a concurrent desk.
+
+        Under READ COMMITTED the desk's transactions lock what they change in
+        one order (requests, then ``taken`` rows, journal entries, and the
+        chain's head last), so they wait for each other rather than deadlock;
+        what is left - two desks inserting the same new request id at once,
+        or a deadlock the server detects anyway - aborts one transaction,
+        and that one is simply run again, seeing the other's commit.  *work*
+        must therefore change nothing outside the transaction it is handed.
+        (SQLite holds one write lock for the whole transaction: no retries.)
+        """
+        for attempt in itertools.count(1):
+            try:
+                with self.write() as tx:
+                    return work(tx)
+            except LedgerError as exc:
+                if attempt >= RETRIES or not _retryable(exc.__cause__):
+                    raise
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.contextmanager
     def _failures(self) -> Iterator[None]:
@@ -189,22 +224,13 @@ class Ledger:
             yield
         except LedgerError:
             raise
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "readonly" in text or "read-only" in text:
-                raise LedgerError(
-                    self.url, "the ledger is read-only", "read-only"
-                ) from exc
-            if "full" in text:
-                raise LedgerError(
-                    self.url, "the disk is full; nothing was written", "full"
-                ) from exc
-            if "locked" in text:
-                raise LedgerError(self.url, f"{text} (another desk?)", "busy") from exc
-            raise LedgerError(self.url, text, "unwritable") from exc
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise  # a bug of the desk's, not a state of the ledger
+            raise _sqlite_error(self.url, exc) from exc
         except Exception as exc:
             if type(exc).__module__.startswith("psycopg"):
-                raise LedgerError(self.url, _pg_message(exc), "database") from exc
+                raise _pg_error(self.url, exc) from exc
             raise
 
     # -- schema ---------------------------------------------------------------------
@@ -246,12 +272,12 @@ class Ledger:
         """Apply the migrations this ledger has not had; the versions applied."""
         applied: list[int] = []
         with self.write() as tx:
+            self._serialize(tx)  # first: two new desks must not both create it
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL,"
                 " version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT"
                 " NULL, PRIMARY KEY (component, version))"
             )
-            self._serialize(tx)
             row = tx.one(
                 "SELECT MAX(version) FROM schema_migrations WHERE component = ?",
                 (SCHEMA,),
@@ -278,22 +304,31 @@ class Ledger:
         return applied
 
     def ensure_tables(self, tables: Mapping[str, LedgerTable]) -> None:
-        """Create the plugins' ledger tables, and add the columns they gained."""
-        with self.read() as tx:
+        """Create the plugins' ledger tables, and add the columns they gained.
+
+        Looked at first without the write lock (a ledger that has them all
+        needs no write: a read-only one still opens), then again under it, so
+        two desks starting at once do not both add a column.
+        """
+
+        def missing(tx: Transaction) -> tuple[dict[str, Any], list[LedgerTable]]:
             known = {
                 name: json.loads(columns)
                 for name, columns in tx.all("SELECT name, columns FROM ledger_tables")
             }
-        missing = [
-            t
-            for t in tables.values()
-            if t.name not in known or set(t.columns) - set(known[t.name])
-        ]
-        if not missing:
-            return
+            return known, [
+                t
+                for t in tables.values()
+                if t.name not in known or set(t.columns) - set(known[t.name])
+            ]
+
+        with self.read() as tx:
+            if not missing(tx)[1]:
+                return
         with self.write() as tx:
             self._serialize(tx)
-            for table in missing:
+            known, todo = missing(tx)
+            for table in todo:
                 had = known.get(table.name)
                 if had is None:
                     columns = "".join(
@@ -334,7 +369,10 @@ class Ledger:
         if self.dialect == "sqlite":
             sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         else:
-            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+            sql = (
+                "SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+                "AND table_schema = current_schema()"
+            )
         return tx.one(sql, (name,)) is not None
 
 
@@ -345,6 +383,46 @@ LATEST_VERSION: Final = MIGRATIONS[-1][0]
 def _pg_message(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text
+
+
+def _retryable(exc: BaseException | None) -> bool:
+    """Did PostgreSQL abort a transaction for a conflict with another one?"""
+    return getattr(exc, "sqlstate", None) in _RETRYABLE
+
+
+def _sqlite_error(url: str, exc: sqlite3.Error) -> LedgerError:
+    """What SQLite's refusal means for the person at the desk."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return LedgerError(url, "the ledger is read-only", "read-only")
+    if "full" in text:
+        return LedgerError(url, "the disk is full; nothing was written", "full")
+    if "locked" in text:
+        return LedgerError(url, f"{text} (another desk?)", "busy")
+    if "unable to open" in text:
+        return LedgerError(
+            url,
+            "cannot open the ledger file (does its directory exist, and may it "
+            "be written?)",
+            "unreachable",
+        )
+    return LedgerError(url, text, "unwritable")
+
+
+def _pg_error(url: str, exc: BaseException) -> LedgerError:
+    """What PostgreSQL's refusal means, by its SQLSTATE."""
+    state = str(getattr(exc, "sqlstate", None) or "")
+    if state == "25006":  # read_only_sql_transaction
+        return LedgerError(url, "the ledger is read-only", "read-only")
+    if state.startswith("53"):  # insufficient resources: a full disk, no memory
+        return LedgerError(url, f"{_pg_message(exc)}; nothing was written", "full")
+    import psycopg  # it raised exc, so it is there
+
+    lost = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    if state.startswith(("08", "57P")) or (lost and not state):
+        # a connection exception, a server shutting down, a connection gone
+        return LedgerError(url, f"connection lost: {_pg_message(exc)}", "unreachable")
+    return LedgerError(url, _pg_message(exc), "database")
 
 
 def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
@@ -371,8 +449,13 @@ def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
 
 
 def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
-    if path.is_dir():
-        raise LedgerError(url, "is a directory, not a ledger file", "bad-url")
+    try:
+        if path.is_dir():
+            raise LedgerError(url, "is a directory, not a ledger file", "bad-url")
+    except OSError as exc:  # a directory on the way that may not be read
+        raise LedgerError(
+            url, f"cannot open the ledger file: {exc.strerror}", "unreachable"
+        ) from exc
     try:
         connection = sqlite3.connect(
             path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -383,10 +466,7 @@ def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
         connection.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.Error as exc:
-        reason = str(exc)
-        if "unable to open" in reason:
-            reason = "cannot open the ledger file (does its directory exist?)"
-        raise LedgerError(url, reason, "unreachable") from exc
+        raise _sqlite_error(url, exc) from exc
     ledger = _SqliteLedger(url, "sqlite", connection)
     if mode is None or str(mode[0]).lower() != "wal":
         ledger.journal_mode = str(mode[0]) if mode else "unknown"
@@ -406,11 +486,12 @@ class _SqliteLedger(Ledger):
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 yield _Cursor(cursor, "sqlite", "")
+                cursor.execute("COMMIT")  # which can fail too (a full disk)
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    cursor.execute("ROLLBACK")
+                if self._connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        cursor.execute("ROLLBACK")
                 raise
-            cursor.execute("COMMIT")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Transaction]:
@@ -437,5 +518,7 @@ def _open_postgres(url: str, timeout: float) -> Ledger:
     try:
         connection = psycopg.connect(url, connect_timeout=max(int(timeout), 1))
     except psycopg.Error as exc:
-        raise LedgerError(shown, _pg_message(exc), "unreachable") from None
+        raise LedgerError(
+            shown, f"connection failed: {_pg_message(exc)}", "unreachable"
+        ) from None
     return Ledger(shown, "postgresql", connection)
