@@ -245,14 +245,13 @@ class Desk:
             outcomes.append(self._prepare(source, item))
         pending = [o for o in outcomes if isinstance(o, _Pending)]
         if pending:
-            with self.ledger.write() as tx:
-                self._record(tx, pending)
-            recorded = [p.request.id for p in pending if p.recorded]
-            if recorded:
-                self._execute(self._entries(recorded))
-                statuses = self._statuses(recorded)
+            planned = self.ledger.run_write(lambda tx: self._record(tx, pending))
+            if planned:
+                # The entries just recorded, as _entries would read them back.
+                self._execute([(*row[:6], 0) for row in planned])
+                statuses = self._statuses([p.request.id for p in pending if p.planned])
                 for p in pending:
-                    if p.recorded:
+                    if p.planned:
                         p.status, p.failed = statuses[p.request.id]
         return [o.outcome() if isinstance(o, _Pending) else o for o in outcomes]
 
@@ -268,8 +267,21 @@ class Desk:
         body = canonical(item)
         return _Pending(source, request, body, digest(body))
 
-    def _record(self, tx: Transaction, pending: Sequence[_Pending]) -> None:
-        """Decide and record *pending* in one transaction (see the module)."""
+    def _record(
+        self, tx: Transaction, pending: Sequence[_Pending]
+    ) -> list[tuple[Any, ...]]:
+        """Decide and record *pending* in one transaction (see the module);
+        the journal rows planned.
+
+        The ``taken`` rows come first, locked (on PostgreSQL) in one order,
+        and only then is it looked up which requests the ledger already has:
+        a desk that waited for another's locks sees what that one recorded.
+        Run again from the start if PostgreSQL aborts it (``run_write``).
+        """
+        for p in pending:
+            p.reset()
+        taken = self._lock_taken(tx, pending)
+        before = dict(taken)
         ids = list(dict.fromkeys(p.request.id for p in pending))
         known = {
             row[0]: row[1:]
@@ -280,7 +292,6 @@ class Desk:
                 part,
             )
         }
-        taken = self._lock_taken(tx, [p for p in pending if p.request.id not in known])
         at = self._now()
         seen: dict[str, _Pending] = {}
         rows = _Rows()
@@ -300,16 +311,27 @@ class Desk:
                 continue
             seen[rid] = p
             self._decide(p, taken, rows, at)
-        for (order, line), qty in taken.items():
-            rows.taken.append((qty, order, line))
+        rows.taken = [
+            (qty, order, line)
+            for (order, line), qty in taken.items()
+            if qty != before.get((order, line))
+        ]
         rows.write(tx)
         self._append_events(tx, rows.events)
+        return rows.journal
 
     def _lock_taken(
         self, tx: Transaction, pending: Sequence[_Pending]
     ) -> dict[tuple[str, int], int]:
         """The quantities already taken back of every order line *pending*
-        returns, locked until the transaction ends (rows in a fixed order)."""
+        returns, locked until the transaction ends.
+
+        Rows missing are created first (a row another desk is creating is
+        waited for), then all are locked in one order - sorted by order and
+        line - so desks wanting overlapping lines queue up instead of
+        deadlocking; under READ COMMITTED a locked row is read as last
+        committed, so no update is lost.  (SQLite: the write lock is held.)
+        """
         wanted = sorted(
             {
                 (p.request.order.id, rline.line)
@@ -317,20 +339,23 @@ class Desk:
                 for rline in p.request.lines
             }
         )
-        if not wanted:
-            return {}
-        tx.executemany(
-            "INSERT INTO taken (order_id, line, qty) VALUES (?, ?, 0) "
-            "ON CONFLICT (order_id, line) DO NOTHING",
-            wanted,
-        )
-        taken: dict[tuple[str, int], int] = {}
-        for order, line in wanted:
-            row = tx.one(
-                "SELECT qty FROM taken WHERE order_id = ? AND line = ?" + tx.for_update,
-                (order, line),
+        taken: dict[tuple[str, int], int] = dict.fromkeys(wanted, 0)
+        # One statement for a whole batch (parts only past 1,000 lines).
+        for part in _parts(wanted, 1000):
+            flat = [value for pair in part for value in pair]
+            tx.execute(
+                "INSERT INTO taken (order_id, line, qty) VALUES "
+                + ", ".join(["(?, ?, 0)"] * len(part))
+                + " ON CONFLICT (order_id, line) DO NOTHING",
+                flat,
             )
-            taken[order, line] = int(row[0]) if row else 0
+            for order, line, qty in tx.all(
+                "SELECT order_id, line, qty FROM taken WHERE (order_id, line) IN "
+                f"(VALUES {', '.join(['(?, ?)'] * len(part))}) "
+                "ORDER BY order_id, line" + tx.for_update,
+                flat,
+            ):
+                taken[order, int(line)] = int(qty)
         return taken
 
     def _decide(
@@ -353,29 +378,10 @@ class Desk:
             str(line): [r.to_dict() for r in tape.answers]
             for line, tape in tapes.items()
         }
-        rows.requests.append(
-            (
-                request.id,
-                p.sha,
-                p.body,
-                order,
-                request.customer.id,
-                request.kind,
-                request.requested_at.isoformat(),
-                at,
-                self.policy_sha,
-                None if self._data_body is None else digest(self._data_body),
-                decision.decision,
-                p.status,
-                json.dumps(p.result, ensure_ascii=False),
-                json.dumps(provided, ensure_ascii=False),
-                self.actor,
-                at,
-            )
-        )
         lines: dict[int, tuple[ReturnLine, OrderLine]] = {
             rline.line: (rline, oline) for rline, oline in request.pairs
         }
+        planned: list[tuple[Any, ...]] = []
         for line in decision.lines:
             rline, oline = lines[line.line]
             amount = oline.unit_price * rline.qty
@@ -402,9 +408,37 @@ class Desk:
             )
             if line.decision in ("approve", "review"):
                 taken[order, line.line] = taken.get((order, line.line), 0) + rline.qty
-            rows.journal.extend(self._entries_of(request.id, line, at))
+            planned += self._entries_of(request.id, line, at)
+        rows.journal += planned
+        p.planned = bool(planned)
         rows.events.append(Event(0, request.id, at, self.actor, "received", "received"))
         rows.events.append(Event(0, request.id, at, self.actor, "decided", p.status))
+        if not planned and p.status != "review":
+            # Nothing to execute: done as soon as it is recorded.
+            p.status = "completed"
+            rows.events.append(
+                Event(0, request.id, at, self.actor, "completed", "completed")
+            )
+        rows.requests.append(
+            (
+                request.id,
+                p.sha,
+                p.body,
+                order,
+                request.customer.id,
+                request.kind,
+                request.requested_at.isoformat(),
+                at,
+                self.policy_sha,
+                None if self._data_body is None else digest(self._data_body),
+                decision.decision,
+                p.status,
+                json.dumps(p.result, ensure_ascii=False),
+                json.dumps(provided, ensure_ascii=False),
+                self.actor,
+                at,
+            )
+        )
 
     def _entries_of(
         self, request_id: str, line: LineDecision, at: str
@@ -531,46 +565,84 @@ class Desk:
         return table, row
 
     def _mark(self, done: Sequence[_Done]) -> None:
-        """Record outcomes: entries, executors' rows and statuses, one transaction."""
+        """Record outcomes: entries, executors' rows and statuses, one transaction.
+
+        The requests are locked first (the order every desk transaction
+        follows: requests, journal, executors' tables, the chain's head), so a
+        desk marking the same entries - a ``resume`` beside a ``submit`` -
+        waits, then sees them done and leaves them as they are.
+        """
         at = self._now()
-        with self.ledger.write() as tx:
-            # An entry another desk already finished stays as it is.
-            keys = [d.key for d in done]
-            finished = {
-                row[0]
-                for part in _parts(keys)
-                for row in tx.all(
-                    f"SELECT key FROM journal WHERE key IN ({_marks(part)}) "
-                    "AND state = 'done'",
+        self.ledger.run_write(lambda tx: self._mark_in(tx, done, at))
+
+    def _mark_in(self, tx: Transaction, done: Sequence[_Done], at: str) -> None:
+        request_ids = sorted({d.request_id for d in done})
+        current = self._lock_requests(tx, request_ids)
+        # An entry another desk already finished stays as it is.
+        keys = [d.key for d in done]
+        finished = {
+            row[0]
+            for part in _parts(keys)
+            for row in tx.all(
+                f"SELECT key FROM journal WHERE key IN ({_marks(part)}) "
+                "AND state = 'done'",
+                part,
+            )
+        }
+        todo = sorted((d for d in done if d.key not in finished), key=lambda d: d.key)
+        tx.executemany(
+            "UPDATE journal SET state = ?, attempts = attempts + 1, executor = ?, "
+            "result = ?, error = ?, updated_at = ? WHERE key = ? "
+            "AND state <> 'done'",
+            [(d.state, d.executor, d.result, d.error, at, d.key) for d in todo],
+        )
+        by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        for d in todo:
+            if d.state != "done":
+                continue
+            for table, row in d.records:
+                names = tuple(row)
+                by_table.setdefault((table, names), []).append(
+                    (d.key, d.request_id, d.line, at, *row.values())
+                )
+        for (table, names), values in by_table.items():
+            columns = ("key", "request_id", "line", "recorded_at", *names)
+            tx.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
+                values,
+            )
+        self._settle(tx, request_ids, at, current)
+
+    def _lock_requests(
+        self, tx: Transaction, request_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Lock *request_ids* (sorted) until the transaction ends; their status."""
+        current: dict[str, str] = {}
+        for part in _parts(sorted(request_ids)):
+            current.update(
+                tx.all(
+                    "SELECT request_id, status FROM requests WHERE request_id IN "
+                    f"({_marks(part)}) ORDER BY request_id" + tx.for_update,
                     part,
                 )
-            }
-            todo = [d for d in done if d.key not in finished]
-            tx.executemany(
-                "UPDATE journal SET state = ?, attempts = attempts + 1, executor = ?, "
-                "result = ?, error = ?, updated_at = ? WHERE key = ?",
-                [(d.state, d.executor, d.result, d.error, at, d.key) for d in todo],
             )
-            by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
-            for d in todo:
-                if d.state != "done":
-                    continue
-                for table, row in d.records:
-                    names = tuple(row)
-                    by_table.setdefault((table, names), []).append(
-                        (d.key, d.request_id, d.line, at, *row.values())
-                    )
-            for (table, names), values in by_table.items():
-                columns = ("key", "request_id", "line", "recorded_at", *names)
-                tx.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                    f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
-                    values,
-                )
-            self._settle(tx, sorted({d.request_id for d in todo}), at)
+        return current
 
-    def _settle(self, tx: Transaction, request_ids: Sequence[str], at: str) -> None:
-        """Move requests whose actions are all run to completed or failed."""
+    def _settle(
+        self,
+        tx: Transaction,
+        request_ids: Sequence[str],
+        at: str,
+        current: Mapping[str, str] | None = None,
+    ) -> None:
+        """Move requests whose actions are all run to completed or failed.
+
+        *current*: their statuses, read with the rows locked (else locked here,
+        before the journal is read, so what is read stays true).
+        """
+        if current is None:
+            current = self._lock_requests(tx, request_ids)
         events: list[Event] = []
         for part in _parts(list(request_ids)):
             marks = _marks(part)
@@ -588,13 +660,6 @@ class Desk:
                     part,
                 )
             }
-            current = dict(
-                tx.all(
-                    f"SELECT request_id, status FROM requests WHERE request_id IN "
-                    f"({marks})" + tx.for_update,
-                    part,
-                )
-            )
             for rid in part:
                 seen = states.get(rid, set())
                 if "pending" in seen:
@@ -643,13 +708,12 @@ class Desk:
         entries = self._entries(None, failed=retry_failed)
         retried = [e for e in entries if e[6] > 0]
         if retry_failed and retried:
-            with self.ledger.write() as tx:
-                at = self._now()
-                events = [
-                    Event(0, rid, at, self.actor, "retried", None)
-                    for rid in sorted({e[1] for e in retried})
-                ]
-                self._append_events(tx, events)
+            at = self._now()
+            events = [
+                Event(0, rid, at, self.actor, "retried", None)
+                for rid in sorted({e[1] for e in retried})
+            ]
+            self.ledger.run_write(lambda tx: self._append_events(tx, events))
         self._execute(entries)
         with self.ledger.read() as tx:
             unsettled = [
@@ -660,8 +724,8 @@ class Desk:
                 )
             ]
         if unsettled:
-            with self.ledger.write() as tx:
-                self._settle(tx, unsettled, self._now())
+            at = self._now()
+            self.ledger.run_write(lambda tx: self._settle(tx, unsettled, at))
         with self.ledger.read() as tx:
             counts = dict(tx.all("SELECT state, COUNT(*) FROM journal GROUP BY state"))
         return ResumeReport(
@@ -691,82 +755,92 @@ class Desk:
         if decision not in ("approve", "reject"):
             raise ValueError(f"a person decides approve or reject, not {decision!r}")
         at = self._now()
-        with self.ledger.write() as tx:
-            row = tx.one(
-                "SELECT body, result, provided, policy_sha256, data_sha256, order_id "
-                "FROM requests WHERE request_id = ?" + tx.for_update,
-                (request_id,),
-            )
-            if row is None:
-                raise _problem(request_id, "not-found", "is not in the ledger")
-            body, result, provided, policy_sha, data_sha, order = row
-            waiting = [
-                int(r[0])
-                for r in tx.all(
-                    "SELECT line FROM lines WHERE request_id = ? "
-                    "AND decision = 'review' ORDER BY line",
-                    (request_id,),
-                )
-            ]
-            chosen = waiting if line is None else [n for n in waiting if n == line]
-            if not chosen:
-                which = "has no line" if line is None else f"has no line {line}"
-                raise _problem(
-                    request_id, "not-in-review", f"{which} waiting for review"
-                )
-            policy = self._policy_of(tx, policy_sha)
-            data = self._data_of(tx, data_sha)
-            request = policy.parse_request(json.loads(body))
-            recorded = json.loads(result)
-            answers = json.loads(provided)
-            matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
-            journal: list[tuple[Any, ...]] = []
-            events: list[Event] = []
-            for number in chosen:
-                tape = Tape(Recorded.from_dict(a) for a in answers.get(str(number), ()))
-                decided = policy.engine.resolve(
-                    request, data, number, matched[number], decision, tape
-                )
-                journal += [
-                    _journal_row(request_id, number, a, at) for a in decided.actions
-                ]
-                tx.execute(
-                    "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
-                    "resolution_note = ? WHERE request_id = ? AND line = ?",
-                    (decision, self.actor, at, note, request_id, number),
-                )
-                if decision == "reject":  # what review held back is free again
-                    qty = next(rl.qty for rl in request.lines if rl.line == number)
-                    tx.execute(
-                        "UPDATE taken SET qty = qty - ? "
-                        "WHERE order_id = ? AND line = ?",
-                        (qty, order, number),
-                    )
-                events.append(
-                    Event(
-                        0,
-                        request_id,
-                        at,
-                        self.actor,
-                        "reviewed",
-                        decision,
-                        number,
-                        note,
-                    )
-                )
-            tx.executemany(
-                "INSERT INTO journal (key, request_id, line, action, rule, fields, "
-                "amount_minor, fee_minor, currency, state, attempts, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                journal,
-            )
-            self._append_events(tx, events)
+        recorded = self.ledger.run_write(
+            lambda tx: self._resolve_in(tx, request_id, decision, line, note, at)
+        )
         self._execute(self._entries([request_id]))
-        with self.ledger.write() as tx:
-            self._settle(tx, [request_id], self._now())
+        self.ledger.run_write(lambda tx: self._settle(tx, [request_id], self._now()))
         status, failed = self._statuses([request_id])[request_id]
         return Submitted("", request_id, status, recorded, failed=failed)
+
+    def _resolve_in(
+        self,
+        tx: Transaction,
+        request_id: str,
+        decision: Literal["approve", "reject"],
+        line: int | None,
+        note: str | None,
+        at: str,
+    ) -> Mapping[str, Any]:
+        """The transaction of :meth:`resolve`; the request's recorded result."""
+        row = tx.one(
+            "SELECT body, result, provided, policy_sha256, data_sha256, order_id "
+            "FROM requests WHERE request_id = ?" + tx.for_update,
+            (request_id,),
+        )
+        if row is None:
+            raise _problem(request_id, "not-found", "is not in the ledger")
+        body, result, provided, policy_sha, data_sha, order = row
+        waiting = [
+            int(r[0])
+            for r in tx.all(
+                "SELECT line FROM lines WHERE request_id = ? "
+                "AND decision = 'review' ORDER BY line",
+                (request_id,),
+            )
+        ]
+        chosen = waiting if line is None else [n for n in waiting if n == line]
+        if not chosen:
+            which = "has no line" if line is None else f"has no line {line}"
+            raise _problem(request_id, "not-in-review", f"{which} waiting for review")
+        policy = self._policy_of(tx, policy_sha)
+        data = self._data_of(tx, data_sha)
+        request = policy.parse_request(json.loads(body))
+        recorded = json.loads(result)
+        answers = json.loads(provided)
+        matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
+        journal: list[tuple[Any, ...]] = []
+        events: list[Event] = []
+        for number in chosen:
+            tape = Tape(Recorded.from_dict(a) for a in answers.get(str(number), ()))
+            decided = policy.engine.resolve(
+                request, data, number, matched[number], decision, tape
+            )
+            journal += [
+                _journal_row(request_id, number, a, at) for a in decided.actions
+            ]
+            tx.execute(
+                "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
+                "resolution_note = ? WHERE request_id = ? AND line = ?",
+                (decision, self.actor, at, note, request_id, number),
+            )
+            if decision == "reject":  # what review held back is free again
+                qty = next(rl.qty for rl in request.lines if rl.line == number)
+                tx.execute(
+                    "UPDATE taken SET qty = qty - ? WHERE order_id = ? AND line = ?",
+                    (qty, order, number),
+                )
+            events.append(
+                Event(
+                    0,
+                    request_id,
+                    at,
+                    self.actor,
+                    "reviewed",
+                    decision,
+                    number,
+                    note,
+                )
+            )
+        tx.executemany(
+            "INSERT INTO journal (key, request_id, line, action, rule, fields, "
+            "amount_minor, fee_minor, currency, state, attempts, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            journal,
+        )
+        self._append_events(tx, events)
+        return recorded  # type: ignore[no-any-return]
 
     def _policy_of(self, tx: Transaction, sha: str) -> Policy:
         """The policy that decided a request, loaded from the ledger's text."""
@@ -812,9 +886,16 @@ class _Pending:
     status: str = "received"
     result: Mapping[str, Any] = attrs.field(factory=dict)
     recorded: bool = False
+    planned: bool = False
+    """Recorded now with actions to execute."""
     duplicate: bool = False
     conflict: bool = False
     failed: int = 0
+
+    def reset(self) -> None:
+        """As before the transaction that records it (which may run again)."""
+        self.status, self.result, self.failed = "received", {}, 0
+        self.recorded = self.planned = self.duplicate = self.conflict = False
 
     def outcome(self) -> Outcome:
         rid = self.request.id
