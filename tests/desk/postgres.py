@@ -2,9 +2,9 @@
 
 :func:`start` runs ``initdb`` (trust authentication, no fsync) into a fresh
 temporary directory and starts the server on a free loopback port with its
-unix socket in that directory; :meth:`Cluster.database` creates an empty
-database (from a template, so it takes a few milliseconds) and returns its
-URL; :meth:`Cluster.stop` stops the server and removes everything.
+unix socket in that directory; :meth:`Cluster.database` makes an empty
+ledger database (a schema of its own, in milliseconds) and returns its URL;
+:meth:`Cluster.stop` stops the server and removes everything.
 
 The server refuses to run as root: under root (CI) every server command runs
 as the ``postgres`` OS user through ``runuser``, in a directory it owns.
@@ -72,7 +72,22 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def database(self, prefix: str = "t") -> str:
-        """A new empty database; its URL."""
+        """A new empty ledger database; its URL.
+
+        A schema of its own in one shared database, named by the URL's
+        ``search_path`` (``CREATE SCHEMA`` takes a millisecond where
+        ``CREATE DATABASE`` takes half a second); the desk names no schema
+        in its SQL, so to it this is a database like any other.
+        """
+        import psycopg
+
+        name = f"{prefix}_{os.getpid()}_{next(self._names)}"
+        with psycopg.connect(self.url("ledgers"), autocommit=True) as connection:
+            connection.execute(f'CREATE SCHEMA "{name}"')
+        return self.url("ledgers") + f"?options=-csearch_path%3D{name}"
+
+    def create_database(self, prefix: str = "d") -> str:
+        """A new empty database of its own (``CREATE DATABASE``); its URL."""
         import psycopg
 
         name = f"{prefix}_{os.getpid()}_{next(self._names)}"
@@ -93,7 +108,7 @@ class Cluster:
 def start() -> Cluster:
     """initdb and start a server; raises :class:`Unavailable` if it cannot."""
     try:
-        import psycopg  # noqa: F401  (the driver the ledger uses)
+        import psycopg
     except ImportError:
         raise Unavailable(
             "psycopg is not installed: pip install 'returnrules[postgres]'"
@@ -134,7 +149,12 @@ def start() -> Cluster:
     except Unavailable:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    return Cluster(root, port, bindir, as_user)
+    cluster = Cluster(root, port, bindir, as_user)
+    import psycopg
+
+    with psycopg.connect(cluster.admin_url, autocommit=True) as connection:
+        connection.execute("CREATE DATABASE ledgers TEMPLATE template0")
+    return cluster
 
 
 def _run(command: list[str]) -> None:

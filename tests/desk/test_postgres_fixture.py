@@ -15,12 +15,13 @@ def test_each_test_gets_its_own_empty_database(pg_cluster: postgres.Cluster) -> 
     with psycopg.connect(first) as connection:
         connection.execute("CREATE TABLE t (x INTEGER)")
         connection.commit()
-    with psycopg.connect(second) as connection:
-        tables = connection.execute(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = 'public'"
-        ).fetchone()
-    assert tables == (0,)
+    for url in (second, pg_cluster.create_database()):
+        with psycopg.connect(url) as connection:
+            tables = connection.execute(
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ).fetchone()
+        assert tables == (0,)
 
 
 def test_the_server_listens_on_loopback_only(pg_cluster: postgres.Cluster) -> None:
@@ -33,6 +34,6 @@ def test_the_server_listens_on_loopback_only(pg_cluster: postgres.Cluster) -> No
 
 def test_missing_binaries_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr("glob.glob", lambda pattern: [])
     with pytest.raises(postgres.Unavailable, match="initdb"):
         postgres.find_binaries()
