@@ -467,11 +467,58 @@ def test_a_ledger_of_a_newer_schema_is_refused_naming_its_url(ledger_url: str) -
 def test_db_upgrade_creates_an_empty_ledger(ledger_url: str) -> None:
     with open_ledger(ledger_url) as ledger:
         assert ledger.schema_version() == 0
-        assert ledger.upgrade() == [1]
-        assert ledger.schema_version() == 1
+        assert ledger.upgrade() == [1, 2]
+        assert ledger.schema_version() == 2
         assert ledger.upgrade() == []
         assert count(ledger, "SELECT COUNT(*) FROM requests") == 0
         assert rows(ledger, "SELECT seq FROM chain") == [(0,)]
+
+
+def test_an_older_ledger_is_refused_until_db_upgrade(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.upgrade(to=1) == [1]
+        with pytest.raises(LedgerError) as refused:
+            Desk(ledger, load())
+        assert refused.value.code == "older-schema"
+        assert str(refused.value).startswith(f"{ledger.url}: ")
+        assert "returnrules db upgrade" in str(refused.value)
+        assert ledger.upgrade() == [2]
+        desk = Desk(ledger, load(), DATA)
+        one(desk, make_request("R1", lines=[(1, 3)]))
+        one(desk, make_request("R2", lines=[(1, 1)]))
+        assert rows(
+            ledger, "SELECT request_id, taken_before FROM lines ORDER BY request_id"
+        ) == [("R1", 0), ("R2", 3)]
+
+
+def test_without_a_recorded_trace_explain_works_it_out_again(ledger_url: str) -> None:
+    plain = Desk(open_ledger(ledger_url), load(), DATA, trace=False)
+    traced = Desk(open_ledger(ledger_url), load(), DATA)
+    try:
+        one(plain, make_request("R1", lines=[(1, 3)], reason="defective"))
+        one(plain, make_request("R2", lines=[(1, 2)], reason="defective"))
+        one(traced, make_request("R3", lines=[(2, 1)], reason="defective"))
+        stored = rows(plain.ledger, "SELECT request_id, result FROM requests")
+        has_trace = {rid: "trace" in json.loads(text) for rid, text in stored}
+        assert has_trace == {"R1": False, "R2": False, "R3": True}
+        for rid in ("R1", "R2", "R3"):
+            explained = plain.explain(rid)
+            record = views.show(plain.ledger, rid)
+            assert record is not None
+            recorded = dict(record.result)
+            assert {k: v for k, v in explained.items() if k != "trace"} == {
+                k: v for k, v in recorded.items() if k != "trace"
+            }
+            assert explained["trace"]
+        # R2 was an over-return only because of R1: the replay knows.
+        [line] = plain.explain("R2")["trace"]
+        assert line["facts"]["line.returnable_qty"] == 1
+        assert line["decision"] == "reject"
+        with pytest.raises(RequestError):
+            plain.explain("NOPE")
+    finally:
+        plain.ledger.close()
+        traced.ledger.close()
 
 
 def test_plugin_tables_are_created_and_gain_new_columns(ledger_url: str) -> None:

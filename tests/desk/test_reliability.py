@@ -409,7 +409,7 @@ def test_a_ledger_of_a_newer_schema_is_refused_before_anything_is_written(
     with open_ledger(url) as ledger, ledger.write() as tx:
         tx.execute(
             "INSERT INTO schema_migrations (component, version, name, applied_at) "
-            "VALUES ('core', 2, 'next', '2030-01-01')"
+            "VALUES ('core', 3, 'next', '2030-01-01')"
         )
     with pytest.raises(LedgerError) as refused, open_ledger(url) as ledger:
         Desk(ledger, load())

@@ -28,12 +28,14 @@ outside the ledger (a payment service) must deduplicate on the key itself.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import itertools
 import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -106,39 +108,71 @@ Outcome = Submitted | Refused
 # -- running executors -------------------------------------------------------------
 
 
-_Job = tuple[Callable[[], Any], list[Any], threading.Event]
-"""A run for the worker: the call, where its answer goes, and its done flag."""
+_Job = tuple[Callable[[], Any], float]
+"""A run for the worker: the call, and how long it may take (seconds)."""
+
+
+class _Batch:
+    """Runs handed to a worker at once, and what became of them so far."""
+
+    def __init__(self, jobs: Sequence[_Job]) -> None:
+        self.jobs = jobs
+        self.answers: list[tuple[str, Any]] = []
+        self.current = (0, time.monotonic())
+        """The run under way and when it started (replaced, never changed)."""
+        self.finished = threading.Event()
+        self.abandoned = False
 
 
 class _Worker:
     """One daemon thread that runs executors, so a run can be given up on.
 
-    A run that outlasts its timeout is abandoned with its thread (Python
-    cannot stop a thread); the next run gets a new one.
+    It is handed a whole batch of runs and the desk waits once for all of
+    them, waking only when the run under way passes its timeout: a thread
+    switch per batch, not per run.  A run that outlasts its timeout is
+    abandoned with its thread (Python cannot stop a thread), and the rest of
+    the batch goes to a new one.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, args=(self._jobs,), daemon=True).start()
+        self._batches: queue.SimpleQueue[_Batch] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, args=(self._batches,), daemon=True).start()
 
     @staticmethod
-    def _loop(jobs: queue.SimpleQueue[Any]) -> None:
+    def _loop(batches: queue.SimpleQueue[_Batch]) -> None:
         while True:
-            job, answer, done = jobs.get()
-            try:
-                answer.append(("ok", job()))
-            except BaseException as exc:  # handed back to the desk
-                answer.append(("error", exc))
-            done.set()
+            batch = batches.get()
+            for index, (job, _) in enumerate(batch.jobs):
+                batch.current = (index, time.monotonic())
+                try:
+                    batch.answers.append(("ok", job()))
+                except BaseException as exc:  # handed back to the desk
+                    batch.answers.append(("error", exc))
+                if batch.abandoned:
+                    return  # given up on: the desk has a new worker
+            batch.finished.set()
 
-    def run(self, job: Callable[[], Any], timeout: float) -> tuple[str, Any]:
-        answer: list[Any] = []
-        done = threading.Event()
-        self._jobs.put((job, answer, done))
-        if not done.wait(timeout):
-            return "timeout", None
-        kind, value = answer[0]
-        return kind, value
+    def run(self, jobs: Sequence[_Job]) -> tuple[list[tuple[str, Any]], bool]:
+        """Each job's ``(kind, value)``: ``ok`` and its result, ``error`` and
+        the exception, or ``timeout`` for one that overran (and then this
+        worker is abandoned: the second value is False), in order, up to it."""
+        # The shortest timeout from each run on: a later run, not started
+        # yet, cannot be overdue before now + that.
+        soonest = list(itertools.accumulate(reversed([t for _, t in jobs]), min))[::-1]
+        batch = _Batch(jobs)
+        self._batches.put(batch)
+        while True:
+            index, started = batch.current
+            now = time.monotonic()
+            wake = min(
+                started + jobs[index][1], now + soonest[min(index + 1, len(jobs) - 1)]
+            )
+            if batch.finished.wait(max(0.0, wake - now)):
+                return batch.answers, True
+            running = batch.current == (index, started) and len(batch.answers) == index
+            if running and time.monotonic() >= started + jobs[index][1]:
+                batch.abandoned = True
+                return [*batch.answers[:index], ("timeout", None)], False
 
 
 @attrs.frozen
@@ -163,6 +197,10 @@ class Desk:
 
     *data* is the ``--data`` mapping (stock, suppliers...) the policy's
     plugins read; *actor* names who acts (``--by``; default the OS user).
+    *trace* records each decision with its condition-by-condition trace;
+    without it (``trace=False``) the decision is recorded as ``eval --json``
+    prints it, and :meth:`explain` works the trace out again when asked -
+    the explanation is most of what a decision costs (see bench/RESULTS.md).
     Opening a desk creates a new ledger, refuses one of another schema
     version, and adds the tables the policy's plugins keep.
     """
@@ -176,16 +214,19 @@ class Desk:
         actor: str | None = None,
         batch: int = BATCH,
         clock: Callable[[], Any] = now,
+        trace: bool = True,
     ) -> None:
         self.ledger = ledger
         self.policy = policy
         self.actor = actor or default_actor()
         self.batch = max(1, batch)
         self.clock = clock
+        self.trace = trace
         ledger.check_schema(create=True)
         ledger.ensure_tables(policy.registry.tables)
         self.data = Data() if data is None else policy.check_data(data)
         self._data_body = None if data is None else canonical(data)
+        self._data_sha = None if self._data_body is None else digest(self._data_body)
         self.policy_sha = digest(policy.text)
         self._worker: _Worker | None = None
         self._policies: dict[str, Policy] = {self.policy_sha: policy}
@@ -215,7 +256,7 @@ class Desk:
                 tx.execute(
                     "INSERT INTO data_snapshots (sha256, body) VALUES (?, ?) "
                     "ON CONFLICT (sha256) DO NOTHING",
-                    (digest(self._data_body), self._data_body),
+                    (self._data_sha, self._data_body),
                 )
 
     def _now(self) -> str:
@@ -370,7 +411,9 @@ class Desk:
             {rline.line: taken.get((order, rline.line), 0) for rline in p.request.lines}
         )
         tapes: dict[int, Tape] = {rline.line: Tape() for rline in request.lines}
-        decision = self.policy.evaluate(request, self.data, explain=True, tapes=tapes)
+        decision = self.policy.evaluate(
+            request, self.data, explain=self.trace, tapes=tapes
+        )
         p.result = decision.to_dict()
         p.status = STATUS_OF[decision.decision]
         p.recorded = True
@@ -385,6 +428,7 @@ class Desk:
         for line in decision.lines:
             rline, oline = lines[line.line]
             amount = oline.unit_price * rline.qty
+            before = request.taken.get(line.line, 0)
             rows.lines.append(
                 (
                     request.id,
@@ -404,10 +448,11 @@ class Desk:
                     line.decision,
                     json.dumps(list(line.decided_by)),
                     at,
+                    before,
                 )
             )
             if line.decision in ("approve", "review"):
-                taken[order, line.line] = taken.get((order, line.line), 0) + rline.qty
+                taken[order, line.line] = before + rline.qty
             planned += self._entries_of(request.id, line, at)
         rows.journal += planned
         p.planned = bool(planned)
@@ -430,11 +475,11 @@ class Desk:
                 request.requested_at.isoformat(),
                 at,
                 self.policy_sha,
-                None if self._data_body is None else digest(self._data_body),
+                self._data_sha,
                 decision.decision,
                 p.status,
-                json.dumps(p.result, ensure_ascii=False),
-                json.dumps(provided, ensure_ascii=False),
+                _json(p.result),
+                _json(provided),
                 self.actor,
                 at,
             )
@@ -487,19 +532,50 @@ class Desk:
     def _execute(self, entries: Sequence[tuple[Any, ...]]) -> None:
         """Run each entry's executor and record the outcomes, in batches."""
         executors = self.policy.registry.executors
-        done: list[_Done] = []
-        for key, request_id, line, action, rule, fields, attempts in entries:
-            execution = Execution(
-                key, request_id, line, action, rule, json.loads(fields), attempts + 1
-            )
-            done.append(self._run(executors.get(action), execution))
-            if len(done) >= 4 * self.batch:
-                self._mark(done)
-                done = []
-        if done:
-            self._mark(done)
+        size = 4 * self.batch
+        for start in range(0, len(entries), size):
+            runs = [
+                (
+                    executors.get(action),
+                    Execution(
+                        key, rid, line, action, rule, json.loads(fields), attempts + 1
+                    ),
+                )
+                for key, rid, line, action, rule, fields, attempts in entries[
+                    start : start + size
+                ]
+            ]
+            self._mark(self._run_all(runs))
 
-    def _run(self, executor: Executor | None, execution: Execution) -> _Done:
+    def _run_all(
+        self, runs: Sequence[tuple[Executor | None, Execution]]
+    ) -> list[_Done]:
+        """Run the executors of *runs* in order, on the worker thread."""
+        done: list[_Done] = []
+        while len(done) < len(runs):
+            todo = runs[len(done) :]
+            jobs: list[_Job] = [
+                (functools.partial(executor.run, execution), executor.timeout)
+                if executor is not None
+                else (_no_executor, 1.0)
+                for executor, execution in todo
+            ]
+            if self._worker is None:
+                self._worker = _Worker()
+            answers, alive = self._worker.run(jobs)
+            if not alive:
+                self._worker = None  # abandoned with the run that will not end
+            for (executor, execution), (kind, value) in zip(
+                todo, answers, strict=False
+            ):
+                done.append(self._outcome(executor, execution, kind, value))
+        return done
+
+    def _outcome(
+        self, executor: Executor | None, execution: Execution, kind: str, value: Any
+    ) -> _Done:
+        """What became of one run: a journal entry done or failed."""
+
         def failed(error: str, by: str | None = None) -> _Done:
             return _Done(
                 execution.key, execution.request, "failed", by, None, error[:2000],
@@ -508,13 +584,7 @@ class Desk:
 
         if executor is None:
             return failed(f'no executor is registered for action "{execution.action}"')
-        if self._worker is None:
-            self._worker = _Worker()
-        kind, value = self._worker.run(
-            lambda: executor.run(execution), executor.timeout
-        )
         if kind == "timeout":
-            self._worker = None  # abandoned with the run that will not end
             return failed(
                 f"timed out after {executor.timeout:g} s (executor of plugin "
                 f"{executor.plugin})",
@@ -644,6 +714,7 @@ class Desk:
         if current is None:
             current = self._lock_requests(tx, request_ids)
         events: list[Event] = []
+        changed: list[tuple[str, str, str]] = []
         for part in _parts(list(request_ids)):
             marks = _marks(part)
             states: dict[str, set[str]] = {}
@@ -671,13 +742,13 @@ class Desk:
                 else:
                     status = "completed"
                 if current.get(rid) != status:
-                    tx.execute(
-                        "UPDATE requests SET status = ?, updated_at = ? "
-                        "WHERE request_id = ?",
-                        (status, at, rid),
-                    )
+                    changed.append((status, at, rid))
                     if status != "review":
                         events.append(Event(0, rid, at, self.actor, status, status))
+        tx.executemany(
+            "UPDATE requests SET status = ?, updated_at = ? WHERE request_id = ?",
+            changed,
+        )
         self._append_events(tx, events)
 
     def _statuses(self, request_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
@@ -842,6 +913,51 @@ class Desk:
         self._append_events(tx, events)
         return recorded  # type: ignore[no-any-return]
 
+    # -- explaining ----------------------------------------------------------------
+
+    def explain(self, request_id: str) -> Mapping[str, Any]:
+        """The recorded decision of *request_id* with its trace, as ``eval
+        --json --explain`` prints it.
+
+        A trace recorded at submit is returned as it is; otherwise the
+        decision is worked out again from what the ledger kept - the request
+        as given, the policy that decided it, the data snapshot, the data
+        providers' answers (played back, the host is not asked again) and
+        what earlier requests had taken back of each line - which gives the
+        decision that was recorded.  Raises :class:`RequestError`
+        (``not-found``) for a request the ledger does not hold.
+        """
+        with self.ledger.read() as tx:
+            row = tx.one(
+                "SELECT body, result, provided, policy_sha256, data_sha256 "
+                "FROM requests WHERE request_id = ?",
+                (request_id,),
+            )
+            if row is None:
+                raise _problem(request_id, "not-found", "is not in the ledger")
+            body, result, provided, policy_sha, data_sha = row
+            recorded = json.loads(result)
+            if "trace" in recorded:
+                return recorded  # type: ignore[no-any-return]
+            taken = {
+                int(line): int(qty or 0)
+                for line, qty in tx.all(
+                    "SELECT line, taken_before FROM lines WHERE request_id = ?",
+                    (request_id,),
+                )
+            }
+            policy = self._policy_of(tx, policy_sha)
+            data = self._data_of(tx, data_sha)
+        request = policy.parse_request(json.loads(body)).with_taken(taken)
+        answers = json.loads(provided)
+        tapes: dict[int, Tape] = {
+            rline.line: Tape(
+                Recorded.from_dict(a) for a in answers.get(str(rline.line), ())
+            )
+            for rline in request.lines
+        }
+        return policy.evaluate(request, data, explain=True, tapes=tapes).to_dict()
+
     def _policy_of(self, tx: Transaction, sha: str) -> Policy:
         """The policy that decided a request, loaded from the ledger's text."""
         if sha not in self._policies:
@@ -859,7 +975,7 @@ class Desk:
     def _data_of(self, tx: Transaction, sha: str | None) -> Data:
         if sha is None:
             return Data()
-        if self._data_body is not None and digest(self._data_body) == sha:
+        if sha == self._data_sha:
             return self.data
         row = tx.one("SELECT body FROM data_snapshots WHERE sha256 = ?", (sha,))
         return Data() if row is None else Data(json.loads(row[0]))
@@ -940,8 +1056,8 @@ class _Rows:
         tx.executemany(
             "INSERT INTO lines (request_id, line, order_id, customer_id, sku, brand, "
             "category, supplier, qty, reason, condition, amount_minor, currency, "
-            "decision, policy_decision, decided_by, received_at) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "decision, policy_decision, decided_by, received_at, taken_before) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.lines,
         )
         tx.executemany(
@@ -953,6 +1069,16 @@ class _Rows:
         tx.executemany(
             "UPDATE taken SET qty = ? WHERE order_id = ? AND line = ?", self.taken
         )
+
+
+_json: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False
+).encode
+"""JSON text for the ledger's TEXT columns: compact (a trace is kilobytes)."""
+
+
+def _no_executor() -> None:
+    """The run of an action no plugin executes (the desk fails it)."""
 
 
 def key_of(request_id: str, line: int, action: ActionResult) -> str:

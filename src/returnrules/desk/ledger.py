@@ -268,8 +268,9 @@ class Ledger:
                 "older-schema",
             )
 
-    def upgrade(self) -> list[int]:
-        """Apply the migrations this ledger has not had; the versions applied."""
+    def upgrade(self, *, to: int | None = None) -> list[int]:
+        """Apply the migrations this ledger has not had (up to version *to*,
+        default the latest); the versions applied."""
         applied: list[int] = []
         with self.write() as tx:
             self._serialize(tx)  # first: two new desks must not both create it
@@ -291,7 +292,7 @@ class Ledger:
                     "newer-schema",
                 )
             for version, name, sql in MIGRATIONS:
-                if version <= current:
+                if version <= current or (to is not None and version > to):
                     continue
                 for statement in _statements(sql):
                     tx.execute(statement)
