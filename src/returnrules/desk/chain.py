@@ -58,6 +58,10 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
+    def row(self) -> tuple[Any, ...]:
+        """Its fields in order: the ``events`` table's columns."""
+        return (*self.content(), self.hash)
+
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Event:
         return cls(*row)

@@ -497,11 +497,7 @@ class Desk:
         head = tx.one("SELECT seq, hash FROM chain WHERE id = 1" + tx.for_update)
         assert head is not None, "the chain head is created with the ledger"
         done = chained(events, int(head[0]), str(head[1]))
-        tx.executemany(
-            "INSERT INTO events (seq, request_id, at, actor, kind, status, line, note, "
-            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [attrs.astuple(e) for e in done],
-        )
+        tx.insert("events", _EVENT_COLUMNS, [e.row() for e in done])
         tx.execute(
             "UPDATE chain SET seq = ?, hash = ? WHERE id = 1",
             (done[-1].seq, done[-1].hash),
@@ -1046,25 +1042,12 @@ class _Rows:
     events: list[Event] = attrs.field(factory=list)
 
     def write(self, tx: Transaction) -> None:
-        tx.executemany(
-            "INSERT INTO requests (request_id, content_sha256, body, order_id, "
-            "customer_id, kind, requested_at, received_at, policy_sha256, data_sha256, "
-            "decision, status, result, provided, submitted_by, updated_at) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.requests,
-        )
-        tx.executemany(
-            "INSERT INTO lines (request_id, line, order_id, customer_id, sku, brand, "
-            "category, supplier, qty, reason, condition, amount_minor, currency, "
-            "decision, policy_decision, decided_by, received_at, taken_before) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.lines,
-        )
-        tx.executemany(
-            "INSERT INTO journal (key, request_id, line, action, rule, fields, "
-            "amount_minor, fee_minor, currency, state, attempts, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-            self.journal,
+        tx.insert("requests", _REQUEST_COLUMNS, self.requests)
+        tx.insert("lines", _LINE_COLUMNS, self.lines)
+        tx.insert(
+            "journal",
+            _JOURNAL_COLUMNS,
+            [(*row[:9], "pending", 0, *row[9:]) for row in self.journal],
         )
         tx.executemany(
             "UPDATE taken SET qty = ? WHERE order_id = ? AND line = ?", self.taken
@@ -1079,6 +1062,26 @@ _json: Final = json.JSONEncoder(
 
 def _no_executor() -> None:
     """The run of an action no plugin executes (the desk fails it)."""
+
+
+_EVENT_COLUMNS: Final = (
+    "seq", "request_id", "at", "actor", "kind", "status", "line", "note",
+    "prev_hash", "hash",
+)  # fmt: skip
+_REQUEST_COLUMNS: Final = (
+    "request_id", "content_sha256", "body", "order_id", "customer_id", "kind",
+    "requested_at", "received_at", "policy_sha256", "data_sha256", "decision",
+    "status", "result", "provided", "submitted_by", "updated_at",
+)  # fmt: skip
+_LINE_COLUMNS: Final = (
+    "request_id", "line", "order_id", "customer_id", "sku", "brand", "category",
+    "supplier", "qty", "reason", "condition", "amount_minor", "currency",
+    "decision", "policy_decision", "decided_by", "received_at", "taken_before",
+)  # fmt: skip
+_JOURNAL_COLUMNS: Final = (
+    "key", "request_id", "line", "action", "rule", "fields", "amount_minor",
+    "fee_minor", "currency", "state", "attempts", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def key_of(request_id: str, line: int, action: ActionResult) -> str:

@@ -95,6 +95,14 @@ class Transaction(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Iterable[Params]
+    ) -> None:
+        """Insert new *rows* (an existing key is an error): PostgreSQL gets
+        them by ``COPY``, several times quicker than an INSERT per row even
+        pipelined; SQLite by executemany (a C loop)."""
+        ...
+
     def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
     def all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
@@ -118,6 +126,22 @@ class _Cursor:
         rows = [tuple(row) for row in rows]
         if rows:
             self.cursor.executemany(self._sql(sql), rows)
+
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Iterable[Params]
+    ) -> None:
+        rows = [tuple(row) for row in rows]
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgresql":
+            with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        self.cursor.executemany(sql, rows)
 
     def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         self.cursor.execute(self._sql(sql), tuple(params))
