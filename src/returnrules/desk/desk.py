@@ -326,11 +326,11 @@ class Desk:
         ids = list(dict.fromkeys(p.request.id for p in pending))
         known = {
             row[0]: row[1:]
-            for part in _parts(ids)
+            for among, args in _among(tx, ids)
             for row in tx.all(
                 "SELECT request_id, content_sha256, status, result FROM requests "
-                f"WHERE request_id IN ({_marks(part)})",
-                part,
+                f"WHERE request_id {among}",
+                args,
             )
         }
         at = self._now()
@@ -518,10 +518,9 @@ class Desk:
             if request_ids is None:
                 return tx.all(select + " ORDER BY created_at, key", states)
             found: list[tuple[Any, ...]] = []
-            for part in _parts(list(request_ids)):
+            for among, args in _among(tx, request_ids):
                 found += tx.all(
-                    select + f" AND request_id IN ({_marks(part)}) ORDER BY key",
-                    (*states, *part),
+                    select + f" AND request_id {among} ORDER BY key", (*states, *args)
                 )
             return found
 
@@ -648,20 +647,27 @@ class Desk:
         keys = [d.key for d in done]
         finished = {
             row[0]
-            for part in _parts(keys)
+            for among, args in _among(tx, keys)
             for row in tx.all(
-                f"SELECT key FROM journal WHERE key IN ({_marks(part)}) "
-                "AND state = 'done'",
-                part,
+                f"SELECT key FROM journal WHERE key {among} AND state = 'done'", args
             )
         }
         todo = sorted((d for d in done if d.key not in finished), key=lambda d: d.key)
-        tx.executemany(
-            "UPDATE journal SET state = ?, attempts = attempts + 1, executor = ?, "
-            "result = ?, error = ?, updated_at = ? WHERE key = ? "
-            "AND state <> 'done'",
-            [(d.state, d.executor, d.result, d.error, at, d.key) for d in todo],
-        )
+        # One statement per outcome (most entries share theirs: done by the
+        # same executor, with no result), not one per entry.
+        outcomes: dict[tuple[Any, ...], list[str]] = {}
+        for d in todo:
+            outcomes.setdefault((d.state, d.executor, d.result, d.error), []).append(
+                d.key
+            )
+        for outcome, keys in outcomes.items():
+            for among, args in _among(tx, keys):
+                tx.execute(
+                    "UPDATE journal SET state = ?, attempts = attempts + 1, "
+                    "executor = ?, result = ?, error = ?, updated_at = ? "
+                    f"WHERE key {among} AND state <> 'done'",
+                    (*outcome, at, *args),
+                )
         by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         for d in todo:
             if d.state != "done":
@@ -685,12 +691,12 @@ class Desk:
     ) -> dict[str, str]:
         """Lock *request_ids* (sorted) until the transaction ends; their status."""
         current: dict[str, str] = {}
-        for part in _parts(sorted(request_ids)):
+        for among, args in _among(tx, sorted(request_ids)):
             current.update(
                 tx.all(
-                    "SELECT request_id, status FROM requests WHERE request_id IN "
-                    f"({_marks(part)}) ORDER BY request_id" + tx.for_update,
-                    part,
+                    f"SELECT request_id, status FROM requests WHERE request_id {among} "
+                    "ORDER BY request_id" + tx.for_update,
+                    args,
                 )
             )
         return current
@@ -710,21 +716,20 @@ class Desk:
         if current is None:
             current = self._lock_requests(tx, request_ids)
         events: list[Event] = []
-        changed: list[tuple[str, str, str]] = []
+        changed: dict[str, list[str]] = {}
         for part in _parts(list(request_ids)):
-            marks = _marks(part)
+            among, args = tx.among(part)
             states: dict[str, set[str]] = {}
             for rid, state in tx.all(
-                f"SELECT request_id, state FROM journal WHERE request_id IN ({marks})",
-                part,
+                f"SELECT request_id, state FROM journal WHERE request_id {among}", args
             ):
                 states.setdefault(rid, set()).add(state)
             review = {
                 row[0]
                 for row in tx.all(
-                    "SELECT DISTINCT request_id FROM lines WHERE request_id IN "
-                    f"({marks}) AND decision = 'review'",
-                    part,
+                    f"SELECT DISTINCT request_id FROM lines WHERE request_id {among} "
+                    "AND decision = 'review'",
+                    args,
                 )
             }
             for rid in part:
@@ -738,31 +743,32 @@ class Desk:
                 else:
                     status = "completed"
                 if current.get(rid) != status:
-                    changed.append((status, at, rid))
+                    changed.setdefault(status, []).append(rid)
                     if status != "review":
                         events.append(Event(0, rid, at, self.actor, status, status))
-        tx.executemany(
-            "UPDATE requests SET status = ?, updated_at = ? WHERE request_id = ?",
-            changed,
-        )
+        for status, rids in changed.items():
+            for among, args in _among(tx, rids):
+                tx.execute(
+                    f"UPDATE requests SET status = ?, updated_at = ? "
+                    f"WHERE request_id {among}",
+                    (status, at, *args),
+                )
         self._append_events(tx, events)
 
     def _statuses(self, request_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}
         with self.ledger.read() as tx:
-            for part in _parts(list(request_ids)):
-                marks = _marks(part)
+            for among, args in _among(tx, request_ids):
                 failed = dict(
                     tx.all(
-                        "SELECT request_id, COUNT(*) FROM journal WHERE request_id IN "
-                        f"({marks}) AND state = 'failed' GROUP BY request_id",
-                        part,
+                        "SELECT request_id, COUNT(*) FROM journal WHERE request_id "
+                        f"{among} AND state = 'failed' GROUP BY request_id",
+                        args,
                     )
                 )
                 for rid, status in tx.all(
-                    "SELECT request_id, status FROM requests WHERE request_id IN "
-                    f"({marks})",
-                    part,
+                    f"SELECT request_id, status FROM requests WHERE request_id {among}",
+                    args,
                 ):
                     found[rid] = (status, int(failed.get(rid, 0)))
         return found
@@ -1119,6 +1125,14 @@ def _problem(request_id: str, code: str, text: str) -> RequestError:
 def _parts(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _among(
+    tx: Transaction, values: Sequence[Any]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """:meth:`Transaction.among` for each part of *values* (500 at a time)."""
+    for part in _parts(list(values)):
+        yield tx.among(part)
 
 
 def _marks(items: Sequence[Any]) -> str:

@@ -95,6 +95,12 @@ class Transaction(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    def among(self, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL for "is one of *values*", and its parameters: ``IN (?, ?...)``
+        on SQLite, ``= ANY(?)`` with one array on PostgreSQL (one statement
+        to plan, however many values)."""
+        ...
+
     def insert(
         self, table: str, columns: Sequence[str], rows: Iterable[Params]
     ) -> None:
@@ -126,6 +132,11 @@ class _Cursor:
         rows = [tuple(row) for row in rows]
         if rows:
             self.cursor.executemany(self._sql(sql), rows)
+
+    def among(self, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        if self.dialect == "postgresql":
+            return "= ANY(?)", (list(values),)
+        return f"IN ({', '.join('?' * len(values))})", tuple(values)
 
     def insert(
         self, table: str, columns: Sequence[str], rows: Iterable[Params]
