@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -228,6 +229,77 @@ def test_four_desks_competing_for_50_order_lines_never_over_return(
         assert views.verify(ledger).intact
 
 
+def test_two_desks_submitting_the_same_requests_at_once_record_each_once(
+    ledger_url: str,
+) -> None:
+    """The race the locks cannot order: both find a request new, one inserts
+    it first; the other's transaction is run again and finds a duplicate."""
+    Desk(open_ledger(ledger_url), load()).ledger.close()
+    procs = [
+        spawn("compete", ledger_url, "--worker", "0", "--n", str(COMPETE_N),
+              "--batch", "2")
+        for _ in range(2)
+    ]  # fmt: skip
+    for proc in procs:
+        expect_line(proc.stdout, "ready", proc)
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        finish(proc)
+    with open_ledger(ledger_url) as ledger:
+        assert count(ledger, "SELECT COUNT(*) FROM requests") == COMPETE_N
+        assert count(ledger, "SELECT COUNT(*) FROM events WHERE kind = 'received'") == (
+            COMPETE_N
+        )
+        alone = open_desk(new_sqlite := f"sqlite:///{tempfile.mkdtemp()}/alone.db")
+        try:
+            for _ in alone.submit(
+                (r["id"], r) for r in driver.compete_workload(0, COMPETE_N)
+            ):
+                pass
+            # Decided as one desk alone decides them, in the same order.
+            assert snapshot(ledger)["lines"] == snapshot(alone.ledger)["lines"]
+        finally:
+            alone.ledger.close()
+            shutil.rmtree(Path(new_sqlite.removeprefix("sqlite:///")).parent)
+        assert views.verify(ledger).intact
+
+
+def test_a_transaction_postgresql_aborts_for_a_conflict_is_run_again(
+    backend: str, new_url: NewUrl
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite holds one write lock: nothing to retry")
+    import psycopg
+
+    url = new_url()
+    runs: list[int] = []
+
+    def work(tx: Any) -> str:
+        runs.append(1)
+        tx.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        tx.execute("INSERT INTO t VALUES (?)", (len(runs),))
+        if len(runs) < 3:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return "done"
+
+    with open_ledger(url) as ledger:
+        assert ledger.run_write(work) == "done"
+        assert len(runs) == 3
+        assert rows(ledger, "SELECT x FROM t") == [
+            (3,)
+        ]  # the aborted ones left nothing
+
+        def fails(tx: Any) -> None:
+            raise psycopg.errors.UndefinedTable("no such table")
+
+        with pytest.raises(LedgerError) as error:
+            ledger.run_write(fails)
+        assert error.value.code == "database"
+
+
 # -- failing executors ----------------------------------------------------------------
 
 FLAKY = (
@@ -375,11 +447,92 @@ def test_a_read_only_ledger_is_a_clear_error_and_stays_as_it_was(
     unchanged(url, before, head)
 
 
+@contextlib.contextmanager
+def small_tablespace(cluster: Any) -> Iterator[str]:
+    """A PostgreSQL tablespace on a 1 MiB tmpfs (root only: it mounts one)."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("a full disk on PostgreSQL needs root to mount a small tmpfs")
+    import pwd
+
+    import psycopg
+
+    folder = Path(tempfile.mkdtemp(prefix="returnrules-full-"))
+    folder.chmod(0o755)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    name = f"full_{os.getpid()}"
+    try:
+        owner = pwd.getpwnam("postgres")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        with psycopg.connect(cluster.url("ledgers"), autocommit=True) as connection:
+            connection.execute(f"CREATE TABLESPACE {name} LOCATION '{folder}'")
+        yield name
+    finally:
+        with psycopg.connect(cluster.url("ledgers"), autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            connection.execute("CHECKPOINT")
+            connection.execute(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        folder.rmdir()
+
+
+def test_a_full_disk_on_postgresql_is_a_clear_error(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite's full disk: the test below")
+    import psycopg
+
+    cluster = request.getfixturevalue("pg_cluster")
+    with small_tablespace(cluster) as space:
+        with psycopg.connect(cluster.url("ledgers"), autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {space}")
+        url = (
+            cluster.url("ledgers")
+            + f"?options=-csearch_path%3D{space}%20-cdefault_tablespace%3D{space}"
+        )
+        before, head = recorded_ledger(url)
+        desk = open_desk(url)
+
+        def fill() -> None:
+            """Batches of 100 until the disk is full."""
+            nonlocal before, head
+            for start in range(0, 100_000, 100):
+                batch = [
+                    (f"{n}", make_request(f"F{n}", order=f"SO-F{n}"))
+                    for n in range(start, start + 100)
+                ]
+                list(desk.submit(batch))
+                before = table_counts(desk.ledger)
+                head = views.verify(desk.ledger).head_hash
+
+        try:
+            with pytest.raises(LedgerError) as full:
+                fill()
+        finally:
+            desk.ledger.close()
+        assert full.value.code == "full"
+        assert str(full.value).startswith(f"{url}: ")
+        # The batch that did not fit is recorded whole or not at all (if its
+        # record fitted but not its marks, its entries wait for resume).
+        invariants(url)
+        with open_ledger(url) as ledger:
+            recorded = table_counts(ledger)["requests"] - before["requests"]
+            assert recorded in (0, 100)
+            if recorded == 0:
+                assert views.verify(ledger).head_hash == head
+
+
 def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(
     backend: str, new_url: NewUrl
 ) -> None:
     if backend == "postgresql":
-        pytest.skip("a full disk is simulated with SQLite's max_page_count")
+        pytest.skip("PostgreSQL's full disk: the test above")
     url = new_url()
     before, head = recorded_ledger(url)
     desk = open_desk(url)

@@ -868,7 +868,9 @@ class Desk:
             raise _problem(request_id, "not-in-review", f"{which} waiting for review")
         policy = self._policy_of(tx, policy_sha)
         data = self._data_of(tx, data_sha)
-        request = policy.parse_request(json.loads(body))
+        request = policy.parse_request(json.loads(body)).with_taken(
+            self._taken_before(tx, request_id)
+        )
         recorded = json.loads(result)
         answers = json.loads(provided)
         matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
@@ -941,13 +943,7 @@ class Desk:
             recorded = json.loads(result)
             if "trace" in recorded:
                 return recorded  # type: ignore[no-any-return]
-            taken = {
-                int(line): int(qty or 0)
-                for line, qty in tx.all(
-                    "SELECT line, taken_before FROM lines WHERE request_id = ?",
-                    (request_id,),
-                )
-            }
+            taken = self._taken_before(tx, request_id)
             policy = self._policy_of(tx, policy_sha)
             data = self._data_of(tx, data_sha)
         request = policy.parse_request(json.loads(body)).with_taken(taken)
@@ -959,6 +955,18 @@ class Desk:
             for rline in request.lines
         }
         return policy.evaluate(request, data, explain=True, tapes=tapes).to_dict()
+
+    @staticmethod
+    def _taken_before(tx: Transaction, request_id: str) -> dict[int, int]:
+        """What earlier requests had taken of each line when it was decided
+        (0 for lines recorded before schema version 2)."""
+        return {
+            int(line): int(qty or 0)
+            for line, qty in tx.all(
+                "SELECT line, taken_before FROM lines WHERE request_id = ?",
+                (request_id,),
+            )
+        }
 
     def _policy_of(self, tx: Transaction, sha: str) -> Policy:
         """The policy that decided a request, loaded from the ledger's text."""
