@@ -251,6 +251,10 @@ def bench_big(args: argparse.Namespace, new: Callable[[str], str]) -> None:
                     for p in picks
                 ]
             order_ids = [str(o[0]) for o in orders if o]
+            assert len(order_ids) == len(picks), "every pick is in the ledger"
+            found = views.history(ledger, views.HistoryFilter(order=order_ids[0]))
+            assert found, "history --order finds the request"
+            assert views.show(ledger, picks[0]) is not None
             history = _timed(
                 [
                     functools.partial(

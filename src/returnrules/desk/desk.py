@@ -643,16 +643,9 @@ class Desk:
     def _mark_in(self, tx: Transaction, done: Sequence[_Done], at: str) -> None:
         request_ids = sorted({d.request_id for d in done})
         current = self._lock_requests(tx, request_ids)
-        # An entry another desk already finished stays as it is.
-        keys = [d.key for d in done]
-        finished = {
-            row[0]
-            for among, args in _among(tx, keys)
-            for row in tx.all(
-                f"SELECT key FROM journal WHERE key {among} AND state = 'done'", args
-            )
-        }
-        todo = sorted((d for d in done if d.key not in finished), key=lambda d: d.key)
+        # An entry another desk finished meanwhile stays as it is (state <>
+        # 'done'), and the effects it recorded too (ON CONFLICT DO NOTHING).
+        todo = sorted(done, key=lambda d: d.key)
         # One statement per outcome (most entries share theirs: done by the
         # same executor, with no result), not one per entry.
         outcomes: dict[tuple[Any, ...], list[str]] = {}
