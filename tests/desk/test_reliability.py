@@ -225,6 +225,12 @@ def test_four_desks_competing_for_50_order_lines_never_over_return(
         assert {k: v for k, v in taken.items() if v} == held
         rejected = count(ledger, "SELECT COUNT(*) FROM lines WHERE decision = 'reject'")
         assert rejected > 0, "the lines were contested: some returns were too many"
+        full = sum(qty == driver.LINE_QTY for qty in held.values())
+        print(
+            f"\n4 desks x {COMPETE_N} requests: {sum(held.values())} units held on "
+            f"{len(held)} lines ({full} taken to the last unit), {rejected} lines "
+            "refused as over-returns"
+        )
         assert rows(ledger, "SELECT DISTINCT state FROM journal") == [("done",)]
         assert views.verify(ledger).intact
 
