@@ -10,7 +10,8 @@ and ``review resolve``::
 
 **Submitting** a batch is two transactions.  The first records every request
 of the batch - the request as given, the policy and data it was decided with,
-the decision with its trace, what the data providers answered, one row per
+the decision (with its trace, unless ``trace=False``), what the data
+providers answered, what earlier requests had taken of each line, one row per
 line, one *journal* entry per planned action (the outbox) and the events -
 and, in the same transaction, the quantities of each order line taken back,
 so two desks racing for the last unit cannot both get it.  The second runs
@@ -18,6 +19,16 @@ the executors after that commit and marks each journal entry ``done`` or
 ``failed``, writing the rows executors keep in the ledger in the same
 transaction as the mark.  A crash between the two leaves entries ``pending``:
 ``resume`` runs them.
+
+**Concurrent desks** (PostgreSQL, READ COMMITTED).  Every write transaction
+takes its row locks in one order - requests (sorted by id), ``taken`` rows
+(one ``SELECT ... ORDER BY order_id, line FOR UPDATE``), journal entries,
+executors' tables, and the chain's head last - so desks wait for each other
+instead of deadlocking; a locked row is read as last committed, so no
+quantity update is lost.  What is recorded already is looked up only after
+the ``taken`` locks are held.  The one race left - two desks inserting the
+same new request id - aborts one transaction, which ``run_write`` runs again
+and which then finds the request recorded.
 
 **Exactly once.**  Every entry has a stable key (request, line, action, rule,
 position), which the executor receives.  The desk never runs an entry that
@@ -84,7 +95,8 @@ class Submitted:
     request_id: str
     status: str
     result: Mapping[str, Any]
-    """The ``eval --json`` object it was decided with (with its trace)."""
+    """The ``eval --json`` object it was decided with (with its trace, when
+    the desk records traces)."""
     duplicate: bool = False
     failed: int = 0
     """How many of its actions failed (``resume --retry-failed`` runs them)."""

@@ -4,8 +4,12 @@
 embedded default, in WAL mode) or ``open_ledger("postgresql://...")``
 (PostgreSQL through psycopg 3, the ``postgres`` extra, for several desks
 sharing one ledger).  Both run the same SQL: statements are written with
-``?`` placeholders and plain types (TEXT, INTEGER, BIGINT); the one place the
-dialects differ - locking a row for update - is :attr:`Transaction.for_update`.
+``?`` placeholders and plain types (TEXT, INTEGER, BIGINT).  Where the
+dialects differ, :class:`Transaction` says it once: locking rows
+(:attr:`~Transaction.for_update`), a list of values (:meth:`~Transaction.among`:
+``IN (...)`` or ``= ANY(array)``) and bulk inserts (:meth:`~Transaction.insert`:
+executemany or ``COPY``).  On PostgreSQL, :meth:`Ledger.run_write` runs a
+transaction again when the server aborted it for a conflict with another desk.
 
 The schema is versioned: numbered files in ``desk/migrations/`` applied in
 order and recorded in ``schema_migrations``.  A new ledger is created on first
