@@ -274,13 +274,12 @@ def test_two_desks_submitting_the_same_requests_at_once_record_each_once(
 
 
 def test_a_transaction_postgresql_aborts_for_a_conflict_is_run_again(
-    backend: str, new_url: NewUrl
+    pg_cluster: Any,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite holds one write lock: nothing to retry")
+    """(PostgreSQL only: SQLite holds one write lock, there is nothing to retry.)"""
     import psycopg
 
-    url = new_url()
+    url = pg_cluster.database()
     runs: list[int] = []
 
     def work(tx: Any) -> str:
@@ -487,14 +486,10 @@ def small_tablespace(cluster: Any) -> Iterator[str]:
         folder.rmdir()
 
 
-def test_a_full_disk_on_postgresql_is_a_clear_error(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite's full disk: the test below")
+def test_a_full_disk_on_postgresql_is_a_clear_error(pg_cluster: Any) -> None:
     import psycopg
 
-    cluster = request.getfixturevalue("pg_cluster")
+    cluster = pg_cluster
     with small_tablespace(cluster) as space:
         with psycopg.connect(cluster.url("ledgers"), autocommit=True) as connection:
             connection.execute(f"CREATE SCHEMA {space}")
@@ -534,12 +529,11 @@ def test_a_full_disk_on_postgresql_is_a_clear_error(
                 assert views.verify(ledger).head_hash == head
 
 
-def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(
-    backend: str, new_url: NewUrl
+def test_a_full_disk_on_sqlite_is_a_clear_error_and_nothing_is_half_written(
+    tmp_path: Path,
 ) -> None:
-    if backend == "postgresql":
-        pytest.skip("PostgreSQL's full disk: the test above")
-    url = new_url()
+    """(Simulated with SQLite's max_page_count.)"""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
     before, head = recorded_ledger(url)
     desk = open_desk(url)
     try:
