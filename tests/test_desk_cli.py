@@ -804,7 +804,7 @@ def test_reading_a_ledger_that_is_not_there_exits_1_and_creates_none(
         (
             "missing/x.db",
             "returnrules: ledger missing/x.db: cannot open the ledger "
-            "file (does its directory exist?)",
+            "file (does its directory exist, and may it be written?)",
         ),
         (
             "mysql://db/x",

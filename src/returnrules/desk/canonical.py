@@ -34,10 +34,21 @@ def plain(value: Any) -> Any:
     return jsonable(value)
 
 
+def _unusual(value: Any) -> Any:
+    """What JSON cannot hold itself: dates as ISO 8601, money as text..."""
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return plain(value)
+
+
 def canonical(value: Any) -> str:
-    """The canonical JSON text of *value*."""
+    """The canonical JSON text of *value* (the text of :func:`plain`)."""
     return json.dumps(
-        plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_unusual,
     )
 
 

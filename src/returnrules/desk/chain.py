@@ -58,6 +58,10 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
+    def row(self) -> tuple[Any, ...]:
+        """Its fields in order: the ``events`` table's columns."""
+        return (*self.content(), self.hash)
+
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Event:
         return cls(*row)
@@ -65,18 +69,25 @@ class Event:
 
 def event_hash(event: Event) -> str:
     """SHA-256 of the event's content (its previous hash included)."""
-    text = json.dumps(event.content(), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return _digest(event.content())
+
+
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _digest(content: list[Any]) -> str:
+    return hashlib.sha256(_ENCODE(content).encode()).hexdigest()
 
 
 def chained(events: Iterable[Event], seq: int, head: str) -> list[Event]:
     """*events* numbered after *seq* and hashed after *head*, in order."""
     out = []
-    for event in events:
+    for e in events:
         seq += 1
-        numbered = attrs.evolve(event, seq=seq, prev_hash=head)
-        head = event_hash(numbered)
-        out.append(attrs.evolve(numbered, hash=head))
+        fields = (seq, e.request_id, e.at, e.actor, e.kind, e.status, e.line, e.note)
+        hashed = _digest([*fields, head])
+        out.append(Event(*fields, head, hashed))
+        head = hashed
     return out
 
 

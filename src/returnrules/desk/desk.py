@@ -10,7 +10,8 @@ and ``review resolve``::
 
 **Submitting** a batch is two transactions.  The first records every request
 of the batch - the request as given, the policy and data it was decided with,
-the decision with its trace, what the data providers answered, one row per
+the decision (with its trace, unless ``trace=False``), what the data
+providers answered, what earlier requests had taken of each line, one row per
 line, one *journal* entry per planned action (the outbox) and the events -
 and, in the same transaction, the quantities of each order line taken back,
 so two desks racing for the last unit cannot both get it.  The second runs
@@ -18,6 +19,16 @@ the executors after that commit and marks each journal entry ``done`` or
 ``failed``, writing the rows executors keep in the ledger in the same
 transaction as the mark.  A crash between the two leaves entries ``pending``:
 ``resume`` runs them.
+
+**Concurrent desks** (PostgreSQL, READ COMMITTED).  Every write transaction
+takes its row locks in one order - requests (sorted by id), ``taken`` rows
+(one ``SELECT ... ORDER BY order_id, line FOR UPDATE``), journal entries,
+executors' tables, and the chain's head last - so desks wait for each other
+instead of deadlocking; a locked row is read as last committed, so no
+quantity update is lost.  What is recorded already is looked up only after
+the ``taken`` locks are held.  The one race left - two desks inserting the
+same new request id - aborts one transaction, which ``run_write`` runs again
+and which then finds the request recorded.
 
 **Exactly once.**  Every entry has a stable key (request, line, action, rule,
 position), which the executor receives.  The desk never runs an entry that
@@ -28,12 +39,14 @@ outside the ledger (a payment service) must deduplicate on the key itself.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import itertools
 import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -82,7 +95,8 @@ class Submitted:
     request_id: str
     status: str
     result: Mapping[str, Any]
-    """The ``eval --json`` object it was decided with (with its trace)."""
+    """The ``eval --json`` object it was decided with (with its trace, when
+    the desk records traces)."""
     duplicate: bool = False
     failed: int = 0
     """How many of its actions failed (``resume --retry-failed`` runs them)."""
@@ -106,39 +120,71 @@ Outcome = Submitted | Refused
 # -- running executors -------------------------------------------------------------
 
 
-_Job = tuple[Callable[[], Any], list[Any], threading.Event]
-"""A run for the worker: the call, where its answer goes, and its done flag."""
+_Job = tuple[Callable[[], Any], float]
+"""A run for the worker: the call, and how long it may take (seconds)."""
+
+
+class _Batch:
+    """Runs handed to a worker at once, and what became of them so far."""
+
+    def __init__(self, jobs: Sequence[_Job]) -> None:
+        self.jobs = jobs
+        self.answers: list[tuple[str, Any]] = []
+        self.current = (0, time.monotonic())
+        """The run under way and when it started (replaced, never changed)."""
+        self.finished = threading.Event()
+        self.abandoned = False
 
 
 class _Worker:
     """One daemon thread that runs executors, so a run can be given up on.
 
-    A run that outlasts its timeout is abandoned with its thread (Python
-    cannot stop a thread); the next run gets a new one.
+    It is handed a whole batch of runs and the desk waits once for all of
+    them, waking only when the run under way passes its timeout: a thread
+    switch per batch, not per run.  A run that outlasts its timeout is
+    abandoned with its thread (Python cannot stop a thread), and the rest of
+    the batch goes to a new one.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, args=(self._jobs,), daemon=True).start()
+        self._batches: queue.SimpleQueue[_Batch] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, args=(self._batches,), daemon=True).start()
 
     @staticmethod
-    def _loop(jobs: queue.SimpleQueue[Any]) -> None:
+    def _loop(batches: queue.SimpleQueue[_Batch]) -> None:
         while True:
-            job, answer, done = jobs.get()
-            try:
-                answer.append(("ok", job()))
-            except BaseException as exc:  # handed back to the desk
-                answer.append(("error", exc))
-            done.set()
+            batch = batches.get()
+            for index, (job, _) in enumerate(batch.jobs):
+                batch.current = (index, time.monotonic())
+                try:
+                    batch.answers.append(("ok", job()))
+                except BaseException as exc:  # handed back to the desk
+                    batch.answers.append(("error", exc))
+                if batch.abandoned:
+                    return  # given up on: the desk has a new worker
+            batch.finished.set()
 
-    def run(self, job: Callable[[], Any], timeout: float) -> tuple[str, Any]:
-        answer: list[Any] = []
-        done = threading.Event()
-        self._jobs.put((job, answer, done))
-        if not done.wait(timeout):
-            return "timeout", None
-        kind, value = answer[0]
-        return kind, value
+    def run(self, jobs: Sequence[_Job]) -> tuple[list[tuple[str, Any]], bool]:
+        """Each job's ``(kind, value)``: ``ok`` and its result, ``error`` and
+        the exception, or ``timeout`` for one that overran (and then this
+        worker is abandoned: the second value is False), in order, up to it."""
+        # The shortest timeout from each run on: a later run, not started
+        # yet, cannot be overdue before now + that.
+        soonest = list(itertools.accumulate(reversed([t for _, t in jobs]), min))[::-1]
+        batch = _Batch(jobs)
+        self._batches.put(batch)
+        while True:
+            index, started = batch.current
+            now = time.monotonic()
+            wake = min(
+                started + jobs[index][1], now + soonest[min(index + 1, len(jobs) - 1)]
+            )
+            if batch.finished.wait(max(0.0, wake - now)):
+                return batch.answers, True
+            running = batch.current == (index, started) and len(batch.answers) == index
+            if running and time.monotonic() >= started + jobs[index][1]:
+                batch.abandoned = True
+                return [*batch.answers[:index], ("timeout", None)], False
 
 
 @attrs.frozen
@@ -163,6 +209,10 @@ class Desk:
 
     *data* is the ``--data`` mapping (stock, suppliers...) the policy's
     plugins read; *actor* names who acts (``--by``; default the OS user).
+    *trace* records each decision with its condition-by-condition trace;
+    without it (``trace=False``) the decision is recorded as ``eval --json``
+    prints it, and :meth:`explain` works the trace out again when asked -
+    the explanation is most of what a decision costs (see bench/RESULTS.md).
     Opening a desk creates a new ledger, refuses one of another schema
     version, and adds the tables the policy's plugins keep.
     """
@@ -176,16 +226,19 @@ class Desk:
         actor: str | None = None,
         batch: int = BATCH,
         clock: Callable[[], Any] = now,
+        trace: bool = True,
     ) -> None:
         self.ledger = ledger
         self.policy = policy
         self.actor = actor or default_actor()
         self.batch = max(1, batch)
         self.clock = clock
+        self.trace = trace
         ledger.check_schema(create=True)
         ledger.ensure_tables(policy.registry.tables)
         self.data = Data() if data is None else policy.check_data(data)
         self._data_body = None if data is None else canonical(data)
+        self._data_sha = None if self._data_body is None else digest(self._data_body)
         self.policy_sha = digest(policy.text)
         self._worker: _Worker | None = None
         self._policies: dict[str, Policy] = {self.policy_sha: policy}
@@ -215,7 +268,7 @@ class Desk:
                 tx.execute(
                     "INSERT INTO data_snapshots (sha256, body) VALUES (?, ?) "
                     "ON CONFLICT (sha256) DO NOTHING",
-                    (digest(self._data_body), self._data_body),
+                    (self._data_sha, self._data_body),
                 )
 
     def _now(self) -> str:
@@ -245,14 +298,13 @@ class Desk:
             outcomes.append(self._prepare(source, item))
         pending = [o for o in outcomes if isinstance(o, _Pending)]
         if pending:
-            with self.ledger.write() as tx:
-                self._record(tx, pending)
-            recorded = [p.request.id for p in pending if p.recorded]
-            if recorded:
-                self._execute(self._entries(recorded))
-                statuses = self._statuses(recorded)
+            planned = self.ledger.run_write(lambda tx: self._record(tx, pending))
+            if planned:
+                # The entries just recorded, as _entries would read them back.
+                self._execute([(*row[:6], 0) for row in planned])
+                statuses = self._statuses([p.request.id for p in pending if p.planned])
                 for p in pending:
-                    if p.recorded:
+                    if p.planned:
                         p.status, p.failed = statuses[p.request.id]
         return [o.outcome() if isinstance(o, _Pending) else o for o in outcomes]
 
@@ -268,19 +320,31 @@ class Desk:
         body = canonical(item)
         return _Pending(source, request, body, digest(body))
 
-    def _record(self, tx: Transaction, pending: Sequence[_Pending]) -> None:
-        """Decide and record *pending* in one transaction (see the module)."""
+    def _record(
+        self, tx: Transaction, pending: Sequence[_Pending]
+    ) -> list[tuple[Any, ...]]:
+        """Decide and record *pending* in one transaction (see the module);
+        the journal rows planned.
+
+        The ``taken`` rows come first, locked (on PostgreSQL) in one order,
+        and only then is it looked up which requests the ledger already has:
+        a desk that waited for another's locks sees what that one recorded.
+        Run again from the start if PostgreSQL aborts it (``run_write``).
+        """
+        for p in pending:
+            p.reset()
+        taken = self._lock_taken(tx, pending)
+        before = dict(taken)
         ids = list(dict.fromkeys(p.request.id for p in pending))
         known = {
             row[0]: row[1:]
-            for part in _parts(ids)
+            for among, args in _among(tx, ids)
             for row in tx.all(
                 "SELECT request_id, content_sha256, status, result FROM requests "
-                f"WHERE request_id IN ({_marks(part)})",
-                part,
+                f"WHERE request_id {among}",
+                args,
             )
         }
-        taken = self._lock_taken(tx, [p for p in pending if p.request.id not in known])
         at = self._now()
         seen: dict[str, _Pending] = {}
         rows = _Rows()
@@ -300,16 +364,27 @@ class Desk:
                 continue
             seen[rid] = p
             self._decide(p, taken, rows, at)
-        for (order, line), qty in taken.items():
-            rows.taken.append((qty, order, line))
+        rows.taken = [
+            (qty, order, line)
+            for (order, line), qty in taken.items()
+            if qty != before.get((order, line))
+        ]
         rows.write(tx)
         self._append_events(tx, rows.events)
+        return rows.journal
 
     def _lock_taken(
         self, tx: Transaction, pending: Sequence[_Pending]
     ) -> dict[tuple[str, int], int]:
         """The quantities already taken back of every order line *pending*
-        returns, locked until the transaction ends (rows in a fixed order)."""
+        returns, locked until the transaction ends.
+
+        Rows missing are created first (a row another desk is creating is
+        waited for), then all are locked in one order - sorted by order and
+        line - so desks wanting overlapping lines queue up instead of
+        deadlocking; under READ COMMITTED a locked row is read as last
+        committed, so no update is lost.  (SQLite: the write lock is held.)
+        """
         wanted = sorted(
             {
                 (p.request.order.id, rline.line)
@@ -317,20 +392,23 @@ class Desk:
                 for rline in p.request.lines
             }
         )
-        if not wanted:
-            return {}
-        tx.executemany(
-            "INSERT INTO taken (order_id, line, qty) VALUES (?, ?, 0) "
-            "ON CONFLICT (order_id, line) DO NOTHING",
-            wanted,
-        )
-        taken: dict[tuple[str, int], int] = {}
-        for order, line in wanted:
-            row = tx.one(
-                "SELECT qty FROM taken WHERE order_id = ? AND line = ?" + tx.for_update,
-                (order, line),
+        taken: dict[tuple[str, int], int] = dict.fromkeys(wanted, 0)
+        # One statement for a whole batch (parts only past 1,000 lines).
+        for part in _parts(wanted, 1000):
+            flat = [value for pair in part for value in pair]
+            tx.execute(
+                "INSERT INTO taken (order_id, line, qty) VALUES "
+                + ", ".join(["(?, ?, 0)"] * len(part))
+                + " ON CONFLICT (order_id, line) DO NOTHING",
+                flat,
             )
-            taken[order, line] = int(row[0]) if row else 0
+            for order, line, qty in tx.all(
+                "SELECT order_id, line, qty FROM taken WHERE (order_id, line) IN "
+                f"(VALUES {', '.join(['(?, ?)'] * len(part))}) "
+                "ORDER BY order_id, line" + tx.for_update,
+                flat,
+            ):
+                taken[order, int(line)] = int(qty)
         return taken
 
     def _decide(
@@ -345,7 +423,9 @@ class Desk:
             {rline.line: taken.get((order, rline.line), 0) for rline in p.request.lines}
         )
         tapes: dict[int, Tape] = {rline.line: Tape() for rline in request.lines}
-        decision = self.policy.evaluate(request, self.data, explain=True, tapes=tapes)
+        decision = self.policy.evaluate(
+            request, self.data, explain=self.trace, tapes=tapes
+        )
         p.result = decision.to_dict()
         p.status = STATUS_OF[decision.decision]
         p.recorded = True
@@ -353,29 +433,10 @@ class Desk:
             str(line): [r.to_dict() for r in tape.answers]
             for line, tape in tapes.items()
         }
-        rows.requests.append(
-            (
-                request.id,
-                p.sha,
-                p.body,
-                order,
-                request.customer.id,
-                request.kind,
-                request.requested_at.isoformat(),
-                at,
-                self.policy_sha,
-                None if self._data_body is None else digest(self._data_body),
-                decision.decision,
-                p.status,
-                json.dumps(p.result, ensure_ascii=False),
-                json.dumps(provided, ensure_ascii=False),
-                self.actor,
-                at,
-            )
-        )
         lines: dict[int, tuple[ReturnLine, OrderLine]] = {
             rline.line: (rline, oline) for rline, oline in request.pairs
         }
+        planned: list[tuple[Any, ...]] = []
         for oline in request.order.lines:
             rows.order_lines.append(
                 (order, oline.line, oline.sku, oline.brand, oline.category,
@@ -384,6 +445,7 @@ class Desk:
         for line in decision.lines:
             rline, oline = lines[line.line]
             amount = oline.unit_price * rline.qty
+            before = request.taken.get(line.line, 0)
             refund, fee = _refund_of(line.actions)
             rows.lines.append(
                 (
@@ -404,18 +466,46 @@ class Desk:
                     line.decision,
                     json.dumps(list(line.decided_by)),
                     at,
+                    before,
                     json.dumps(list(line.matched)),
                     refund,
                     fee,
-                    request.taken.get(line.line, 0),
                 )
             )
             rows.line_rules.extend((request.id, line.line, r) for r in line.decided_by)
             if line.decision in ("approve", "review"):
-                taken[order, line.line] = taken.get((order, line.line), 0) + rline.qty
-            rows.journal.extend(self._entries_of(request.id, line, at))
+                taken[order, line.line] = before + rline.qty
+            planned += self._entries_of(request.id, line, at)
+        rows.journal += planned
+        p.planned = bool(planned)
         rows.events.append(Event(0, request.id, at, self.actor, "received", "received"))
         rows.events.append(Event(0, request.id, at, self.actor, "decided", p.status))
+        if not planned and p.status != "review":
+            # Nothing to execute: done as soon as it is recorded.
+            p.status = "completed"
+            rows.events.append(
+                Event(0, request.id, at, self.actor, "completed", "completed")
+            )
+        rows.requests.append(
+            (
+                request.id,
+                p.sha,
+                p.body,
+                order,
+                request.customer.id,
+                request.kind,
+                request.requested_at.isoformat(),
+                at,
+                self.policy_sha,
+                self._data_sha,
+                decision.decision,
+                p.status,
+                _json(p.result),
+                _json(provided),
+                self.actor,
+                at,
+            )
+        )
 
     def _entries_of(
         self, request_id: str, line: LineDecision, at: str
@@ -429,11 +519,7 @@ class Desk:
         head = tx.one("SELECT seq, hash FROM chain WHERE id = 1" + tx.for_update)
         assert head is not None, "the chain head is created with the ledger"
         done = chained(events, int(head[0]), str(head[1]))
-        tx.executemany(
-            "INSERT INTO events (seq, request_id, at, actor, kind, status, line, note, "
-            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [attrs.astuple(e) for e in done],
-        )
+        tx.insert("events", _EVENT_COLUMNS, [e.row() for e in done])
         tx.execute(
             "UPDATE chain SET seq = ?, hash = ? WHERE id = 1",
             (done[-1].seq, done[-1].hash),
@@ -454,29 +540,59 @@ class Desk:
             if request_ids is None:
                 return tx.all(select + " ORDER BY created_at, key", states)
             found: list[tuple[Any, ...]] = []
-            for part in _parts(list(request_ids)):
+            for among, args in _among(tx, request_ids):
                 found += tx.all(
-                    select + f" AND request_id IN ({_marks(part)}) ORDER BY key",
-                    (*states, *part),
+                    select + f" AND request_id {among} ORDER BY key", (*states, *args)
                 )
             return found
 
     def _execute(self, entries: Sequence[tuple[Any, ...]]) -> None:
         """Run each entry's executor and record the outcomes, in batches."""
         executors = self.policy.registry.executors
-        done: list[_Done] = []
-        for key, request_id, line, action, rule, fields, attempts in entries:
-            execution = Execution(
-                key, request_id, line, action, rule, json.loads(fields), attempts + 1
-            )
-            done.append(self._run(executors.get(action), execution))
-            if len(done) >= 4 * self.batch:
-                self._mark(done)
-                done = []
-        if done:
-            self._mark(done)
+        size = 4 * self.batch
+        for start in range(0, len(entries), size):
+            runs = [
+                (
+                    executors.get(action),
+                    Execution(
+                        key, rid, line, action, rule, json.loads(fields), attempts + 1
+                    ),
+                )
+                for key, rid, line, action, rule, fields, attempts in entries[
+                    start : start + size
+                ]
+            ]
+            self._mark(self._run_all(runs))
 
-    def _run(self, executor: Executor | None, execution: Execution) -> _Done:
+    def _run_all(
+        self, runs: Sequence[tuple[Executor | None, Execution]]
+    ) -> list[_Done]:
+        """Run the executors of *runs* in order, on the worker thread."""
+        done: list[_Done] = []
+        while len(done) < len(runs):
+            todo = runs[len(done) :]
+            jobs: list[_Job] = [
+                (functools.partial(executor.run, execution), executor.timeout)
+                if executor is not None
+                else (_no_executor, 1.0)
+                for executor, execution in todo
+            ]
+            if self._worker is None:
+                self._worker = _Worker()
+            answers, alive = self._worker.run(jobs)
+            if not alive:
+                self._worker = None  # abandoned with the run that will not end
+            for (executor, execution), (kind, value) in zip(
+                todo, answers, strict=False
+            ):
+                done.append(self._outcome(executor, execution, kind, value))
+        return done
+
+    def _outcome(
+        self, executor: Executor | None, execution: Execution, kind: str, value: Any
+    ) -> _Done:
+        """What became of one run: a journal entry done or failed."""
+
         def failed(error: str, by: str | None = None) -> _Done:
             return _Done(
                 execution.key, execution.request, "failed", by, None, error[:2000],
@@ -485,13 +601,7 @@ class Desk:
 
         if executor is None:
             return failed(f'no executor is registered for action "{execution.action}"')
-        if self._worker is None:
-            self._worker = _Worker()
-        kind, value = self._worker.run(
-            lambda: executor.run(execution), executor.timeout
-        )
         if kind == "timeout":
-            self._worker = None  # abandoned with the run that will not end
             return failed(
                 f"timed out after {executor.timeout:g} s (executor of plugin "
                 f"{executor.plugin})",
@@ -542,82 +652,117 @@ class Desk:
         return table, row
 
     def _mark(self, done: Sequence[_Done]) -> None:
-        """Record outcomes: entries, executors' rows and statuses, one transaction."""
-        at = self._now()
-        with self.ledger.write() as tx:
-            # An entry another desk already finished stays as it is.
-            keys = [d.key for d in done]
-            finished = {
-                row[0]
-                for part in _parts(keys)
-                for row in tx.all(
-                    f"SELECT key FROM journal WHERE key IN ({_marks(part)}) "
-                    "AND state = 'done'",
-                    part,
-                )
-            }
-            todo = [d for d in done if d.key not in finished]
-            tx.executemany(
-                "UPDATE journal SET state = ?, attempts = attempts + 1, executor = ?, "
-                "result = ?, error = ?, updated_at = ? WHERE key = ?",
-                [(d.state, d.executor, d.result, d.error, at, d.key) for d in todo],
-            )
-            by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
-            for d in todo:
-                if d.state != "done":
-                    continue
-                for table, row in d.records:
-                    names = tuple(row)
-                    by_table.setdefault((table, names), []).append(
-                        (d.key, d.request_id, d.line, at, *row.values())
-                    )
-            for (table, names), values in by_table.items():
-                columns = ("key", "request_id", "line", "recorded_at", *names)
-                tx.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                    f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
-                    values,
-                )
-            paid = [d.key for d in todo if d.state == "done"]
-            for part in _parts(paid):
-                tx.execute(
-                    "UPDATE lines SET refunded_minor = refunded_minor + s.amount, "
-                    "refunded_fee_minor = refunded_fee_minor + s.fee FROM (SELECT "
-                    "request_id, line, SUM(amount_minor) AS amount, "
-                    "SUM(COALESCE(fee_minor, 0)) AS fee FROM journal WHERE "
-                    f"amount_minor IS NOT NULL AND key IN ({_marks(part)}) "
-                    "GROUP BY request_id, line) AS s WHERE "
-                    "s.request_id = lines.request_id AND s.line = lines.line",
-                    part,
-                )
-            self._settle(tx, sorted({d.request_id for d in todo}), at)
+        """Record outcomes: entries, executors' rows and statuses, one transaction.
 
-    def _settle(self, tx: Transaction, request_ids: Sequence[str], at: str) -> None:
-        """Move requests whose actions are all run to completed or failed."""
+        The requests are locked first (the order every desk transaction
+        follows: requests, journal, executors' tables, the chain's head), so a
+        desk marking the same entries - a ``resume`` beside a ``submit`` -
+        waits, then sees them done and leaves them as they are.
+        """
+        at = self._now()
+        self.ledger.run_write(lambda tx: self._mark_in(tx, done, at))
+
+    def _mark_in(self, tx: Transaction, done: Sequence[_Done], at: str) -> None:
+        request_ids = sorted({d.request_id for d in done})
+        current = self._lock_requests(tx, request_ids)
+        # An entry another desk finished meanwhile stays as it is (state <>
+        # 'done'), and the effects it recorded too (ON CONFLICT DO NOTHING).
+        todo = sorted(done, key=lambda d: d.key)
+        # One statement per outcome (most entries share theirs: done by the
+        # same executor, with no result), not one per entry.
+        outcomes: dict[tuple[Any, ...], list[str]] = {}
+        for d in todo:
+            outcomes.setdefault((d.state, d.executor, d.result, d.error), []).append(
+                d.key
+            )
+        for outcome, keys in outcomes.items():
+            for among, args in _among(tx, keys):
+                tx.execute(
+                    "UPDATE journal SET state = ?, attempts = attempts + 1, "
+                    "executor = ?, result = ?, error = ?, updated_at = ? "
+                    f"WHERE key {among} AND state <> 'done'",
+                    (*outcome, at, *args),
+                )
+        by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        for d in todo:
+            if d.state != "done":
+                continue
+            for table, row in d.records:
+                names = tuple(row)
+                by_table.setdefault((table, names), []).append(
+                    (d.key, d.request_id, d.line, at, *row.values())
+                )
+        for (table, names), values in by_table.items():
+            columns = ("key", "request_id", "line", "recorded_at", *names)
+            tx.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                f"({_marks(columns)}) ON CONFLICT (key) DO NOTHING",
+                values,
+            )
+        self._paid(tx, sorted({d.request_id for d in todo if d.state == "done"}))
+        self._settle(tx, request_ids, at, current)
+
+    @staticmethod
+    def _paid(tx: Transaction, request_ids: Sequence[str]) -> None:
+        """The lines' refunds paid and fees kept: the money of their done
+        actions, summed again from the journal (so never counted twice)."""
+        for among, args in _among(tx, list(request_ids)):
+            tx.execute(
+                "UPDATE lines SET refunded_minor = (SELECT COALESCE(SUM("
+                "j.amount_minor), 0) FROM journal j WHERE j.request_id = "
+                "lines.request_id AND j.line = lines.line AND j.state = 'done'), "
+                "refunded_fee_minor = (SELECT COALESCE(SUM(j.fee_minor), 0) FROM "
+                "journal j WHERE j.request_id = lines.request_id AND j.line = "
+                f"lines.line AND j.state = 'done') WHERE request_id {among}",
+                args,
+            )
+
+    def _lock_requests(
+        self, tx: Transaction, request_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Lock *request_ids* (sorted) until the transaction ends; their status."""
+        current: dict[str, str] = {}
+        for among, args in _among(tx, sorted(request_ids)):
+            current.update(
+                tx.all(
+                    f"SELECT request_id, status FROM requests WHERE request_id {among} "
+                    "ORDER BY request_id" + tx.for_update,
+                    args,
+                )
+            )
+        return current
+
+    def _settle(
+        self,
+        tx: Transaction,
+        request_ids: Sequence[str],
+        at: str,
+        current: Mapping[str, str] | None = None,
+    ) -> None:
+        """Move requests whose actions are all run to completed or failed.
+
+        *current*: their statuses, read with the rows locked (else locked here,
+        before the journal is read, so what is read stays true).
+        """
+        if current is None:
+            current = self._lock_requests(tx, request_ids)
         events: list[Event] = []
+        changed: dict[str, list[str]] = {}
         for part in _parts(list(request_ids)):
-            marks = _marks(part)
+            among, args = tx.among(part)
             states: dict[str, set[str]] = {}
             for rid, state in tx.all(
-                f"SELECT request_id, state FROM journal WHERE request_id IN ({marks})",
-                part,
+                f"SELECT request_id, state FROM journal WHERE request_id {among}", args
             ):
                 states.setdefault(rid, set()).add(state)
             review = {
                 row[0]
                 for row in tx.all(
-                    "SELECT DISTINCT request_id FROM lines WHERE request_id IN "
-                    f"({marks}) AND decision = 'review'",
-                    part,
+                    f"SELECT DISTINCT request_id FROM lines WHERE request_id {among} "
+                    "AND decision = 'review'",
+                    args,
                 )
             }
-            current = dict(
-                tx.all(
-                    f"SELECT request_id, status FROM requests WHERE request_id IN "
-                    f"({marks})" + tx.for_update,
-                    part,
-                )
-            )
             for rid in part:
                 seen = states.get(rid, set())
                 if "pending" in seen:
@@ -629,31 +774,32 @@ class Desk:
                 else:
                     status = "completed"
                 if current.get(rid) != status:
-                    tx.execute(
-                        "UPDATE requests SET status = ?, updated_at = ? "
-                        "WHERE request_id = ?",
-                        (status, at, rid),
-                    )
+                    changed.setdefault(status, []).append(rid)
                     if status != "review":
                         events.append(Event(0, rid, at, self.actor, status, status))
+        for status, rids in changed.items():
+            for among, args in _among(tx, rids):
+                tx.execute(
+                    f"UPDATE requests SET status = ?, updated_at = ? "
+                    f"WHERE request_id {among}",
+                    (status, at, *args),
+                )
         self._append_events(tx, events)
 
     def _statuses(self, request_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}
         with self.ledger.read() as tx:
-            for part in _parts(list(request_ids)):
-                marks = _marks(part)
+            for among, args in _among(tx, request_ids):
                 failed = dict(
                     tx.all(
-                        "SELECT request_id, COUNT(*) FROM journal WHERE request_id IN "
-                        f"({marks}) AND state = 'failed' GROUP BY request_id",
-                        part,
+                        "SELECT request_id, COUNT(*) FROM journal WHERE request_id "
+                        f"{among} AND state = 'failed' GROUP BY request_id",
+                        args,
                     )
                 )
                 for rid, status in tx.all(
-                    "SELECT request_id, status FROM requests WHERE request_id IN "
-                    f"({marks})",
-                    part,
+                    f"SELECT request_id, status FROM requests WHERE request_id {among}",
+                    args,
                 ):
                     found[rid] = (status, int(failed.get(rid, 0)))
         return found
@@ -666,13 +812,12 @@ class Desk:
         entries = self._entries(None, failed=retry_failed)
         retried = [e for e in entries if e[6] > 0]
         if retry_failed and retried:
-            with self.ledger.write() as tx:
-                at = self._now()
-                events = [
-                    Event(0, rid, at, self.actor, "retried", None)
-                    for rid in sorted({e[1] for e in retried})
-                ]
-                self._append_events(tx, events)
+            at = self._now()
+            events = [
+                Event(0, rid, at, self.actor, "retried", None)
+                for rid in sorted({e[1] for e in retried})
+            ]
+            self.ledger.run_write(lambda tx: self._append_events(tx, events))
         self._execute(entries)
         with self.ledger.read() as tx:
             unsettled = [
@@ -683,8 +828,8 @@ class Desk:
                 )
             ]
         if unsettled:
-            with self.ledger.write() as tx:
-                self._settle(tx, unsettled, self._now())
+            at = self._now()
+            self.ledger.run_write(lambda tx: self._settle(tx, unsettled, at))
         with self.ledger.read() as tx:
             counts = dict(tx.all("SELECT state, COUNT(*) FROM journal GROUP BY state"))
         return ResumeReport(
@@ -714,85 +859,148 @@ class Desk:
         if decision not in ("approve", "reject"):
             raise ValueError(f"a person decides approve or reject, not {decision!r}")
         at = self._now()
-        with self.ledger.write() as tx:
+        recorded = self.ledger.run_write(
+            lambda tx: self._resolve_in(tx, request_id, decision, line, note, at)
+        )
+        self._execute(self._entries([request_id]))
+        self.ledger.run_write(lambda tx: self._settle(tx, [request_id], self._now()))
+        status, failed = self._statuses([request_id])[request_id]
+        return Submitted("", request_id, status, recorded, failed=failed)
+
+    def _resolve_in(
+        self,
+        tx: Transaction,
+        request_id: str,
+        decision: Literal["approve", "reject"],
+        line: int | None,
+        note: str | None,
+        at: str,
+    ) -> Mapping[str, Any]:
+        """The transaction of :meth:`resolve`; the request's recorded result."""
+        row = tx.one(
+            "SELECT body, result, provided, policy_sha256, data_sha256, order_id "
+            "FROM requests WHERE request_id = ?" + tx.for_update,
+            (request_id,),
+        )
+        if row is None:
+            raise _problem(request_id, "not-found", "is not in the ledger")
+        body, result, provided, policy_sha, data_sha, order = row
+        waiting = [
+            int(r[0])
+            for r in tx.all(
+                "SELECT line FROM lines WHERE request_id = ? "
+                "AND decision = 'review' ORDER BY line",
+                (request_id,),
+            )
+        ]
+        chosen = waiting if line is None else [n for n in waiting if n == line]
+        if not chosen:
+            which = "has no line" if line is None else f"has no line {line}"
+            raise _problem(request_id, "not-in-review", f"{which} waiting for review")
+        policy = self._policy_of(tx, policy_sha)
+        data = self._data_of(tx, data_sha)
+        request = policy.parse_request(json.loads(body)).with_taken(
+            self._taken_before(tx, request_id)
+        )
+        recorded = json.loads(result)
+        answers = json.loads(provided)
+        matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
+        journal: list[tuple[Any, ...]] = []
+        events: list[Event] = []
+        for number in chosen:
+            tape = Tape(Recorded.from_dict(a) for a in answers.get(str(number), ()))
+            decided = policy.engine.resolve(
+                request, data, number, matched[number], decision, tape
+            )
+            journal += [
+                _journal_row(request_id, number, a, at) for a in decided.actions
+            ]
+            refund, fee = _refund_of(decided.actions)
+            tx.execute(
+                "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
+                "resolution_note = ?, refund_minor = refund_minor + ?, "
+                "refund_fee_minor = refund_fee_minor + ? "
+                "WHERE request_id = ? AND line = ?",
+                (decision, self.actor, at, note, refund, fee, request_id, number),
+            )
+            if decision == "reject":  # what review held back is free again
+                qty = next(rl.qty for rl in request.lines if rl.line == number)
+                tx.execute(
+                    "UPDATE taken SET qty = qty - ? WHERE order_id = ? AND line = ?",
+                    (qty, order, number),
+                )
+            events.append(
+                Event(
+                    0,
+                    request_id,
+                    at,
+                    self.actor,
+                    "reviewed",
+                    decision,
+                    number,
+                    note,
+                )
+            )
+        tx.executemany(
+            "INSERT INTO journal (key, request_id, line, action, rule, fields, "
+            "amount_minor, fee_minor, currency, state, attempts, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            journal,
+        )
+        self._append_events(tx, events)
+        return recorded  # type: ignore[no-any-return]
+
+    # -- explaining ----------------------------------------------------------------
+
+    def explain(self, request_id: str) -> Mapping[str, Any]:
+        """The recorded decision of *request_id* with its trace, as ``eval
+        --json --explain`` prints it.
+
+        A trace recorded at submit is returned as it is; otherwise the
+        decision is worked out again from what the ledger kept - the request
+        as given, the policy that decided it, the data snapshot, the data
+        providers' answers (played back, the host is not asked again) and
+        what earlier requests had taken back of each line - which gives the
+        decision that was recorded.  Raises :class:`RequestError`
+        (``not-found``) for a request the ledger does not hold.
+        """
+        with self.ledger.read() as tx:
             row = tx.one(
-                "SELECT body, result, provided, policy_sha256, data_sha256, order_id "
-                "FROM requests WHERE request_id = ?" + tx.for_update,
+                "SELECT body, result, provided, policy_sha256, data_sha256 "
+                "FROM requests WHERE request_id = ?",
                 (request_id,),
             )
             if row is None:
                 raise _problem(request_id, "not-found", "is not in the ledger")
-            body, result, provided, policy_sha, data_sha, order = row
-            waiting = [
-                int(r[0])
-                for r in tx.all(
-                    "SELECT line FROM lines WHERE request_id = ? "
-                    "AND decision = 'review' ORDER BY line",
-                    (request_id,),
-                )
-            ]
-            chosen = waiting if line is None else [n for n in waiting if n == line]
-            if not chosen:
-                which = "has no line" if line is None else f"has no line {line}"
-                raise _problem(
-                    request_id, "not-in-review", f"{which} waiting for review"
-                )
+            body, result, provided, policy_sha, data_sha = row
+            recorded = json.loads(result)
+            if "trace" in recorded:
+                return recorded  # type: ignore[no-any-return]
+            taken = self._taken_before(tx, request_id)
             policy = self._policy_of(tx, policy_sha)
             data = self._data_of(tx, data_sha)
-            request = policy.parse_request(json.loads(body))
-            recorded = json.loads(result)
-            answers = json.loads(provided)
-            matched = {ln["line"]: tuple(ln["matched"]) for ln in recorded["lines"]}
-            journal: list[tuple[Any, ...]] = []
-            events: list[Event] = []
-            for number in chosen:
-                tape = Tape(Recorded.from_dict(a) for a in answers.get(str(number), ()))
-                decided = policy.engine.resolve(
-                    request, data, number, matched[number], decision, tape
-                )
-                journal += [
-                    _journal_row(request_id, number, a, at) for a in decided.actions
-                ]
-                refund, fee = _refund_of(decided.actions)
-                tx.execute(
-                    "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
-                    "resolution_note = ?, refund_minor = refund_minor + ?, "
-                    "refund_fee_minor = refund_fee_minor + ? "
-                    "WHERE request_id = ? AND line = ?",
-                    (decision, self.actor, at, note, refund, fee, request_id, number),
-                )
-                if decision == "reject":  # what review held back is free again
-                    qty = next(rl.qty for rl in request.lines if rl.line == number)
-                    tx.execute(
-                        "UPDATE taken SET qty = qty - ? "
-                        "WHERE order_id = ? AND line = ?",
-                        (qty, order, number),
-                    )
-                events.append(
-                    Event(
-                        0,
-                        request_id,
-                        at,
-                        self.actor,
-                        "reviewed",
-                        decision,
-                        number,
-                        note,
-                    )
-                )
-            tx.executemany(
-                "INSERT INTO journal (key, request_id, line, action, rule, fields, "
-                "amount_minor, fee_minor, currency, state, attempts, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                journal,
+        request = policy.parse_request(json.loads(body)).with_taken(taken)
+        answers = json.loads(provided)
+        tapes: dict[int, Tape] = {
+            rline.line: Tape(
+                Recorded.from_dict(a) for a in answers.get(str(rline.line), ())
             )
-            self._append_events(tx, events)
-        self._execute(self._entries([request_id]))
-        with self.ledger.write() as tx:
-            self._settle(tx, [request_id], self._now())
-        status, failed = self._statuses([request_id])[request_id]
-        return Submitted("", request_id, status, recorded, failed=failed)
+            for rline in request.lines
+        }
+        return policy.evaluate(request, data, explain=True, tapes=tapes).to_dict()
+
+    @staticmethod
+    def _taken_before(tx: Transaction, request_id: str) -> dict[int, int]:
+        """What earlier requests had taken of each line when it was decided
+        (0 for lines recorded before schema version 2)."""
+        return {
+            int(line): int(qty or 0)
+            for line, qty in tx.all(
+                "SELECT line, taken_before FROM lines WHERE request_id = ?",
+                (request_id,),
+            )
+        }
 
     def _policy_of(self, tx: Transaction, sha: str) -> Policy:
         """The policy that decided a request, loaded from the ledger's text."""
@@ -811,7 +1019,7 @@ class Desk:
     def _data_of(self, tx: Transaction, sha: str | None) -> Data:
         if sha is None:
             return Data()
-        if self._data_body is not None and digest(self._data_body) == sha:
+        if sha == self._data_sha:
             return self.data
         row = tx.one("SELECT body FROM data_snapshots WHERE sha256 = ?", (sha,))
         return Data() if row is None else Data(json.loads(row[0]))
@@ -838,9 +1046,16 @@ class _Pending:
     status: str = "received"
     result: Mapping[str, Any] = attrs.field(factory=dict)
     recorded: bool = False
+    planned: bool = False
+    """Recorded now with actions to execute."""
     duplicate: bool = False
     conflict: bool = False
     failed: int = 0
+
+    def reset(self) -> None:
+        """As before the transaction that records it (which may run again)."""
+        self.status, self.result, self.failed = "received", {}, 0
+        self.recorded = self.planned = self.duplicate = self.conflict = False
 
     def outcome(self) -> Outcome:
         rid = self.request.id
@@ -877,40 +1092,54 @@ class _Rows:
     order_lines: list[tuple[Any, ...]] = attrs.field(factory=list)
 
     def write(self, tx: Transaction) -> None:
-        tx.executemany(
-            "INSERT INTO requests (request_id, content_sha256, body, order_id, "
-            "customer_id, kind, requested_at, received_at, policy_sha256, data_sha256, "
-            "decision, status, result, provided, submitted_by, updated_at) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.requests,
-        )
-        tx.executemany(
-            "INSERT INTO lines (request_id, line, order_id, customer_id, sku, brand, "
-            "category, supplier, qty, reason, condition, amount_minor, currency, "
-            "decision, policy_decision, decided_by, received_at, matched, "
-            "refund_minor, refund_fee_minor, prior_taken) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.lines,
-        )
-        tx.executemany(
-            "INSERT INTO line_rules (request_id, line, rule) VALUES (?, ?, ?)",
-            self.line_rules,
-        )
-        tx.executemany(
-            "INSERT INTO order_lines (order_id, line, sku, brand, category, supplier, "
-            "qty, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        tx.insert("requests", _REQUEST_COLUMNS, self.requests)
+        tx.insert("lines", _LINE_COLUMNS, self.lines)
+        tx.insert("line_rules", ("request_id", "line", "rule"), self.line_rules)
+        tx.executemany(  # an order seen again: its lines are known already
+            "INSERT INTO order_lines (order_id, line, sku, brand, category, "
+            "supplier, qty, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (order_id, line) DO NOTHING",
             self.order_lines,
         )
-        tx.executemany(
-            "INSERT INTO journal (key, request_id, line, action, rule, fields, "
-            "amount_minor, fee_minor, currency, state, attempts, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-            self.journal,
+        tx.insert(
+            "journal",
+            _JOURNAL_COLUMNS,
+            [(*row[:9], "pending", 0, *row[9:]) for row in self.journal],
         )
         tx.executemany(
             "UPDATE taken SET qty = ? WHERE order_id = ? AND line = ?", self.taken
         )
+
+
+_json: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False
+).encode
+"""JSON text for the ledger's TEXT columns: compact (a trace is kilobytes)."""
+
+
+def _no_executor() -> None:
+    """The run of an action no plugin executes (the desk fails it)."""
+
+
+_EVENT_COLUMNS: Final = (
+    "seq", "request_id", "at", "actor", "kind", "status", "line", "note",
+    "prev_hash", "hash",
+)  # fmt: skip
+_REQUEST_COLUMNS: Final = (
+    "request_id", "content_sha256", "body", "order_id", "customer_id", "kind",
+    "requested_at", "received_at", "policy_sha256", "data_sha256", "decision",
+    "status", "result", "provided", "submitted_by", "updated_at",
+)  # fmt: skip
+_LINE_COLUMNS: Final = (
+    "request_id", "line", "order_id", "customer_id", "sku", "brand", "category",
+    "supplier", "qty", "reason", "condition", "amount_minor", "currency",
+    "decision", "policy_decision", "decided_by", "received_at", "taken_before",
+    "matched", "refund_minor", "refund_fee_minor",
+)  # fmt: skip
+_JOURNAL_COLUMNS: Final = (
+    "key", "request_id", "line", "action", "rule", "fields", "amount_minor",
+    "fee_minor", "currency", "state", "attempts", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def _refund_of(actions: Iterable[ActionResult]) -> tuple[int, int]:
@@ -961,6 +1190,14 @@ def _problem(request_id: str, code: str, text: str) -> RequestError:
 def _parts(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _among(
+    tx: Transaction, values: Sequence[Any]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """:meth:`Transaction.among` for each part of *values* (500 at a time)."""
+    for part in _parts(list(values)):
+        yield tx.among(part)
 
 
 def _marks(items: Sequence[Any]) -> str:

@@ -4,8 +4,12 @@
 embedded default, in WAL mode) or ``open_ledger("postgresql://...")``
 (PostgreSQL through psycopg 3, the ``postgres`` extra, for several desks
 sharing one ledger).  Both run the same SQL: statements are written with
-``?`` placeholders and plain types (TEXT, INTEGER, BIGINT); the one place the
-dialects differ - locking a row for update - is :attr:`Transaction.for_update`.
+``?`` placeholders and plain types (TEXT, INTEGER, BIGINT).  Where the
+dialects differ, :class:`Transaction` says it once: locking rows
+(:attr:`~Transaction.for_update`), a list of values (:meth:`~Transaction.among`:
+``IN (...)`` or ``= ANY(array)``) and bulk inserts (:meth:`~Transaction.insert`:
+executemany or ``COPY``).  On PostgreSQL, :meth:`Ledger.run_write` runs a
+transaction again when the server aborted it for a conflict with another desk.
 
 The schema is versioned: numbered files in ``desk/migrations/`` applied in
 order and recorded in ``schema_migrations``.  A new ledger is created on first
@@ -18,13 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import itertools
 import json
+import random
 import re
 import sqlite3
+import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -44,6 +51,13 @@ SCHEMA: Final = "core"
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
+T = TypeVar("T")
+
+RETRIES: Final = 8
+"""How often a write transaction PostgreSQL aborted for a conflict with a
+concurrent one (a deadlock, a serialization failure, a key inserted by both)
+is run again before the error is given up to the caller."""
+_RETRYABLE: Final = frozenset({"40001", "40P01", "23505"})
 
 
 class LedgerError(Exception):
@@ -85,6 +99,20 @@ class Transaction(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    def among(self, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL for "is one of *values*", and its parameters: ``IN (?, ?...)``
+        on SQLite, ``= ANY(?)`` with one array on PostgreSQL (one statement
+        to plan, however many values)."""
+        ...
+
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Iterable[Params]
+    ) -> None:
+        """Insert new *rows* (an existing key is an error): PostgreSQL gets
+        them by ``COPY``, several times quicker than an INSERT per row even
+        pipelined; SQLite by executemany (a C loop)."""
+        ...
+
     def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
     def all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
@@ -102,12 +130,37 @@ class _Cursor:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params: Params = ()) -> None:
+        if not params and self.dialect == "postgresql":
+            # No parameters: the simple protocol, which runs several statements.
+            self.cursor.execute(sql)
+            return
         self.cursor.execute(self._sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = [tuple(row) for row in rows]
         if rows:
             self.cursor.executemany(self._sql(sql), rows)
+
+    def among(self, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        if self.dialect == "postgresql":
+            return "= ANY(?)", (list(values),)
+        return f"IN ({', '.join('?' * len(values))})", tuple(values)
+
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Iterable[Params]
+    ) -> None:
+        rows = [tuple(row) for row in rows]
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgresql":
+            with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        self.cursor.executemany(sql, rows)
 
     def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         self.cursor.execute(self._sql(sql), tuple(params))
@@ -168,7 +221,8 @@ class Ledger:
             try:
                 yield _Cursor(cursor, self.dialect, self._for_update)
             except BaseException:
-                self._connection.rollback()
+                with contextlib.suppress(Exception):  # a lost connection: gone anyway
+                    self._connection.rollback()
                 raise
             self._connection.commit()
 
@@ -180,7 +234,31 @@ class Ledger:
             try:
                 yield _Cursor(cursor, self.dialect, "")
             finally:
-                self._connection.rollback()
+                with contextlib.suppress(Exception):
+                    self._connection.rollback()
+
+    def run_write(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in one write transaction, run again from the start
+        when PostgreSQL aborted it for a conflict with a concurrent desk.
+
+        Under READ COMMITTED the desk's transactions lock what they change in
+        one order (requests, then ``taken`` rows, journal entries, and the
+        chain's head last), so they wait for each other rather than deadlock;
+        what is left - two desks inserting the same new request id at once,
+        or a deadlock the server detects anyway - aborts one transaction,
+        and that one is simply run again, seeing the other's commit.  *work*
+        must therefore change nothing outside the transaction it is handed.
+        (SQLite holds one write lock for the whole transaction: no retries.)
+        """
+        for attempt in itertools.count(1):
+            try:
+                with self.write() as tx:
+                    return work(tx)
+            except LedgerError as exc:
+                if attempt >= RETRIES or not _retryable(exc.__cause__):
+                    raise
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.contextmanager
     def _failures(self) -> Iterator[None]:
@@ -189,22 +267,13 @@ class Ledger:
             yield
         except LedgerError:
             raise
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "readonly" in text or "read-only" in text:
-                raise LedgerError(
-                    self.url, "the ledger is read-only", "read-only"
-                ) from exc
-            if "full" in text:
-                raise LedgerError(
-                    self.url, "the disk is full; nothing was written", "full"
-                ) from exc
-            if "locked" in text:
-                raise LedgerError(self.url, f"{text} (another desk?)", "busy") from exc
-            raise LedgerError(self.url, text, "unwritable") from exc
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise  # a bug of the desk's, not a state of the ledger
+            raise _sqlite_error(self.url, exc) from exc
         except Exception as exc:
             if type(exc).__module__.startswith("psycopg"):
-                raise LedgerError(self.url, _pg_message(exc), "database") from exc
+                raise _pg_error(self.url, exc) from exc
             raise
 
     # -- schema ---------------------------------------------------------------------
@@ -242,16 +311,17 @@ class Ledger:
                 "older-schema",
             )
 
-    def upgrade(self) -> list[int]:
-        """Apply the migrations this ledger has not had; the versions applied."""
+    def upgrade(self, *, to: int | None = None) -> list[int]:
+        """Apply the migrations this ledger has not had (up to version *to*,
+        default the latest); the versions applied."""
         applied: list[int] = []
         with self.write() as tx:
+            self._serialize(tx)  # first: two new desks must not both create it
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL,"
                 " version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT"
                 " NULL, PRIMARY KEY (component, version))"
             )
-            self._serialize(tx)
             row = tx.one(
                 "SELECT MAX(version) FROM schema_migrations WHERE component = ?",
                 (SCHEMA,),
@@ -265,9 +335,12 @@ class Ledger:
                     "newer-schema",
                 )
             for version, name, sql in MIGRATIONS:
-                if version <= current:
+                if version <= current or (to is not None and version > to):
                     continue
-                for statement in _statements(sql):
+                statements = _statements(sql)
+                if self.dialect == "postgresql":  # one round trip, not forty
+                    statements = [";\n".join(statements)]
+                for statement in statements:
                     tx.execute(statement)
                 tx.execute(
                     "INSERT INTO schema_migrations (component, version, name, "
@@ -278,22 +351,31 @@ class Ledger:
         return applied
 
     def ensure_tables(self, tables: Mapping[str, LedgerTable]) -> None:
-        """Create the plugins' ledger tables, and add the columns they gained."""
-        with self.read() as tx:
+        """Create the plugins' ledger tables, and add the columns they gained.
+
+        Looked at first without the write lock (a ledger that has them all
+        needs no write: a read-only one still opens), then again under it, so
+        two desks starting at once do not both add a column.
+        """
+
+        def missing(tx: Transaction) -> tuple[dict[str, Any], list[LedgerTable]]:
             known = {
                 name: json.loads(columns)
                 for name, columns in tx.all("SELECT name, columns FROM ledger_tables")
             }
-        missing = [
-            t
-            for t in tables.values()
-            if t.name not in known or set(t.columns) - set(known[t.name])
-        ]
-        if not missing:
-            return
+            return known, [
+                t
+                for t in tables.values()
+                if t.name not in known or set(t.columns) - set(known[t.name])
+            ]
+
+        with self.read() as tx:
+            if not missing(tx)[1]:
+                return
         with self.write() as tx:
             self._serialize(tx)
-            for table in missing:
+            known, todo = missing(tx)
+            for table in todo:
                 had = known.get(table.name)
                 if had is None:
                     columns = "".join(
@@ -334,7 +416,10 @@ class Ledger:
         if self.dialect == "sqlite":
             sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         else:
-            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+            sql = (
+                "SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+                "AND table_schema = current_schema()"
+            )
         return tx.one(sql, (name,)) is not None
 
 
@@ -345,6 +430,46 @@ LATEST_VERSION: Final = MIGRATIONS[-1][0]
 def _pg_message(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text
+
+
+def _retryable(exc: BaseException | None) -> bool:
+    """Did PostgreSQL abort a transaction for a conflict with another one?"""
+    return getattr(exc, "sqlstate", None) in _RETRYABLE
+
+
+def _sqlite_error(url: str, exc: sqlite3.Error) -> LedgerError:
+    """What SQLite's refusal means for the person at the desk."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return LedgerError(url, "the ledger is read-only", "read-only")
+    if "full" in text:
+        return LedgerError(url, "the disk is full; nothing was written", "full")
+    if "locked" in text:
+        return LedgerError(url, f"{text} (another desk?)", "busy")
+    if "unable to open" in text:
+        return LedgerError(
+            url,
+            "cannot open the ledger file (does its directory exist, and may it "
+            "be written?)",
+            "unreachable",
+        )
+    return LedgerError(url, text, "unwritable")
+
+
+def _pg_error(url: str, exc: BaseException) -> LedgerError:
+    """What PostgreSQL's refusal means, by its SQLSTATE."""
+    state = str(getattr(exc, "sqlstate", None) or "")
+    if state == "25006":  # read_only_sql_transaction
+        return LedgerError(url, "the ledger is read-only", "read-only")
+    if state.startswith("53"):  # insufficient resources: a full disk, no memory
+        return LedgerError(url, f"{_pg_message(exc)}; nothing was written", "full")
+    import psycopg  # it raised exc, so it is there
+
+    lost = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    if state.startswith(("08", "57P")) or (lost and not state):
+        # a connection exception, a server shutting down, a connection gone
+        return LedgerError(url, f"connection lost: {_pg_message(exc)}", "unreachable")
+    return LedgerError(url, _pg_message(exc), "database")
 
 
 def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
@@ -371,8 +496,13 @@ def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
 
 
 def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
-    if path.is_dir():
-        raise LedgerError(url, "is a directory, not a ledger file", "bad-url")
+    try:
+        if path.is_dir():
+            raise LedgerError(url, "is a directory, not a ledger file", "bad-url")
+    except OSError as exc:  # a directory on the way that may not be read
+        raise LedgerError(
+            url, f"cannot open the ledger file: {exc.strerror}", "unreachable"
+        ) from exc
     try:
         connection = sqlite3.connect(
             path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -382,11 +512,11 @@ def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
         connection.execute("PRAGMA foreign_keys = ON")
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
         connection.execute("PRAGMA synchronous = NORMAL")
+        # 32 MiB of page cache (the default is 2 MiB): a batch's lookups of the
+        # journal and the events it just wrote stay in memory.
+        connection.execute("PRAGMA cache_size = -32768")
     except sqlite3.Error as exc:
-        reason = str(exc)
-        if "unable to open" in reason:
-            reason = "cannot open the ledger file (does its directory exist?)"
-        raise LedgerError(url, reason, "unreachable") from exc
+        raise _sqlite_error(url, exc) from exc
     ledger = _SqliteLedger(url, "sqlite", connection)
     if mode is None or str(mode[0]).lower() != "wal":
         ledger.journal_mode = str(mode[0]) if mode else "unknown"
@@ -406,11 +536,12 @@ class _SqliteLedger(Ledger):
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 yield _Cursor(cursor, "sqlite", "")
+                cursor.execute("COMMIT")  # which can fail too (a full disk)
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    cursor.execute("ROLLBACK")
+                if self._connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        cursor.execute("ROLLBACK")
                 raise
-            cursor.execute("COMMIT")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Transaction]:
@@ -437,5 +568,7 @@ def _open_postgres(url: str, timeout: float) -> Ledger:
     try:
         connection = psycopg.connect(url, connect_timeout=max(int(timeout), 1))
     except psycopg.Error as exc:
-        raise LedgerError(shown, _pg_message(exc), "unreachable") from None
+        raise LedgerError(
+            shown, f"connection failed: {_pg_message(exc)}", "unreachable"
+        ) from None
     return Ledger(shown, "postgresql", connection)

@@ -324,7 +324,7 @@ def history_chunks(
             lines: dict[str, list[tuple[Any, ...]]] = {}
             for row in tx.all(
                 "SELECT request_id, line, policy_decision, decided_by, matched, "
-                "refund_minor, refund_fee_minor, currency, prior_taken FROM lines "
+                "refund_minor, refund_fee_minor, currency, taken_before FROM lines "
                 f"WHERE request_id IN ({', '.join('?' * len(ids))}) ORDER BY line",
                 ids,
             ):
