@@ -216,9 +216,16 @@ def test_submit_json_is_the_eval_object_plus_status(cli: Run) -> None:
     expected = eval_object(cli, path)
     (submitted,) = cli("submit", path, "--json").json
     assert submitted.pop("status") == "completed"
-    trace = submitted.pop("trace")  # the desk decides with the trace it keeps
-    assert [t["line"] for t in trace] == [1]
     assert submitted == expected
+
+
+def test_submit_json_explain_adds_the_trace_the_desk_keeps(cli: Run) -> None:
+    path = write("r1.json", request())
+    (submitted,) = cli("submit", path, "--json", "--explain").json
+    assert [t["line"] for t in submitted["trace"]] == [1]
+    (again,) = cli("submit", path, "--json").json  # recorded already: as recorded
+    assert "trace" not in again
+    assert {**again, "trace": submitted["trace"]} == submitted
 
 
 def test_submit_streams_json_lines_in_input_order(cli: Run) -> None:
@@ -753,7 +760,7 @@ def test_db_upgrade_creates_a_ledger_then_finds_it_up_to_date(
         f"new.db: schema version 0 → {LATEST_VERSION}",
     ]
     assert result.lines[0] == "new.db: applied migration 0001_initial"
-    url = f"sqlite://{tmp_path / 'new.db'}"  # sqlite:// and an absolute path
+    url = f"sqlite:///{tmp_path / 'new.db'}"  # sqlite:/// and an absolute path
     again = cli("db", "upgrade", "--db", url)
     assert again.lines == [f"{url}: schema version {LATEST_VERSION}, up to date"]
 
@@ -797,6 +804,19 @@ def test_reading_a_ledger_that_is_not_there_exits_1_and_creates_none(
     assert not Path("typo.db").exists()
 
 
+def test_a_sqlite_url_names_its_path_as_written(cli: Run, tmp_path: Path) -> None:
+    """``sqlite:///PATH`` is PATH: relative to the current directory unless it
+    starts with a slash (SQLAlchemy's reading), so both spellings land where a
+    person formatting ``f"sqlite:///{path}"`` expects."""
+    relative = cli("submit", write("r1.json", request()), "--db", "sqlite:///here.db")
+    assert relative.code == 0, relative.err
+    assert Path("here.db").is_file()
+    absolute = tmp_path / "there.db"
+    done = cli("submit", write("r2.json", request()), "--db", f"sqlite:///{absolute}")
+    assert done.code == 0, done.err
+    assert absolute.is_file()
+
+
 @pytest.mark.parametrize(
     ("db", "message"),
     [
@@ -805,6 +825,17 @@ def test_reading_a_ledger_that_is_not_there_exits_1_and_creates_none(
             "missing/x.db",
             "returnrules: ledger missing/x.db: cannot open the ledger "
             "file (does its directory exist, and may it be written?)",
+        ),
+        (
+            "sqlite:///missing/x.db",
+            "returnrules: ledger sqlite:///missing/x.db: cannot open the ledger "
+            "file (does its directory exist, and may it be written? sqlite:///PATH"
+            " reads PATH as written: an absolute path takes four slashes,"
+            " sqlite:////var/...)",
+        ),
+        (
+            "sqlite:x.db",
+            "returnrules: ledger sqlite:x.db: write a SQLite URL as sqlite:///PATH",
         ),
         (
             "mysql://db/x",

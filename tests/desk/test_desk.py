@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,7 @@ DATA = {"stock": {"SKU-1": {"on_hand": 5, "reserved": 0}}}
 def desk(ledger_url: str) -> Iterator[Desk]:
     desk = open_desk(ledger_url, data=DATA, actor="ann")
     yield desk
+    desk.close()
     desk.ledger.close()
 
 
@@ -48,6 +50,21 @@ def one(desk: Desk, request: dict[str, Any]) -> Submitted:
     [outcome] = submit(desk, request)
     assert isinstance(outcome, Submitted), outcome
     return outcome
+
+
+def test_closing_a_desk_ends_its_executor_thread_and_it_may_be_used_again(
+    ledger_url: str,
+) -> None:
+    before = set(threading.enumerate())
+    with open_desk(ledger_url, data=DATA) as desk:
+        assert one(desk, make_request("R1", lines=[(1, 1)])).status == "completed"
+        assert len(set(threading.enumerate()) - before) == 1  # the executors' thread
+    assert set(threading.enumerate()) - before == set()
+    assert one(desk, make_request("R2", lines=[(1, 1)])).status == "completed"
+    desk.close()
+    desk.close()  # twice is harmless
+    assert set(threading.enumerate()) - before == set()
+    desk.ledger.close()
 
 
 # -- what is recorded -----------------------------------------------------------------

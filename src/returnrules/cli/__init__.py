@@ -595,7 +595,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
         SUBMIT_EPILOG,
         lambda a, c: run_submit(
             a.requests, c, rules=a.rules, data=a.data, db=a.db, as_json=a.json,
-            by=a.by,
+            explain=a.explain, by=a.by,
         ),
         (
             arg("requests", nargs="+", metavar="REQUEST",
@@ -607,6 +607,8 @@ COMMANDS: Final[tuple[Command, ...]] = (
                 ".json file"),
             DB,
             AS_JSON_LINES,
+            arg("--explain", action="store_true",
+                help="with --json, add each decision's trace (as eval --explain)"),
             BY,
         ),
     ),

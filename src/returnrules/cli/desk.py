@@ -53,6 +53,7 @@ from returnrules.desk.ledger import (
     Ledger,
     LedgerError,
     open_ledger,
+    sqlite_path,
 )
 from returnrules.desk.views import (
     HistoryFilter,
@@ -128,11 +129,12 @@ def guarded(
 
 def _sqlite_path(url: str) -> Path | None:
     """The file of a SQLite ledger URL (None for PostgreSQL or a bad URL)."""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite://"))
-    if url.startswith(("sqlite:", "postgres:", "postgresql:")) or "://" in url:
+    if url.startswith(("postgres:", "postgresql:")):
         return None
-    return Path(url)
+    try:
+        return sqlite_path(url)
+    except LedgerError:
+        return None  # open_ledger says what is wrong with it
 
 
 @contextlib.contextmanager
@@ -178,12 +180,13 @@ def run_submit(
     data: str | None = None,
     db: str | None = None,
     as_json: bool = False,
+    explain: bool = False,
     by: str | None = None,
 ) -> int:
     """``returnrules submit``: decide, record and execute each request, streamed."""
     return guarded(
         console, _submit, requests, rules=rules, data=data, db=db, as_json=as_json,
-        by=by,
+        explain=explain, by=by,
     )  # fmt: skip
 
 
@@ -204,6 +207,7 @@ def _submit(
     data: str | None,
     db: str | None,
     as_json: bool,
+    explain: bool,
     by: str | None,
 ) -> int:
     policy = load_reporting(rules, console)
@@ -237,7 +241,7 @@ def _submit(
             broken = outcome.failed > 0 or outcome.status == "failed"
             failed += broken
             if as_json:
-                console.print(json_line(outcome.to_dict()))
+                console.print(json_line(outcome.to_dict(trace=explain)))
                 continue
             if not first:
                 console.print("")

@@ -3,8 +3,7 @@
 :class:`Desk` is the library call behind ``returnrules submit``, ``resume``
 and ``review resolve``::
 
-    with open_ledger("returnrules.db") as ledger:
-        desk = Desk(ledger, policy, data)
+    with open_ledger("returnrules.db") as ledger, Desk(ledger, policy, data) as desk:
         for outcome in desk.submit(requests):
             ...
 
@@ -101,9 +100,13 @@ class Submitted:
     failed: int = 0
     """How many of its actions failed (``resume --retry-failed`` runs them)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``submit --json`` object: the decision plus ``status``."""
-        return {**self.result, "status": self.status}
+    def to_dict(self, *, trace: bool = False) -> dict[str, Any]:
+        """The ``submit --json`` object: the ``eval --json`` object plus
+        ``status``, and the decision's ``trace`` (when recorded) if *trace*."""
+        shown = {**self.result, "status": self.status}
+        if not trace:
+            shown.pop("trace", None)
+        return shown
 
 
 @attrs.frozen
@@ -147,13 +150,23 @@ class _Worker:
     """
 
     def __init__(self) -> None:
-        self._batches: queue.SimpleQueue[_Batch] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, args=(self._batches,), daemon=True).start()
+        self._batches: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._loop, args=(self._batches,), daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread once it is idle (it is, between the desk's calls)."""
+        self._batches.put(None)
+        self._thread.join()
 
     @staticmethod
-    def _loop(batches: queue.SimpleQueue[_Batch]) -> None:
+    def _loop(batches: queue.SimpleQueue[_Batch | None]) -> None:
         while True:
             batch = batches.get()
+            if batch is None:
+                return
             for index, (job, _) in enumerate(batch.jobs):
                 batch.current = (index, time.monotonic())
                 try:
@@ -246,6 +259,20 @@ class Desk:
 
     def __repr__(self) -> str:
         return f"<Desk {self.ledger.url} {self.policy.source}>"
+
+    def close(self) -> None:
+        """End the thread that runs the executors (started by the first
+        action executed).  The ledger stays open: it is the caller's.  A desk
+        may be used again after it; ``with Desk(...) as desk:`` closes it."""
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.stop()
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _store_policy(self) -> None:
         plugins = [
@@ -854,7 +881,8 @@ class Desk:
         The line's decision becomes the person's; the actions that apply to it
         (semantics 3-4, over the rules that matched it) are planned and
         executed once; an event records who and why.  Raises
-        :class:`RequestError` (``not-found``, ``not-in-review``) otherwise.
+        :class:`RequestError` (``not-found``, ``not-in-review``) otherwise,
+        and :class:`ValueError` for a *decision* other than the two.
         """
         if decision not in ("approve", "reject"):
             raise ValueError(f"a person decides approve or reject, not {decision!r}")

@@ -447,10 +447,16 @@ def _sqlite_error(url: str, exc: sqlite3.Error) -> LedgerError:
     if "locked" in text:
         return LedgerError(url, f"{text} (another desk?)", "busy")
     if "unable to open" in text:
+        hint = (
+            " sqlite:///PATH reads PATH as written: an absolute path takes four "
+            "slashes, sqlite:////var/..."
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:////")
+            else ""
+        )
         return LedgerError(
             url,
             "cannot open the ledger file (does its directory exist, and may it "
-            "be written?)",
+            f"be written?{hint})",
             "unreachable",
         )
     return LedgerError(url, text, "unwritable")
@@ -483,16 +489,28 @@ def open_ledger(url: str | None = None, *, timeout: float = 30.0) -> Ledger:
     url = url or DEFAULT_URL
     if url.startswith(("postgresql://", "postgres://")):
         return _open_postgres(url, timeout)
-    path = url.removeprefix("sqlite://") if url.startswith("sqlite:///") else url
-    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
-        raise LedgerError(url, "write a SQLite URL as sqlite:///PATH", "bad-url")
-    if "://" in path:
+    return _open_sqlite(url, sqlite_path(url), timeout)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file a SQLite ledger URL names.
+
+    A plain path is itself; ``sqlite:///PATH`` is PATH exactly as written, the
+    way SQLAlchemy reads it: ``sqlite:///returns.db`` is ``returns.db`` in the
+    current directory, ``sqlite:////var/lib/returns.db`` (four slashes) is
+    absolute.  Raises :class:`LedgerError` for anything else with a scheme.
+    """
+    if url.startswith("sqlite:"):
+        if not url.startswith("sqlite:///") or url == "sqlite:///":
+            raise LedgerError(url, "write a SQLite URL as sqlite:///PATH", "bad-url")
+        return Path(url.removeprefix("sqlite:///"))
+    if "://" in url:
         raise LedgerError(
             url,
             "not a ledger URL: a path, sqlite:///PATH or postgresql://...",
             "bad-url",
         )
-    return _open_sqlite(url, Path(path), timeout)
+    return Path(url)
 
 
 def _open_sqlite(url: str, path: Path, timeout: float) -> Ledger:
