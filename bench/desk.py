@@ -143,22 +143,31 @@ def bench_submit(args: argparse.Namespace, new: Callable[[str], str]) -> None:
 # -- a big ledger ---------------------------------------------------------------------
 
 COPIED = {
-    # table: (columns, the SELECT list copying them with suffixed ids)
+    # table: (columns, the SELECT list copying them with suffixed ids; RECEIVED
+    # is the received time, moved back by the copy's days)
     "requests": (
         "request_id, content_sha256, body, order_id, customer_id, kind, requested_at, "
         "received_at, policy_sha256, data_sha256, decision, status, result, provided, "
         "submitted_by, updated_at",
         "request_id || ?, content_sha256, body, order_id || ?, customer_id, kind, "
-        "requested_at, received_at, policy_sha256, data_sha256, decision, status, "
+        "requested_at, RECEIVED, policy_sha256, data_sha256, decision, status, "
         "result, provided, submitted_by, updated_at",
     ),
     "lines": (
         "request_id, line, order_id, customer_id, sku, brand, category, supplier, qty, "
         "reason, condition, amount_minor, currency, decision, policy_decision, "
-        "decided_by, received_at, taken_before",
+        "decided_by, received_at, taken_before, matched, refund_minor, "
+        "refund_fee_minor, refunded_minor, refunded_fee_minor, month",
         "request_id || ?, line, order_id || ?, customer_id, sku, brand, category, "
         "supplier, qty, reason, condition, amount_minor, currency, decision, "
-        "policy_decision, decided_by, received_at, taken_before",
+        "policy_decision, decided_by, RECEIVED, taken_before, matched, "
+        "refund_minor, refund_fee_minor, refunded_minor, refunded_fee_minor, "
+        "SUBSTR(RECEIVED, 1, 7)",
+    ),
+    "line_rules": ("request_id, line, rule", "request_id || ?, line, rule"),
+    "order_lines": (
+        "order_id, line, sku, brand, category, supplier, qty, first_seen",
+        "order_id || ?, line, sku, brand, category, supplier, qty, first_seen",
     ),
     "journal": (
         "key, request_id, line, action, rule, fields, amount_minor, fee_minor, "
@@ -170,13 +179,30 @@ COPIED = {
 }
 
 
-def build_big(url: str, seed_n: int, size: int) -> tuple[float, list[str]]:
+def _moved_back(dialect: str, days: int) -> str:
+    """SQL for ``received_at`` moved back by *days* (an ISO text column)."""
+    if dialect == "sqlite":
+        return (
+            f"date(substr(received_at, 1, 10), '-{days} days') "
+            "|| substr(received_at, 11)"
+        )
+    return (
+        f"to_char(substr(received_at, 1, 10)::date - {days}, 'YYYY-MM-DD') "
+        "|| substr(received_at, 11)"
+    )
+
+
+def build_big(
+    url: str, seed_n: int, size: int, *, spread_days: int = 0
+) -> tuple[float, list[str]]:
     """A ledger of *size* requests; the seconds it took and the seed's ids.
 
     The seed requests are submitted for real (their decisions recorded
     without the trace, as ``trace=False`` desks do: a recorded trace only
     makes the rows longer), then kept aside in ``seed_*`` tables and copied
-    back in with new ids until the ledger holds *size* requests.
+    back in with new ids until the ledger holds *size* requests.  With
+    *spread_days*, the copies are received that many days back at most,
+    evenly (a year of history, say, for the monthly report).
     """
     started = time.perf_counter()
     requests = workload.generate(seed_n, 1)
@@ -191,13 +217,16 @@ def build_big(url: str, seed_n: int, size: int) -> tuple[float, list[str]]:
             last = tx.one("SELECT MAX(seq) FROM events")
         assert last is not None
         step = int(last[0])
-        for copy in range(1, -(-size // seed_n)):
+        copies = -(-size // seed_n)
+        for copy in range(1, copies):
             suffix = f"~{copy}"
+            received = _moved_back(ledger.dialect, spread_days * copy // copies)
             with ledger.write() as tx:
                 for table, (columns, select) in COPIED.items():
                     tx.execute(
                         f"INSERT INTO {table} ({columns}) "
-                        f"SELECT {select} FROM seed_{table}",
+                        f"SELECT {select.replace('RECEIVED', received)} "
+                        f"FROM seed_{table}",
                         [suffix] * select.count("?"),
                     )
                 tx.execute(

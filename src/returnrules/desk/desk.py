@@ -497,6 +497,7 @@ class Desk:
                     json.dumps(list(line.matched)),
                     refund,
                     fee,
+                    at[:7],
                 )
             )
             rows.line_rules.extend((request.id, line.line, r) for r in line.decided_by)
@@ -1162,7 +1163,7 @@ _LINE_COLUMNS: Final = (
     "request_id", "line", "order_id", "customer_id", "sku", "brand", "category",
     "supplier", "qty", "reason", "condition", "amount_minor", "currency",
     "decision", "policy_decision", "decided_by", "received_at", "taken_before",
-    "matched", "refund_minor", "refund_fee_minor",
+    "matched", "refund_minor", "refund_fee_minor", "month",
 )  # fmt: skip
 _JOURNAL_COLUMNS: Final = (
     "key", "request_id", "line", "action", "rule", "fields", "amount_minor",

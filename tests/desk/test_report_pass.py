@@ -1,0 +1,152 @@
+"""The report's one pass, on both backends: the same numbers as counting the
+ledger's lines one by one, for every dimension and period; and a ledger of
+schema version 3 gets its lines' months when upgraded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import returnrules
+from returnrules.desk import Desk, open_ledger
+from returnrules.desk.ledger import LATEST_VERSION, Ledger
+from returnrules.desk.report import DEFAULT_BY, build_report
+from tests.desk.helpers import rows
+from tests.test_desk_review import DATA, RULES, examples
+
+MONTHS = (
+    dt.datetime(2026, 9, 30, 23, 59, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 15, 8, 30, tzinfo=dt.UTC),
+)
+
+
+def counted(
+    ledger: Ledger, since: dt.date | None, until: dt.date | None
+) -> dict[str, dict[tuple[str, str], list[int]]]:
+    """Each dimension's groups, counted line by line in Python."""
+    key_of: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+        "reason": lambda r: [r["reason"]],
+        "category": lambda r: [r["category"]],
+        "supplier": lambda r: [r["supplier"] or ""],
+        "brand": lambda r: [r["brand"]],
+        "customer": lambda r: [r["customer_id"]],
+        "month": lambda r: [r["received_at"][:7]],
+        "rule": lambda r: json.loads(r["decided_by"]),
+        "": lambda r: [""],
+    }
+    groups: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(dict)
+    columns = (
+        "reason, category, supplier, brand, customer_id, received_at, decided_by, "
+        "currency, decision, qty, refunded_minor, refunded_fee_minor"
+    )
+    for values in rows(ledger, f"SELECT {columns} FROM lines"):
+        line: dict[str, Any] = dict(zip(columns.split(", "), values, strict=True))
+        day = dt.datetime.fromisoformat(line["received_at"]).astimezone(dt.UTC).date()
+        if (since and day < since) or (until and day > until):
+            continue
+        counts = [
+            1,
+            line["qty"],
+            line["decision"] == "approve",
+            line["decision"] == "reject",
+            line["decision"] == "review",
+            line["refunded_minor"],
+            line["refunded_fee_minor"],
+            line["qty"] if line["reason"] == "defective" else 0,
+        ]
+        for dimension, keys in key_of.items():
+            for key in keys(line):
+                into = groups[dimension].setdefault((key, line["currency"]), [0] * 8)
+                for i, value in enumerate(counts):
+                    into[i] += int(value)
+    return groups
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    policy = returnrules.load_policy(RULES)
+    with open_ledger(ledger_url) as opened:
+        requests = examples()
+        for month, start in enumerate(range(0, len(requests), 8)):
+            clock = functools.partial(MONTHS.__getitem__, month % len(MONTHS))
+            with Desk(opened, policy, DATA, actor="test", clock=clock) as desk:
+                part = requests[start : start + 8]
+                assert all(hasattr(o, "status") for o in desk.submit(part))
+        yield opened
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (None, None),
+        (dt.date(2026, 10, 1), None),
+        (None, dt.date(2026, 9, 30)),
+        (dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+    ],
+)
+def test_the_one_pass_counts_what_counting_each_line_counts(
+    ledger: Ledger, since: dt.date | None, until: dt.date | None
+) -> None:
+    by = (*DEFAULT_BY, "brand")
+    report = build_report(ledger, since=since, until=until, by=by)
+    expected = counted(ledger, since, until)
+    assert expected, "the period has lines"
+    for dimension in by:
+        got = {
+            (row.key, row.currency): [
+                row.lines, row.qty, row.approved, row.rejected, row.review,
+                row.refunded_minor, row.fees_minor, row.defective,
+            ]
+            for row in report.tables[dimension]
+        }  # fmt: skip
+        assert got == expected[dimension], dimension
+        lines = [row.lines for row in report.tables[dimension]]
+        assert lines == sorted(lines, reverse=True), "the largest groups first"
+    assert {
+        (row.key, row.currency): [row.lines, row.qty, row.refunded_minor]
+        for row in report.totals
+    } == {key: [c[0], c[1], c[5]] for key, c in expected[""].items()}
+    months = {m for m, _, _, _ in report.trend}
+    assert months == {key for key, _ in expected["month"]}
+
+
+def test_the_months_of_a_version_3_ledger_are_filled_by_the_upgrade(
+    ledger_url: str,
+) -> None:
+    with open_ledger(ledger_url) as ledger:
+        assert ledger.upgrade(to=3) == [1, 2, 3]
+        with ledger.write() as tx:
+            tx.execute("INSERT INTO policies VALUES ('p', 'rules.toml', '', '[]', '')")
+            tx.execute(
+                "INSERT INTO requests VALUES ('R1', 'c', '{}', 'SO-1', 'C-1', "
+                "'return', '', '2026-07-31T23:00:00+00:00', 'p', NULL, 'approve', "
+                "'completed', '{}', '{}', 'test', '')"
+            )
+            tx.execute(
+                "INSERT INTO lines (request_id, line, order_id, customer_id, sku, "
+                "brand, category, supplier, qty, reason, condition, amount_minor, "
+                "currency, decision, policy_decision, decided_by, received_at, "
+                "refunded_minor) VALUES ('R1', 1, 'SO-1', 'C-1', 'SKU-1', 'Bosch', "
+                "'brake', NULL, 2, 'defective', 'opened', 36000, 'CNY', 'approve', "
+                "'approve', '[\"a\"]', '2026-07-31T23:00:00+00:00', 36000)"
+            )
+        assert ledger.upgrade() == list(range(4, LATEST_VERSION + 1))
+        assert rows(ledger, "SELECT month FROM lines") == [("2026-07",)]
+        report = build_report(ledger, by=("month", "supplier", "rule"))
+        [month] = report.tables["month"]
+        assert (month.key, month.lines, month.refunded_minor) == ("2026-07", 1, 36000)
+        [supplier] = report.tables["supplier"]
+        assert (supplier.key, supplier.label, supplier.defective) == (
+            "",
+            "(no supplier)",
+            2,
+        )
+        assert [row.key for row in report.tables["rule"]] == ["a"]
