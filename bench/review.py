@@ -129,27 +129,30 @@ def bench_replay(url: str, size: int, dask: bool) -> None:
 
 
 def where_it_goes(url: str, size: int) -> None:
-    """One process's replay, taken apart: reading, then deciding alone."""
-    started = time.perf_counter()
-    bodies: list[str] = []
-    with open_ledger(url) as ledger:
-        for rows, _ in history_chunks(ledger):
-            if len(bodies) < 100_000:
-                bodies.extend(row[2] for row in rows)
-    read = time.perf_counter() - started
+    """One process's replay, taken apart: reading the history, and for the
+    first 100,000 requests decoding, checking and evaluating, chunk by chunk
+    as the replay does them (so that as few objects are alive)."""
     policy = returnrules.load_policy(POLICY)
     data = policy.check_data(workload.make_data())
-    started = time.perf_counter()
-    mappings = [json.loads(body) for body in bodies]
-    decoded = time.perf_counter() - started
-    started = time.perf_counter()
-    requests = [policy.parse_request(m) for m in mappings]
-    parsed = time.perf_counter() - started
-    started = time.perf_counter()
-    for request in requests:
-        policy.evaluate(request, data)
-    evaluated = time.perf_counter() - started
-    n = len(bodies)
+    read = decoded = parsed = evaluated = 0.0
+    n = 0
+    with open_ledger(url) as ledger:
+        started = time.perf_counter()
+        for rows, _ in history_chunks(ledger):
+            read += time.perf_counter() - started
+            if n < 100_000:
+                n += len(rows)
+                started = time.perf_counter()
+                mappings = [json.loads(row[2]) for row in rows]
+                decoded += time.perf_counter() - started
+                started = time.perf_counter()
+                requests = [policy.parse_request(m) for m in mappings]
+                parsed += time.perf_counter() - started
+                started = time.perf_counter()
+                for request in requests:
+                    policy.evaluate(request, data)
+                evaluated += time.perf_counter() - started
+            started = time.perf_counter()
     _say(
         f"- reading the history alone (SQL, {size:,} requests and their lines, "
         f"in chunks): {read:.1f} s, {size / read:,.0f} requests/s"

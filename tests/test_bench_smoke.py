@@ -129,3 +129,16 @@ def test_the_smt_comparison_says_so_when_z3_is_missing(
     monkeypatch.setattr(smt, "z3", None)
     assert smt.main() == 0
     assert "z3 is not installed" in capsys.readouterr().out
+
+
+def test_the_review_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """report and replay as commands over a small ledger; the replay checks
+    itself that every recorded decision is reproduced."""
+    from bench import review
+
+    assert review.main(["--quick", "--no-dask"]) == 0
+    out = capsys.readouterr().out
+    assert "| report --json | 3,000 requests, 3,000 lines," in out
+    assert "| replay, one process | 3,000 requests, every decision reproduced |" in out
+    assert "| replay, --jobs 2 | 3,000 requests, every decision reproduced |" in out
+    assert "- reading the history alone" in out

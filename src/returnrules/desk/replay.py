@@ -316,8 +316,11 @@ def history_chunks(
         where = list(clauses)
         values = list(params)
         if last is not None:
-            where.append("(received_at > ? OR (received_at = ? AND request_id > ?))")
-            values += [last[0], last[0], last[1]]
+            # A row value, so that the index (received_at, request_id) finds
+            # where the chunk starts; written as an OR, it was scanned from
+            # the start for every chunk (a million requests read in 62 s).
+            where.append("(received_at, request_id) > (?, ?)")
+            values += [last[0], last[1]]
         sql = (
             "SELECT request_id, body, provided, data_sha256, received_at FROM requests"
             + (" WHERE " + " AND ".join(where) if where else "")

@@ -1,6 +1,7 @@
-"""The report's one pass, on both backends: the same numbers as counting the
-ledger's lines one by one, for every dimension and period; and a ledger of
-schema version 3 gets its lines' months when upgraded.
+"""The review on both backends: the report's one pass gives the same numbers
+as counting the ledger's lines one by one, for every dimension and period; a
+ledger of schema version 3 gets its lines' months when upgraded; a replay
+reads every recorded request once, in order, however small its chunks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import returnrules
 from returnrules.desk import Desk, open_ledger
 from returnrules.desk.ledger import LATEST_VERSION, Ledger
+from returnrules.desk.replay import history_chunks, replay_ledger
 from returnrules.desk.report import DEFAULT_BY, build_report
 from tests.desk.helpers import rows
 from tests.test_desk_review import DATA, RULES, examples
@@ -150,3 +152,31 @@ def test_the_months_of_a_version_3_ledger_are_filled_by_the_upgrade(
             2,
         )
         assert [row.key for row in report.tables["rule"]] == ["a"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 1000])
+def test_a_replay_reads_every_request_once_in_order_in_chunks_of_any_size(
+    ledger: Ledger, chunk: int
+) -> None:
+    """Many requests share a received time (a batch is received at once):
+    the chunks go on from the last (time, id), never skipping or repeating."""
+    recorded = rows(
+        ledger, "SELECT received_at, request_id FROM requests ORDER BY 1, 2"
+    )
+    assert len({at for at, _ in recorded}) < len(recorded), "times are shared"
+    read = [
+        (row[1], len(chunk_rows))
+        for chunk_rows, _ in history_chunks(ledger, chunk=chunk)
+        for row in chunk_rows
+    ]
+    assert [rid for rid, _ in read] == [rid for _, rid in recorded]
+    assert all(size <= chunk for _, size in read)
+    since = dt.date(2026, 10, 1)
+    later = [rid for at, rid in recorded if at >= "2026-10-01"]
+    assert [
+        row[1]
+        for rows_, _ in history_chunks(ledger, since=since, chunk=chunk)
+        for row in rows_
+    ] == later
+    policy = returnrules.load_policy(RULES)
+    assert replay_ledger(ledger, policy, chunk=chunk).reproduced
