@@ -84,19 +84,32 @@ def reportable(fields: Mapping[Any, Any]) -> dict[str, Any]:
     later.  Lists become tuples and tables copies: the plugin keeps no handle
     on what the decision reports.
     """
+    if fields.__class__ is dict:  # what actions return: the common fields inline
+        out: dict[str, Any] = {}
+        for key, value in fields.items():
+            kind = value.__class__
+            if key.__class__ is str and (
+                kind in _AS_IS or (kind is str and len(value) <= MAX_REPORTED_TEXT)
+            ):
+                out[key] = value
+            else:
+                return _table(fields, 0)  # checked one by one, with the message
+        return out
     if not isinstance(fields, Mapping):
         raise TypeError(f"returned {_kind(fields)}, not a mapping of fields")
     return _table(fields, 0)
 
 
 _SCALARS: Final = frozenset({str, bool, type(None), Money, dt.date, dt.datetime})
+_AS_IS: Final = frozenset({bool, type(None), Money, dt.date})
+"""The values an action reports as they are, with nothing to check."""
 
 
 def _table(fields: Mapping[Any, Any], depth: int, top: str = "") -> dict[str, Any]:
     """A copy of a table; messages name the action's field (*top*) it is in."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
-        if type(key) is not str:
+        if key.__class__ is not str:
             raise TypeError(f"field names are strings, got {_kind(key)}")
         out[key] = _value(value, top or key, depth)
     return out
