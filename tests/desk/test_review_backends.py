@@ -11,12 +11,14 @@ import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import returnrules
 from returnrules.desk import Desk, open_ledger
+from returnrules.desk.desk import PAID
 from returnrules.desk.ledger import LATEST_VERSION, Ledger
 from returnrules.desk.replay import history_chunks, replay_ledger
 from returnrules.desk.report import DEFAULT_BY, build_report
@@ -180,3 +182,17 @@ def test_a_replay_reads_every_request_once_in_order_in_chunks_of_any_size(
     ] == later
     policy = returnrules.load_policy(RULES)
     assert replay_ledger(ledger, policy, chunk=chunk).reproduced
+
+
+def test_paying_a_line_looks_its_journal_up_by_request_not_by_state(
+    tmp_path: Path,
+) -> None:
+    """The refunds paid are summed from each line's own journal entries: a
+    plan through ``journal_by_state`` reads every done entry of the ledger
+    for each line, and a submit slows down as the ledger grows."""
+    with open_ledger(str(tmp_path / "plan.db")) as ledger:
+        ledger.upgrade()
+        plan = rows(ledger, "EXPLAIN QUERY PLAN " + PAID + "IN (?, ?)", ("a", "b"))
+    details = [str(row[-1]) for row in plan]
+    assert any("journal_by_request" in d for d in details), details
+    assert not any("journal_by_state" in d for d in details), details

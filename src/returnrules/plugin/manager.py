@@ -257,6 +257,28 @@ def _module_spec_name(spec: str) -> tuple[str, bool]:
     return spec.rsplit(".", 1)[-1], False
 
 
+def _distribution_name(ep: importlib.metadata.EntryPoint) -> str:
+    """The name of the distribution that declares *ep* (``?`` if unknown).
+
+    Reading it parses the distribution's METADATA file each time (about
+    1 ms); a policy load names every entry point, so the name is kept per
+    distribution folder for the process.
+    """
+    dist = ep.dist
+    if dist is None:
+        return "?"
+    folder = getattr(dist, "_path", None)  # where its metadata lies
+    if folder is None:
+        return str(dist.name)
+    name = _DISTRIBUTION_NAMES.get(str(folder))
+    if name is None:
+        name = _DISTRIBUTION_NAMES[str(folder)] = str(dist.name)
+    return name
+
+
+_DISTRIBUTION_NAMES: dict[str, str] = {}
+
+
 def load_registry(
     modules: Sequence[str] = (),
     *,
@@ -290,8 +312,7 @@ def load_registry(
     if autoload:
         for ep in entry_points:
             if ep.name not in loader.blocked:
-                dist = ep.dist.name if ep.dist is not None else "?"
-                source = f"{ep.value} from {dist}"
+                source = f"{ep.value} from {_distribution_name(ep)}"
                 plugin = loader.import_or_report(ep.load, ep.name, source, ())
                 if plugin is not None:
                     loader.add(plugin, ep.name, "entry point", source, ())
