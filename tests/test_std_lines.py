@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+import pytest
+
 import returnrules
 from returnrules_std.stock import StockLevel
 
@@ -108,6 +110,40 @@ def test_several_implementations_and_wrappers_go_through_pluggy() -> None:
     policy = returnrules.loads_policy(POLICY, plugins=[host, Nothing(), Plus100()])
     # Nothing (tryfirst) says None, the host answers 1, the wrapper adds 100.
     assert policy.evaluate(request()).decision == "approve"
+
+
+def test_a_wrapper_around_the_built_in_provider_alone_wraps_it() -> None:
+    # The one-implementation shortcut of Hooks.first must not skip a wrapper.
+    policy = returnrules.loads_policy(POLICY, plugins=[Plus100()])
+    data = {"stock": {"X": {"on_hand": 0}}}
+    assert policy.evaluate(request(), data).decision == "approve"  # 0 + 100
+    alone = returnrules.loads_policy(POLICY)
+    assert alone.evaluate(request(), data).decision == "reject"
+
+
+def test_records_checked_by_check_data_are_not_structured_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``check_data`` structures every record to check it; the Data it returns
+    keeps them, so the evaluations of a batch only look them up."""
+    import returnrules.plugin.api as api
+
+    policy = returnrules.loads_policy(POLICY)
+    data = policy.check_data({"stock": {"X": {"on_hand": 5}, "Y": {"on_hand": 1}}})
+    calls: list[object] = []
+    real = api.structure_data  # type: ignore[attr-defined]
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "structure_data", counted)
+    for _ in range(3):
+        assert policy.evaluate(request(), data).decision == "approve"
+    assert calls == []
+    fresh = {"stock": {"X": {"on_hand": 5}}}  # a plain mapping: a Data per call
+    assert policy.evaluate(request(), fresh).decision == "approve"
+    assert calls == [StockLevel]
 
 
 def test_a_provider_is_asked_once_per_line() -> None:

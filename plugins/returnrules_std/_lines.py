@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from returnrules import (
+    Data,
     LineContext,
     RequestError,
     RequestProblem,
@@ -80,7 +81,10 @@ def check_records(
     problems: list[RequestProblem] = []
     for name, record in table.items():
         try:
-            structure_data(record, cls, path=(key, name), vocabularies=vocabularies)
+            if isinstance(data, Data):  # checked once, kept for the evaluations
+                data.record(key, name, cls, path=(key, name), vocabularies=vocabularies)
+            else:
+                structure_data(record, cls, path=(key, name), vocabularies=vocabularies)
         except RequestError as exc:
             problems.extend(exc.problems)
     return problems

@@ -89,7 +89,9 @@ def reportable(fields: Mapping[Any, Any]) -> dict[str, Any]:
         for key, value in fields.items():
             kind = value.__class__
             if key.__class__ is str and (
-                kind in _AS_IS or (kind is str and len(value) <= MAX_REPORTED_TEXT)
+                kind in _AS_IS
+                or (kind is str and len(value) <= MAX_REPORTED_TEXT)
+                or (kind is int and -MAX_REPORTED_INT <= value <= MAX_REPORTED_INT)
             ):
                 out[key] = value
             else:

@@ -28,6 +28,7 @@ import attrs
 from returnrules.model.convert import structure_data
 from returnrules.model.errors import PathKey, RequestError
 from returnrules.model.request import OrderLine, Request, ReturnLine
+from returnrules.model.vocab import Vocabulary
 
 if TYPE_CHECKING:
     from returnrules.plugin.hooks import Hooks
@@ -218,13 +219,22 @@ class Data(ReadOnlyMapping):
         return (Data, (_copied(self._mapping),))
 
     def record(
-        self, table: str, key: str, cls: type[T], *, path: PathKey | None = None
+        self,
+        table: str,
+        key: str,
+        cls: type[T],
+        *,
+        path: PathKey | None = None,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
     ) -> T | None:
         """``data[table][key]`` structured into the attrs class *cls*, or None.
 
         Structured (and so checked) at most once per Data; a bad record raises
         :class:`~returnrules.RequestError` with its key path, every time it is
         asked for.  A missing table or a table that is not one gives None.
+        A plugin's ``returnrules_check_data`` that checks its records with
+        this (and the policy's *vocabularies*) leaves them structured for the
+        evaluations that read them.
         """
         cache_key = (Data.record, table, key, cls)
         hit = self.cache.get(cache_key, _MISSING)
@@ -240,7 +250,7 @@ class Data(ReadOnlyMapping):
             return None
         try:
             where = (table, key) if path is None else path
-            value = structure_data(raw, cls, path=where)
+            value = structure_data(raw, cls, path=where, vocabularies=vocabularies)
         except RequestError as exc:
             self.cache[cache_key] = exc
             raise

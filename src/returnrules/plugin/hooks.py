@@ -99,6 +99,12 @@ class Hooks:
         tape = getattr(kwargs.get("context"), "tape", None)
         if tape is not None:  # the desk keeps (or plays back) what was answered
             return tape.first(caller, hook, kwargs)
+        impls = caller.get_hookimpls()  # asked every time: a late provider counts
+        if len(impls) == 1 and not (impls[0].hookwrapper or impls[0].wrapper):
+            # What pluggy's call does for one plain implementation, without
+            # its bookkeeping (about 1 µs): the arguments it names, in order.
+            impl = impls[0]
+            return impl.function(*[kwargs[name] for name in impl.argnames])
         return caller(**kwargs)
 
     # -- one plugin at a time --------------------------------------------------------
