@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import returnrules
-from returnrules.desk import Desk, open_ledger
+from returnrules.desk import Desk, open_ledger, views
 from returnrules.desk.desk import PAID
 from returnrules.desk.ledger import LATEST_VERSION, Ledger
 from returnrules.desk.replay import history_chunks, replay_ledger
@@ -94,6 +94,7 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
         (dt.date(2026, 10, 1), None),
         (None, dt.date(2026, 9, 30)),
         (dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+        (dt.date.min, dt.date.max),  # the calendar's ends: no day after the last
     ],
 )
 def test_the_one_pass_counts_what_counting_each_line_counts(
@@ -196,3 +197,19 @@ def test_paying_a_line_looks_its_journal_up_by_request_not_by_state(
     details = [str(row[-1]) for row in plan]
     assert any("journal_by_request" in d for d in details), details
     assert not any("journal_by_state" in d for d in details), details
+
+
+def test_the_calendars_ends_bound_every_period_query(ledger: Ledger) -> None:
+    """``--since 0001-01-01 --until 9999-12-31`` is every day there is, for
+    history, report and replay alike (the day after the last overflowed)."""
+    first, last = dt.date.min, dt.date.max
+    everything = len(rows(ledger, "SELECT request_id FROM requests"))
+    found = views.history(
+        ledger, views.HistoryFilter(since=first, until=last, limit=10**6)
+    )
+    assert len(found) == everything
+    chunks = history_chunks(ledger, since=first, until=last)
+    assert sum(len(chunk) for chunk, _ in chunks) == everything
+    (total,) = build_report(ledger, since=first, until=last).totals
+    assert total.lines == len(rows(ledger, "SELECT line FROM lines"))
+    assert views.history(ledger, views.HistoryFilter(since=last, until=last)) == []

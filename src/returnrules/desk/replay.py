@@ -34,6 +34,7 @@ import attrs
 
 from returnrules.desk.canonical import minor
 from returnrules.desk.ledger import Ledger
+from returnrules.desk.views import received_between
 from returnrules.model.decision import Decision
 from returnrules.model.errors import RequestError
 from returnrules.model.money import Money
@@ -301,14 +302,7 @@ def history_chunks(
 ) -> Iterator[tuple[list[Row], dict[str, str]]]:
     """The recorded requests received in the period, in order, a chunk at a
     time, with the data snapshots the chunk needs."""
-    clauses, params = [], []
-    if since is not None:
-        clauses.append("received_at >= ?")
-        params.append(dt.datetime.combine(since, dt.time(), dt.UTC).isoformat())
-    if until is not None:
-        clauses.append("received_at < ?")
-        after = until + dt.timedelta(days=1)
-        params.append(dt.datetime.combine(after, dt.time(), dt.UTC).isoformat())
+    clauses, params = received_between("received_at", since, until)
     seq = 0
     last: tuple[str, str] | None = None
     snapshots: dict[str, str] = {}

@@ -30,6 +30,7 @@ import attrs
 
 from returnrules.desk.canonical import from_minor
 from returnrules.desk.ledger import Ledger
+from returnrules.desk.views import received_between
 from returnrules.model.vocab import Vocabulary
 
 __all__ = ["DIMENSIONS", "Report", "Row", "build_report"]
@@ -176,15 +177,8 @@ class Report:
 def _period(
     since: dt.date | None, until: dt.date | None, column: str
 ) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    if since is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(dt.datetime.combine(since, dt.time(), dt.UTC).isoformat())
-    if until is not None:
-        clauses.append(f"{column} < ?")
-        after = until + dt.timedelta(days=1)
-        params.append(dt.datetime.combine(after, dt.time(), dt.UTC).isoformat())
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+    clauses, params = received_between(column, since, until)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), list(params)
 
 
 _GROUPED: Final = (

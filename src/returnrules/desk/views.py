@@ -76,8 +76,22 @@ class HistoryFilter:
     limit: int = 100
 
 
-def _day_start(day: dt.date) -> str:
-    return dt.datetime.combine(day, dt.time(), dt.UTC).isoformat()
+def received_between(
+    column: str, since: dt.date | None, until: dt.date | None
+) -> tuple[list[str], list[str]]:
+    """SQL conditions on *column* (ISO 8601 in UTC) for the days *since* to
+    *until*, inclusive, and their parameters: the start of *since*, and the
+    start of the day after *until* - none after 9999-12-31, the last day
+    there is."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(dt.datetime.combine(since, dt.time(), dt.UTC).isoformat())
+    if until is not None and until < dt.date.max:
+        clauses.append(f"{column} < ?")
+        after = until + dt.timedelta(days=1)
+        params.append(dt.datetime.combine(after, dt.time(), dt.UTC).isoformat())
+    return clauses, params
 
 
 def history(ledger: Ledger, where: HistoryFilter = HistoryFilter()) -> list[Summary]:
@@ -102,12 +116,9 @@ def history(ledger: Ledger, where: HistoryFilter = HistoryFilter()) -> list[Summ
             "AND l.reason = ?)"
         )
         params.append(where.reason)
-    if where.since is not None:
-        clauses.append("r.received_at >= ?")
-        params.append(_day_start(where.since))
-    if where.until is not None:
-        clauses.append("r.received_at < ?")
-        params.append(_day_start(where.until + dt.timedelta(days=1)))
+    period, values = received_between("r.received_at", where.since, where.until)
+    clauses += period
+    params += values
     sql = (
         "SELECT r.request_id, r.order_id, r.customer_id, r.kind, r.decision, "
         "r.status, r.received_at FROM requests r"
