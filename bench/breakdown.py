@@ -63,7 +63,7 @@ def _decimals(mapping: dict[str, Any]) -> list[str]:
 
 
 def _fields(obj: Any) -> tuple[Any, ...]:
-    return tuple(getattr(obj, f.name) for f in attrs.fields(type(obj)))
+    return tuple(getattr(obj, f.name) for f in attrs.fields(type(obj)) if f.init)
 
 
 def _constructions(request: Request) -> list[tuple[type, tuple[Any, ...]]]:

@@ -42,3 +42,22 @@ def test_trusted_money_is_the_validated_money() -> None:
     assert fast == Money(Decimal("0.125"), "KWD")
     assert hash(fast) == hash(Money(Decimal("0.125"), "KWD"))
     assert str(fast) == "0.125 KWD"
+
+
+def test_the_request_model_keeps_cpythons_fast_attribute_reads() -> None:
+    """A class with ``__getattr__`` (what ``functools.cached_property`` needs
+    on a slotted attrs class) makes every attribute read of it slow: CPython
+    specialises reads only for the default lookup.  Rules and readers read
+    these fields all the time; the lazily computed sums keep their own slot."""
+    from returnrules.model.request import (
+        Customer,
+        Order,
+        OrderLine,
+        Request,
+        ReturnLine,
+    )
+
+    for cls in (Request, Order, OrderLine, ReturnLine, Customer, Money, ActionResult):
+        assert "__getattr__" not in vars(cls), cls
+        assert "__getattribute__" not in vars(cls), cls
+        assert "__slots__" in vars(cls), cls

@@ -439,7 +439,7 @@ class _Source:
             return name
         self.done.add(cls)
         hints = typing.get_type_hints(cls, include_extras=True)
-        fields = attrs.fields(cls)
+        fields = [f for f in attrs.fields(cls) if f.init]  # not the caches
         keys = self.bind("K", frozenset(f.name for f in fields))
         required = self.bind(
             "R", frozenset(f.name for f in fields if f.default is attrs.NOTHING)
