@@ -193,7 +193,8 @@ def test_paying_a_line_looks_its_journal_up_by_request_not_by_state(
     for each line, and a submit slows down as the ledger grows."""
     with open_ledger(str(tmp_path / "plan.db")) as ledger:
         ledger.upgrade()
-        plan = rows(ledger, "EXPLAIN QUERY PLAN " + PAID + "IN (?, ?)", ("a", "b"))
+        sql = PAID.format(among="IN (?, ?)")
+        plan = rows(ledger, "EXPLAIN QUERY PLAN " + sql, ("a", "b"))
     details = [str(row[-1]) for row in plan]
     assert any("journal_by_request" in d for d in details), details
     assert not any("journal_by_state" in d for d in details), details
