@@ -458,10 +458,44 @@ class _Source:
                 body.append(f"    {v} = m.get({self.bind('F', field.name)}, {default})")
                 body.append(f"    if {v} is not {default}:")
                 body += self.check(hints[field.name], v, "        ")
-        built = ", ".join(f"v{n}" for n in range(len(fields)))
-        body.append(f"    return {self.bind('C', cls)}({built})")
+        body += self.build(cls, len(fields))
         self.lines += [f"def {name}(m, PARAMS):", *body, ""]
         return name
+
+    def build(self, cls: type, count: int) -> list[str]:
+        """The statements that build *cls* from ``v0`` ... and return it.
+
+        A class whose ``__init__`` only stores its fields is built through its
+        slots' own setters, as ``Money._trusted`` is: attrs' frozen
+        ``__init__`` stores each field through ``object.__setattr__``, and a
+        request builds several 16-field order lines.  Any other class is
+        called.
+        """
+        fields = attrs.fields(cls)
+        plain = (
+            "__slots__" in vars(cls)
+            and "__attrs_post_init__" not in vars(cls)
+            and all(
+                f.converter is None
+                and f.validator is None
+                and not isinstance(f.default, attrs.Factory)  # type: ignore[arg-type]
+                and (f.init or f.default is not attrs.NOTHING)
+                for f in fields
+            )
+        )
+        if not plain:
+            built = ", ".join(f"v{n}" for n in range(count))
+            return [f"    return {self.bind('C', cls)}({built})"]
+        lines = [f"    o = NEW({self.bind('C', cls)})"]
+        n = 0
+        for field in fields:
+            setter = self.bind("S", vars(cls)[field.name].__set__)
+            if field.init:
+                lines.append(f"    {setter}(o, v{n})")
+                n += 1
+            else:  # a cache: its default
+                lines.append(f"    {setter}(o, {self.bind('D', field.default)})")
+        return [*lines, "    return o"]
 
 
 def _generate(root: type) -> tuple[Callable[..., Any], tuple[str, ...], str]:
@@ -476,6 +510,7 @@ def _generate(root: type) -> tuple[Callable[..., Any], tuple[str, ...], str]:
     allowed = (bool, dict, int, len, list, str, tuple)
     namespace: dict[str, Any] = {"__builtins__": {b.__name__: b for b in allowed}}
     namespace.update(source.names)
+    namespace["NEW"] = object.__new__
     exec(compile(text, "<returnrules quick request reader>", "exec"), namespace)
     return namespace[entry], tuple(source.vocabularies), text
 
