@@ -48,6 +48,7 @@ from returnrules.model.request import (
     Customer,
     Moment,
     Order,
+    OrderLine,
     Qty,
     Request,
     ReturnLine,
@@ -142,14 +143,20 @@ def _check(raw: _RawRequest) -> list[RequestProblem]:
     up, the dates are in order.  Returns the problems (none, usually)."""
     order = raw.order
     problems: list[RequestProblem] = []
-    numbers = [ol.line for ol in order.lines]
-    returned = [rl.line for rl in raw.lines]
-    if (
-        len(set(numbers)) < len(numbers)
-        or not set(returned) <= set(numbers)
-        or (len(set(returned)) < len(returned))
-    ):
-        problems += _references(order.id, list(numbers), list(returned))
+    if len(order.lines) == 1 and len(raw.lines) == 1:  # the usual request
+        if raw.lines[0].line != order.lines[0].line:
+            problems += _references(
+                order.id, [order.lines[0].line], [raw.lines[0].line]
+            )
+    else:
+        numbers = [ol.line for ol in order.lines]
+        returned = [rl.line for rl in raw.lines]
+        if (
+            len(set(numbers)) < len(numbers)
+            or not set(returned) <= set(numbers)
+            or (len(set(returned)) < len(returned))
+        ):
+            problems += _references(order.id, list(numbers), list(returned))
     shipped_status = order.shipped
     for i, oline in enumerate(order.lines):
         if oline.shipped_qty is not None and oline.shipped_qty > oline.qty:
@@ -192,15 +199,20 @@ def _check(raw: _RawRequest) -> list[RequestProblem]:
 
 def _request(raw: _RawRequest, currency: str) -> Request:
     """The Request of a checked raw request: each return line with its order line."""
-    by_number = {oline.line: oline for oline in raw.order.lines}
+    olines, rlines = raw.order.lines, raw.lines
+    if len(olines) == 1 and len(rlines) == 1:  # checked: the same line
+        pairs: tuple[tuple[ReturnLine, OrderLine], ...] = ((rlines[0], olines[0]),)
+    else:
+        by_number = {oline.line: oline for oline in olines}
+        pairs = tuple((rline, by_number[rline.line]) for rline in rlines)
     return Request(
         raw.id,
         raw.requested_at,
         raw.customer,
         raw.order,
-        raw.lines,
+        rlines,
         currency,
-        tuple((rline, by_number[rline.line]) for rline in raw.lines),
+        pairs,
         return_shipping=raw.return_shipping,
     )
 
