@@ -146,6 +146,22 @@ def test_records_checked_by_check_data_are_not_structured_again(
     assert calls == [StockLevel]
 
 
+def test_check_data_checks_records_an_evaluation_structured_before() -> None:
+    """A Data first read by an evaluation (its records structured without the
+    policy's vocabularies) is still checked against them by check_data."""
+    text = POLICY.replace('check = "stock_available"', 'check = "supplier_accepts"')
+    policy = returnrules.loads_policy(text)
+    data = returnrules.Data(
+        {"supplier": {"S": {"non_returnable_categories": ["no_such_category"]}}}
+    )
+    line = request()
+    line["order"]["lines"][0]["supplier"] = "S"
+    policy.evaluate(line, data)  # reads S's terms, without the vocabularies
+    with pytest.raises(returnrules.RequestError) as refused:
+        policy.check_data(data)
+    assert "no_such_category" in str(refused.value)
+
+
 def test_a_provider_is_asked_once_per_line() -> None:
     host = Fixed(on_hand=9)
     text = POLICY + (

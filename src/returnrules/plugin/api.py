@@ -232,13 +232,15 @@ class Data(ReadOnlyMapping):
         Structured (and so checked) at most once per Data; a bad record raises
         :class:`~returnrules.RequestError` with its key path, every time it is
         asked for.  A missing table or a table that is not one gives None.
-        A plugin's ``returnrules_check_data`` that checks its records with
-        this (and the policy's *vocabularies*) leaves them structured for the
-        evaluations that read them.
+        With the policy's *vocabularies* the record is always structured and
+        checked against them (a plugin's ``returnrules_check_data`` does
+        this), and kept for the evaluations that read it without.
         """
         cache_key = (Data.record, table, key, cls)
         hit = self.cache.get(cache_key, _MISSING)
-        if hit is not _MISSING:
+        # Asked with the vocabularies (a check), it is always structured and
+        # checked against them; the result is kept for what asks without.
+        if hit is not _MISSING and vocabularies is None:
             if isinstance(hit, RequestError):
                 raise hit
             result: T | None = hit
