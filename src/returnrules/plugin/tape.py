@@ -85,10 +85,27 @@ def _rebuilt(kept: Mapping[str, Any]) -> object:
     )
     if not isinstance(cls, type) or not attrs.has(cls):
         raise LookupError(f"cannot rebuild a {kept.get('type')} answer")
+    fields = kept["fields"]
+    key = (cls, repr(fields))  # decoded JSON: its repr is the content
+    hit = _REBUILT.get(key)
+    if hit is not None:
+        return hit
     try:
-        return structure_data(kept["fields"], cls)
+        value = structure_data(fields, cls)
     except RequestError as exc:
         raise LookupError(f"a recorded {name} no longer checks: {exc}") from None
+    if len(_REBUILT) >= _REBUILT_MAX:
+        _REBUILT.clear()
+    _REBUILT[key] = value
+    return value
+
+
+_REBUILT: dict[tuple[type, str], object] = {}
+"""Answers rebuilt, by class and content: a replay plays the same supplier
+terms and stock records back for request after request, and the strict
+converter costs more than the rest of the playback.  Shared as the records
+of one :class:`~returnrules.Data` are shared by the lines of a batch."""
+_REBUILT_MAX: Final = 4096
 
 
 class Tape:

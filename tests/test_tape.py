@@ -1,0 +1,69 @@
+"""Playing recorded provider answers back: rebuilt and checked by the strict
+converter, once per content, never from another class's record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from returnrules.plugin.tape import Recorded, Tape
+from returnrules_std.stock import StockLevel
+
+
+def played(answer: dict[str, Any]) -> object:
+    recorded = Recorded("returnrules_stock_level", {"sku": "X"}, answer)
+    tape = Tape([recorded])
+
+    def ask(**kwargs: Any) -> object:
+        raise AssertionError("a recorded answer is not asked again")
+
+    return tape.first(ask, "returnrules_stock_level", {"sku": "X", "context": None})
+
+
+def kept(on_hand: object) -> dict[str, Any]:
+    return {
+        "type": "returnrules_std.stock:StockLevel",
+        "fields": {"on_hand": on_hand, "reserved": 0},
+    }
+
+
+def test_the_same_answer_is_rebuilt_once_and_played_back_on_every_tape() -> None:
+    first, second = played(kept(7)), played(kept(7))
+    assert first == StockLevel(on_hand=7)
+    assert second is first  # rebuilt once, shared like a Data's records
+    other = played(kept(8))
+    assert other == StockLevel(on_hand=8)
+    assert other is not first
+
+
+def test_an_answer_that_no_longer_checks_is_asked_again() -> None:
+    recorded = Recorded("returnrules_stock_level", {"sku": "X"}, kept(-1))
+    asked: list[dict[str, Any]] = []
+
+    def ask(**kwargs: Any) -> object:
+        asked.append(kwargs)
+        return StockLevel(on_hand=3)
+
+    tape = Tape([recorded])
+    answer = tape.first(ask, "returnrules_stock_level", {"sku": "X", "context": None})
+    assert answer == StockLevel(on_hand=3)
+    assert asked == [{"sku": "X", "context": None}]
+
+
+@attrs.frozen
+class Lookalike:
+    on_hand: int
+    reserved: int = 0
+
+
+def test_a_record_of_another_class_is_not_taken_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import returnrules_std.stock as stock
+
+    assert played(kept(5)) == StockLevel(on_hand=5)
+    monkeypatch.setattr(stock, "StockLevel", Lookalike)  # a plugin reloaded
+    again = played(kept(5))
+    assert type(again) is Lookalike
