@@ -10,6 +10,7 @@ columns as an integer count of the currency's minor unit (306.00 CNY is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -69,3 +70,13 @@ def from_minor(count: int, currency: str) -> Decimal:
 
 
 __all__ += ["from_minor"]
+
+
+@functools.lru_cache(maxsize=4096)
+def rule_ids(text: str) -> tuple[str, ...]:
+    """A recorded list of rule ids (``lines.decided_by``, ``lines.matched``)
+    read back.  The same few lists recur on most lines: each is decoded once."""
+    return tuple(str(rule) for rule in json.loads(text))
+
+
+__all__ += ["rule_ids"]

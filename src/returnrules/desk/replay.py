@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules.desk.canonical import minor
+from returnrules.desk.canonical import minor, rule_ids
 from returnrules.desk.ledger import Ledger
 from returnrules.desk.views import received_between
 from returnrules.model.decision import Decision
@@ -238,13 +238,6 @@ Row = tuple[int, str, str, str, str | None, tuple[tuple[Any, ...], ...]]
 each line (line, decision, decided_by, matched, refund, fee, currency, taken)."""
 
 
-@functools.lru_cache(maxsize=4096)
-def _rule_ids(text: str) -> tuple[str, ...]:
-    """A recorded list of rule ids (``lines.matched``, ``decided_by``): the
-    same few lists recur on most lines, so each is decoded once."""
-    return tuple(json.loads(text))
-
-
 @functools.lru_cache(maxsize=8)
 def _data(body: str | None) -> Data:
     """The Data of a snapshot, made once per process (by content)."""
@@ -261,8 +254,8 @@ def replay_chunk(
         before = {
             int(line): LineResult(
                 decision,
-                _rule_ids(decided_by),
-                _rule_ids(matched),
+                rule_ids(decided_by),
+                rule_ids(matched),
                 int(refund),
                 int(fee),
                 currency,

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
-from returnrules.desk.canonical import from_minor
+from returnrules.desk.canonical import from_minor, rule_ids
 from returnrules.desk.ledger import Ledger
 from returnrules.desk.views import received_between
 from returnrules.model.vocab import Vocabulary
@@ -174,13 +172,6 @@ class Report:
         return out.getvalue()
 
 
-def _period(
-    since: dt.date | None, until: dt.date | None, column: str
-) -> tuple[str, list[Any]]:
-    clauses, params = received_between(column, since, until)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), list(params)
-
-
 _GROUPED: Final = (
     # The one pass: grouped in the order of the index lines_for_report.
     "SELECT reason, category, COALESCE(supplier, '') AS supplier, brand, "
@@ -217,7 +208,8 @@ def build_report(
         raise ValueError(
             f"cannot group by {', '.join(unknown)}: one of {', '.join(DIMENSIONS)}"
         )
-    where, params = _period(since, until, "received_at")
+    clauses, params = received_between("received_at", since, until)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
     parts = [
         f"SELECT '{dimension}', {DIMENSIONS[dimension]}, '', currency, {_SUMS} "
         f"FROM grouped GROUP BY {DIMENSIONS[dimension]}, currency"
@@ -245,7 +237,7 @@ def build_report(
         elif not dimension:
             totals[("", str(currency))] = counts
         elif dimension == "rule":  # a line counts for each rule that decided it
-            for rule in _rule_ids(str(key)):
+            for rule in rule_ids(str(key)):  # none for the default
                 _add(sums["rule"], (rule, str(currency)), counts)
         else:
             _add(sums[dimension], (str(key), str(currency)), counts)
@@ -284,12 +276,6 @@ def _add(
     else:
         for i, value in enumerate(counts):
             into[i] += value
-
-
-@functools.lru_cache(maxsize=1024)
-def _rule_ids(text: str) -> tuple[str, ...]:
-    """The rules of a recorded ``decided_by`` list (none for the default)."""
-    return tuple(str(rule) for rule in json.loads(text))
 
 
 def _sold(tx: Any) -> dict[str, int]:
