@@ -210,6 +210,57 @@ def test_a_policy_change_shows_what_it_changes(
     assert {m["from"] for m in data["matrix"]} <= {"approve", "reject", "review"}
 
 
+def test_the_rules_counts_are_the_recorded_lines_counts(
+    ledger: Ledger, policy: returnrules.Policy
+) -> None:
+    """Counted from the ledger's columns here, one line at a time; the replay
+    counts per distinct list, and a list written with other spacing is the
+    same list."""
+    with ledger.read() as tx:
+        rows = tx.all("SELECT request_id, line, matched, decided_by FROM lines")
+    expected: dict[str, list[int]] = {}
+    for _, _, matched, decided in rows:
+        for rule in json.loads(matched):
+            expected.setdefault(rule, [0, 0])[0] += 1
+        for rule in json.loads(decided):
+            expected.setdefault(rule, [0, 0])[1] += 1
+    respaced = next(row for row in rows if len(json.loads(row[2])) > 1)
+    with ledger.write() as tx:
+        tx.execute(
+            "UPDATE lines SET matched = ? WHERE request_id = ? AND line = ?",
+            (json.dumps(json.loads(respaced[2]), indent=1), respaced[0], respaced[1]),
+        )
+    comparison = replay_ledger(ledger, policy)
+    assert comparison.reproduced
+    assert {rule: [c[0], c[2]] for rule, c in comparison.rules.items()} == expected
+    assert all(c[0] == c[1] and c[2] == c[3] for c in comparison.rules.values())
+
+
+def test_a_recorded_request_that_does_not_read_is_an_error_not_the_end(
+    ledger: Ledger, policy: returnrules.Policy
+) -> None:
+    with ledger.read() as tx:
+        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+        lines = tx.all("SELECT request_id FROM lines")
+    broken = {ids[0]: ("body", '{"id": "cut off'), ids[1]: ("provided", "[1, 2]"),
+              ids[2]: ("provided", '{"1": [{"no": "hook"}]}'),
+              ids[3]: ("body", "[" * 100_000)}  # fmt: skip
+    with ledger.write() as tx:
+        for request_id, (column, text) in broken.items():
+            tx.execute(
+                f"UPDATE requests SET {column} = ? WHERE request_id = ?",
+                (text, request_id),
+            )
+    comparison = replay_ledger(ledger, policy)
+    assert comparison.requests == len(ids)
+    assert {request for _, request, _ in comparison.errors} == set(broken)
+    assert not comparison.changes  # every other request replayed as decided
+    messages = " | ".join(message for _, _, message in comparison.errors)
+    assert "does not read" in messages
+    assert "nested too deeply" in messages
+    assert comparison.lines == sum(1 for (r,) in lines if r not in broken)
+
+
 def test_replay_in_processes_equals_replay_here(
     ledger: Ledger, policy: returnrules.Policy, tmp_path: Path
 ) -> None:

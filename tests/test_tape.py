@@ -67,3 +67,20 @@ def test_a_record_of_another_class_is_not_taken_for_it(
     monkeypatch.setattr(stock, "StockLevel", Lookalike)  # a plugin reloaded
     again = played(kept(5))
     assert type(again) is Lookalike
+
+
+def test_a_playback_tape_plays_back_and_keeps_nothing() -> None:
+    index = Tape.index([Recorded("returnrules_stock_level", {"sku": "X"}, kept(7))])
+    asked: list[str] = []
+
+    def ask(**kwargs: Any) -> object:
+        asked.append(kwargs["sku"])
+        return StockLevel(on_hand=1)
+
+    tape = Tape.playback(index)
+    hook = "returnrules_stock_level"
+    assert tape.first(ask, hook, {"sku": "X", "context": None}) == StockLevel(7)
+    assert tape.first(ask, hook, {"sku": "Y", "context": None}) == StockLevel(1)
+    assert asked == ["Y"]  # what the recording did not know is asked
+    assert tape.answers == []  # and nothing is kept: a replay records nothing
+    assert len(index) == 1  # the shared index is only read

@@ -115,13 +115,33 @@ class Tape:
     :attr:`answers`.  ``Tape(answers)`` plays back: an answer recorded for the
     same hook and arguments is returned without asking; anything else (a new
     policy asking something the old one did not) is asked and kept.
+    :meth:`playback` plays back and keeps nothing: a replay's.
     """
 
-    __slots__ = ("_recorded", "answers")
+    __slots__ = ("_keep", "_recorded", "answers")
 
     def __init__(self, answers: Iterable[Recorded] = ()) -> None:
         self.answers: list[Recorded] = []
-        self._recorded = {a.lookup: a for a in answers}
+        self._recorded: Mapping[tuple[str, str], Recorded] = {
+            a.lookup: a for a in answers
+        }
+        self._keep = True
+
+    @staticmethod
+    def index(answers: Iterable[Recorded]) -> Mapping[tuple[str, str], Recorded]:
+        """Recorded answers by what asked them: a :meth:`playback` tape's."""
+        return {a.lookup: a for a in answers}
+
+    @classmethod
+    def playback(cls, index: Mapping[tuple[str, str], Recorded]) -> Tape:
+        """A tape that plays the answers of *index* (see :meth:`index`) back
+        and keeps nothing in :attr:`answers`.  *index* is only read, so the
+        lines of a replay that recorded the same answers share one."""
+        tape = cls.__new__(cls)
+        tape.answers = []
+        tape._recorded = index
+        tape._keep = False
+        return tape
 
     def first(self, caller: Callable[..., Any], hook: str, kwargs: Any) -> Any:
         """``caller(**kwargs)``, or the answer on the tape; the answer is kept."""
@@ -139,5 +159,6 @@ class Tape:
                     answer = caller(**kwargs)
         else:
             answer = caller(**kwargs)
-        self.answers.append(Recorded(hook, args, _kept(answer)))
+        if self._keep:
+            self.answers.append(Recorded(hook, args, _kept(answer)))
         return answer
