@@ -326,26 +326,40 @@ class _Decline(Exception):
     """The quick reader is not sure: let the converter decide."""
 
 
+_ABSENT: Final = object()
+"""What the quick reader's ``m.get`` gives for a key the table does not have."""
+
+
+_datetime, _date = dt.datetime, dt.date
+_instant_from_text, _date_from_text = dt.datetime.fromisoformat, dt.date.fromisoformat
+
+
 def _instant_of(value: object) -> dt.datetime:
     if type(value) is str:
         try:
-            value = dt.datetime.fromisoformat(value)
+            value = _instant_from_text(value)
         except ValueError:
             raise _Decline from None
-    if type(value) is not dt.datetime or value.utcoffset() is None:
+    if type(value) is not _datetime or value.utcoffset() is None:
         raise _Decline
     return value
 
 
 def _moment_of(value: object) -> Moment:
-    if type(value) is str and len(value) == 10:
+    """An instant or a bare date: :func:`_instant_of` written out again, as
+    a request has several moments and a call costs as much as a check."""
+    if type(value) is str:
         try:
-            return dt.date.fromisoformat(value)
+            if len(value) == 10:
+                return _date_from_text(value)
+            value = _instant_from_text(value)
         except ValueError:
             raise _Decline from None
-    if type(value) is dt.date:
+    elif type(value) is _date:
         return value
-    return _instant_of(value)
+    if type(value) is not _datetime or value.utcoffset() is None:
+        raise _Decline
+    return value
 
 
 def _amount(value: object, currency: str) -> Money:
@@ -394,6 +408,7 @@ class _Source:
         self.lines: list[str] = []
         self.names: dict[str, object] = {
             "DECLINE": _Decline,
+            "ABSENT": _ABSENT,
             "MAX_STRING": MAX_STRING,
             "MAX_INT": MAX_INT,
             "MAX_LINES": MAX_LINES,
@@ -452,13 +467,14 @@ class _Source:
         self.done.add(cls)
         hints = typing.get_type_hints(cls, include_extras=True)
         fields = [f for f in attrs.fields(cls) if f.init]  # not the caches
-        keys = self.bind("K", frozenset(f.name for f in fields))
-        required = self.bind(
-            "R", frozenset(f.name for f in fields if f.default is attrs.NOTHING)
-        )
+        # A missing required key is a KeyError (the caller declines); an
+        # unknown key is told by counting the keys read: cheaper than two
+        # set comparisons of the keys, per table.
+        required = sum(1 for f in fields if f.default is attrs.NOTHING)
         body = [
-            f"    if m.__class__ is not dict or not {required} <= m.keys() <= {keys}:",
+            "    if m.__class__ is not dict:",
             "        raise DECLINE",
+            f"    n = {required}",
         ]
         for n, field in enumerate(fields):
             v = f"v{n}"
@@ -466,10 +482,13 @@ class _Source:
                 body.append(f"    {v} = m[{self.bind('F', field.name)}]")
                 body += self.check(hints[field.name], v, "    ")
             else:
-                default = self.bind("D", field.default)
-                body.append(f"    {v} = m.get({self.bind('F', field.name)}, {default})")
-                body.append(f"    if {v} is not {default}:")
+                body.append(f"    {v} = m.get({self.bind('F', field.name)}, ABSENT)")
+                body.append(f"    if {v} is ABSENT:")
+                body.append(f"        {v} = {self.bind('D', field.default)}")
+                body.append("    else:")
+                body.append("        n += 1")
                 body += self.check(hints[field.name], v, "        ")
+        body += ["    if len(m) != n:", "        raise DECLINE"]
         body += self.build(cls, len(fields))
         self.lines += [f"def {name}(m, PARAMS):", *body, ""]
         return name
@@ -550,7 +569,10 @@ def _quick(
     else:
         raise _Decline
     codes = [vocabularies[name].labels for name in _QUICK_VOCABULARIES]
-    raw: _RawRequest = _QUICK(m, *codes, currency)
+    try:
+        raw: _RawRequest = _QUICK(m, *codes, currency)
+    except KeyError:  # a required key is missing
+        raise _Decline from None
     if _check(raw):
         raise _Decline  # the converter reports it, with everything else
     return _request(raw, currency)
