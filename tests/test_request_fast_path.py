@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +314,16 @@ def test_the_quick_reader_builds_what_the_classes_init_builds() -> None:
     assert order._goods_value is None  # the cache starts empty
     assert order.goods_value.amount == 24
     assert order._goods_value is not None  # kept once worked out
+    # The Request itself, built the same way: every field as __init__ sets it
+    # (nothing taken back, read-only), the amount's cache empty.
+    rebuilt_request = returnrules.Request(
+        **{f.name: getattr(quick, f.name) for f in attrs.fields(Request) if f.init}
+    )
+    for field in attrs.fields(Request):
+        if field.name != "taken":
+            assert getattr(quick, field.name) == getattr(rebuilt_request, field.name)
+    assert dict(quick.taken) == {}
+    with pytest.raises(TypeError):
+        operator.setitem(quick.taken, 1, 1)  # read-only
+    assert quick.amount.amount == Decimal("10.50")
+    assert quick.with_taken({1: 1}).taken == {1: 1}

@@ -197,24 +197,41 @@ def _check(raw: _RawRequest) -> list[RequestProblem]:
     return problems
 
 
+_NOTHING_TAKEN: Final[Mapping[int, int]] = types.MappingProxyType({})
+_REQUEST_SLOTS: Final = tuple(
+    vars(Request)[f.name].__set__
+    for f in attrs.fields(Request)  # id, ..., pairs, taken, return_shipping, _amount
+)
+
+
 def _request(raw: _RawRequest, currency: str) -> Request:
-    """The Request of a checked raw request: each return line with its order line."""
+    """The Request of a checked raw request: each return line with its order line.
+
+    Built through its slots' setters, as the quick reader builds the model
+    (attrs' frozen ``__init__`` sets each field through ``object.__setattr__``
+    and makes an empty ``taken`` table for every request); nothing is
+    taken back before a request the reader reads.
+    """
     olines, rlines = raw.order.lines, raw.lines
     if len(olines) == 1 and len(rlines) == 1:  # checked: the same line
         pairs: tuple[tuple[ReturnLine, OrderLine], ...] = ((rlines[0], olines[0]),)
     else:
         by_number = {oline.line: oline for oline in olines}
         pairs = tuple((rline, by_number[rline.line]) for rline in rlines)
-    return Request(
-        raw.id,
-        raw.requested_at,
-        raw.customer,
-        raw.order,
-        rlines,
-        currency,
-        pairs,
-        return_shipping=raw.return_shipping,
-    )
+    request: Request = object.__new__(Request)
+    (id_, requested_at, customer, order, lines, currency_, pairs_, taken,
+     return_shipping, amount) = _REQUEST_SLOTS  # fmt: skip
+    id_(request, raw.id)
+    requested_at(request, raw.requested_at)
+    customer(request, raw.customer)
+    order(request, raw.order)
+    lines(request, rlines)
+    currency_(request, currency)
+    pairs_(request, pairs)
+    taken(request, _NOTHING_TAKEN)
+    return_shipping(request, raw.return_shipping)
+    amount(request, None)
+    return request
 
 
 def _check_dates(order: Order, requested_at: dt.datetime) -> list[RequestProblem]:
