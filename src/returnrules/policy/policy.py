@@ -264,9 +264,13 @@ class Policy:
         *tapes*, by order line number, keep what the data providers answered
         (or play a recorded answer back): the desk's snapshot of a decision.
         """
-        return self.engine.evaluate(
-            self._checked(request), self._data(data), explain, tapes
-        )
+        # The usual call inline (a parsed request in the policy's currency,
+        # a checked Data): three calls fewer per request.
+        if request.__class__ is not Request or request.currency != self.currency:
+            request = self._checked(request)
+        if data.__class__ is not Data:
+            data = self._data(data)
+        return self.engine.evaluate(request, data, explain, tapes)
 
     def plan(
         self,
