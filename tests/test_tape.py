@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
-from returnrules.plugin.tape import Recorded, Tape
+from returnrules.plugin.tape import Index, Recorded, Tape
 from returnrules_std.stock import StockLevel
 
 
@@ -70,7 +70,7 @@ def test_a_record_of_another_class_is_not_taken_for_it(
 
 
 def test_a_playback_tape_plays_back_and_keeps_nothing() -> None:
-    index = Tape.index([Recorded("returnrules_stock_level", {"sku": "X"}, kept(7))])
+    index = Index([Recorded("returnrules_stock_level", {"sku": "X"}, kept(7))])
     asked: list[str] = []
 
     def ask(**kwargs: Any) -> object:

@@ -41,7 +41,7 @@ from returnrules.model.errors import RequestError
 from returnrules.model.money import Money
 from returnrules.model.reader import parse_request
 from returnrules.plugin.api import Data
-from returnrules.plugin.tape import Recorded, Tape
+from returnrules.plugin.tape import Index, Recorded, Tape
 from returnrules.policy.policy import Policy
 
 __all__ = [
@@ -264,7 +264,7 @@ def _json(text: str) -> Any:
     return value if end == len(text) else json.loads(text)
 
 
-_Index = Mapping[int, Mapping[tuple[str, str], Recorded]]
+_Index = Mapping[int, Index]
 
 
 def _answers(provided: str) -> _Index:
@@ -276,7 +276,7 @@ def _answers(provided: str) -> _Index:
         raise ValueError("the recorded provider answers are not a table")
     try:
         return {
-            int(line): Tape.index(Recorded.from_dict(a) for a in recorded)
+            int(line): Index(Recorded.from_dict(a) for a in recorded)
             for line, recorded in answers.items()
             if recorded
         }

@@ -18,7 +18,7 @@ run.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -27,7 +27,7 @@ from returnrules.model.convert import structure_data
 from returnrules.model.decision import jsonable
 from returnrules.model.errors import RequestError
 
-__all__ = ["Recorded", "Tape"]
+__all__ = ["Index", "Recorded", "Tape"]
 
 
 @attrs.frozen
@@ -47,12 +47,17 @@ class Recorded:
         return cls(value["hook"], value["args"], value["answer"])
 
     @property
-    def lookup(self) -> tuple[str, str]:
+    def lookup(self) -> tuple[str, Hashable]:
         return self.hook, _args_key(self.args)
 
 
-def _args_key(args: Mapping[str, Any]) -> str:
-    return repr(sorted(args.items()))
+def _args_key(args: Mapping[str, Any]) -> Hashable:
+    """The arguments as a key: each name with its value and the value's class
+    (``1`` and ``True`` are equal in Python, not to a provider)."""
+    if len(args) == 1:  # the usual provider: one SKU, one supplier
+        for name, value in args.items():
+            return (name, value.__class__, value)
+    return tuple(sorted([(k, v.__class__, v) for k, v in args.items()]))
 
 
 _PLAIN: Final = (str, int, bool, type(None))
@@ -60,10 +65,13 @@ _PLAIN: Final = (str, int, bool, type(None))
 
 def _plain_args(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The provider's arguments but the line context, if all are plain values."""
-    args = {k: v for k, v in kwargs.items() if k != "context"}
-    if all(isinstance(v, _PLAIN) for v in args.values()):
-        return args
-    return None
+    args = {}
+    for name, value in kwargs.items():
+        if name != "context":
+            if not isinstance(value, _PLAIN):
+                return None
+            args[name] = value
+    return args
 
 
 def _kept(answer: object) -> Mapping[str, Any] | None:
@@ -118,28 +126,21 @@ class Tape:
     :meth:`playback` plays back and keeps nothing: a replay's.
     """
 
-    __slots__ = ("_keep", "_recorded", "answers")
+    __slots__ = ("_index", "_keep", "answers")
 
     def __init__(self, answers: Iterable[Recorded] = ()) -> None:
         self.answers: list[Recorded] = []
-        self._recorded: Mapping[tuple[str, str], Recorded] = {
-            a.lookup: a for a in answers
-        }
+        self._index = Index(answers)
         self._keep = True
 
-    @staticmethod
-    def index(answers: Iterable[Recorded]) -> Mapping[tuple[str, str], Recorded]:
-        """Recorded answers by what asked them: a :meth:`playback` tape's."""
-        return {a.lookup: a for a in answers}
-
     @classmethod
-    def playback(cls, index: Mapping[tuple[str, str], Recorded]) -> Tape:
-        """A tape that plays the answers of *index* (see :meth:`index`) back
-        and keeps nothing in :attr:`answers`.  *index* is only read, so the
-        lines of a replay that recorded the same answers share one."""
+    def playback(cls, index: Index) -> Tape:
+        """A tape that plays the answers of *index* back and keeps nothing in
+        :attr:`answers`: a replay's.  The lines of a replay that recorded the
+        same answers share one index, and each answer is rebuilt once."""
         tape = cls.__new__(cls)
         tape.answers = []
-        tape._recorded = index
+        tape._index = index
         tape._keep = False
         return tape
 
@@ -148,17 +149,47 @@ class Tape:
         args = _plain_args(kwargs)
         if args is None:  # arguments the tape cannot key: ask, keep nothing
             return caller(**kwargs)
-        found = self._recorded.get((hook, _args_key(args)))
-        if found is not None:
-            if found.answer is None:
-                answer: object = None
-            else:
-                try:
-                    answer = _rebuilt(found.answer)
-                except LookupError:
-                    answer = caller(**kwargs)
-        else:
-            answer = caller(**kwargs)
+        found = self._index.answer((hook, _args_key(args)))
+        answer = caller(**kwargs) if found is _ASK else found
         if self._keep:
             self.answers.append(Recorded(hook, args, _kept(answer)))
+        return answer
+
+
+_ASK: Final = object()
+"""What :meth:`Index.answer` gives when the providers must be asked."""
+
+
+class Index:
+    """Recorded answers by what asked them (hook and arguments), and each
+    answer rebuilt once it has been played back."""
+
+    __slots__ = ("_rebuilt", "recorded")
+
+    def __init__(self, answers: Iterable[Recorded] = ()) -> None:
+        self.recorded: dict[tuple[str, Hashable], Recorded] = {
+            a.lookup: a for a in answers
+        }
+        self._rebuilt: dict[tuple[str, Hashable], object] = {}
+
+    def __len__(self) -> int:
+        return len(self.recorded)
+
+    def answer(self, lookup: tuple[str, Hashable]) -> object:
+        """The recorded answer to *lookup*, rebuilt; :data:`_ASK` when nothing
+        was recorded for it, or what was recorded no longer rebuilds."""
+        hit = self._rebuilt.get(lookup, _ASK)
+        if hit is not _ASK:
+            return hit
+        found = self.recorded.get(lookup)
+        if found is None:
+            return _ASK
+        if found.answer is None:
+            answer: object = None
+        else:
+            try:
+                answer = _rebuilt(found.answer)
+            except LookupError:
+                return _ASK  # asked every time: never the record's
+        self._rebuilt[lookup] = answer
         return answer
