@@ -84,3 +84,26 @@ def test_a_playback_tape_plays_back_and_keeps_nothing() -> None:
     assert asked == ["Y"]  # what the recording did not know is asked
     assert tape.answers == []  # and nothing is kept: a replay records nothing
     assert len(index) == 1  # the shared index is only read
+
+
+def test_an_answer_is_played_back_for_the_same_arguments_only() -> None:
+    """Keyed by each argument's value and class: ``1`` is not ``True``, and
+    two arguments are matched in any order."""
+    index = Index(
+        [
+            Recorded("hook_a", {"n": 1}, kept(1)),
+            Recorded("hook_b", {"sku": "X", "store": "S1"}, kept(2)),
+        ]
+    )
+    asked: list[dict[str, Any]] = []
+
+    def ask(**kwargs: Any) -> object:
+        asked.append(kwargs)
+        return None
+
+    tape = Tape.playback(index)
+    assert tape.first(ask, "hook_a", {"n": 1, "context": None}) == StockLevel(1)
+    assert tape.first(ask, "hook_a", {"n": True, "context": None}) is None
+    assert tape.first(ask, "hook_a", {"n": 1.0, "context": None}) is None  # not plain
+    assert tape.first(ask, "hook_b", {"store": "S1", "sku": "X"}) == StockLevel(2)
+    assert asked == [{"n": True, "context": None}, {"n": 1.0, "context": None}]
