@@ -8,6 +8,7 @@ converter rejects, nor build a different request.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import operator
 import tomllib
@@ -327,3 +328,31 @@ def test_the_quick_reader_builds_what_the_classes_init_builds() -> None:
         operator.setitem(quick.taken, 1, 1)  # read-only
     assert quick.amount.amount == Decimal("10.50")
     assert quick.with_taken({1: 1}).taken == {1: 1}
+
+
+class _NoOffset(dt.tzinfo):
+    """A tzinfo that knows no offset: a date-time with it is naive."""
+
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+
+class _Plus8(dt.tzinfo):
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta | None:
+        return dt.timedelta(hours=8)
+
+
+def test_a_moment_is_aware_by_its_offset_whatever_its_tzinfo() -> None:
+    """A ``datetime.timezone`` is taken as aware without asking; any other
+    tzinfo is asked for its offset."""
+    for tzinfo, aware in ((_NoOffset(), False), (_Plus8(), True)):
+        mapping = copy.deepcopy(BASE_REQUEST)
+        mapping["requested_at"] = dt.datetime(2026, 11, 20, 10, tzinfo=tzinfo)
+        if aware:
+            fast = _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+            assert same(fast, slow(mapping))
+        else:
+            with pytest.raises(_request._Decline):
+                _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+            with pytest.raises(RequestError, match="requested_at"):
+                parse_request(mapping)

@@ -347,7 +347,7 @@ _ABSENT: Final = object()
 """What the quick reader's ``m.get`` gives for a key the table does not have."""
 
 
-_datetime, _date = dt.datetime, dt.date
+_datetime, _date, _timezone = dt.datetime, dt.date, dt.timezone
 _instant_from_text, _date_from_text = dt.datetime.fromisoformat, dt.date.fromisoformat
 
 
@@ -357,9 +357,17 @@ def _instant_of(value: object) -> dt.datetime:
             value = _instant_from_text(value)
         except ValueError:
             raise _Decline from None
-    if type(value) is not _datetime or value.utcoffset() is None:
+    if type(value) is not _datetime or _naive(value):
         raise _Decline
     return value
+
+
+def _naive(value: dt.datetime) -> bool:
+    """No UTC offset.  A ``datetime.timezone`` (what ISO 8601 text and TOML
+    give) always has one: only another tzinfo is asked, as ``utcoffset()``
+    costs as much as reading the text."""
+    tz = value.tzinfo
+    return tz is None or (tz.__class__ is not _timezone and value.utcoffset() is None)
 
 
 def _moment_of(value: object) -> Moment:
@@ -374,7 +382,10 @@ def _moment_of(value: object) -> Moment:
             raise _Decline from None
     elif type(value) is _date:
         return value
-    if type(value) is not _datetime or value.utcoffset() is None:
+    if type(value) is not _datetime:
+        raise _Decline
+    tz = value.tzinfo  # _naive written out
+    if tz is None or (tz.__class__ is not _timezone and value.utcoffset() is None):
         raise _Decline
     return value
 
