@@ -336,10 +336,22 @@ class _NoOffset(dt.tzinfo):
     def utcoffset(self, when: dt.datetime | None) -> dt.timedelta | None:
         return None
 
+    def dst(self, when: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def tzname(self, when: dt.datetime | None) -> str | None:
+        return None
+
 
 class _Plus8(dt.tzinfo):
     def utcoffset(self, when: dt.datetime | None) -> dt.timedelta | None:
         return dt.timedelta(hours=8)
+
+    def dst(self, when: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def tzname(self, when: dt.datetime | None) -> str | None:
+        return "+08"
 
 
 def test_a_moment_is_aware_by_its_offset_whatever_its_tzinfo() -> None:
