@@ -247,7 +247,9 @@ class Request:
     def returnable(self, line: OrderLine) -> int:
         """``line.returnable_qty``: what of *line* can still be returned or
         cancelled, after what the order says and what a ledger knows was taken."""
-        return returnable_qty(self.order, line) - self.taken.get(line.line, 0)
+        qty = returnable_qty(self.order, line)
+        taken = self.taken
+        return qty - taken.get(line.line, 0) if taken else qty
 
     def with_taken(self, taken: Mapping[int, int]) -> Request:
         """This request as a ledger sees it: *taken* units already taken back."""
