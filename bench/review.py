@@ -166,7 +166,7 @@ def where_it_goes(url: str, size: int) -> None:
             started = clock()
     _say(
         f"- reading the history alone (SQL, {size:,} requests and their lines, "
-        f"in chunks): {read:.1f} s, {size / read * 1e6:.1f} µs a request"
+        f"in chunks): {read:.1f} s, {read / size * 1e6:.1f} µs a request"
     )
     us = 1e6 / n
     rest = replayed - decoded - parsed - evaluated

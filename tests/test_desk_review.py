@@ -123,6 +123,18 @@ def test_the_deciding_rules_group_the_decided_lines(ledger: Ledger) -> None:
     assert decided == counted
 
 
+def test_a_deciding_rule_list_edited_by_hand_is_shown_as_it_is(
+    ledger: Ledger,
+) -> None:
+    with ledger.write() as tx:
+        tx.execute(
+            "UPDATE lines SET decided_by = 'by hand' WHERE rowid = "
+            "(SELECT min(rowid) FROM lines)"
+        )
+    report = build_report(ledger, by=("rule",))
+    assert {row.key: row.lines for row in report.tables["rule"]}["by hand"] == 1
+
+
 def test_a_period_without_returns_is_an_empty_report(ledger: Ledger) -> None:
     import datetime as dt
 
@@ -259,6 +271,40 @@ def test_a_recorded_request_that_does_not_read_is_an_error_not_the_end(
     assert "does not read" in messages
     assert "nested too deeply" in messages
     assert comparison.lines == sum(1 for (r,) in lines if r not in broken)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("requests", "body", 7),
+        ("requests", "provided", b"{}"),
+        ("requests", "provided", '{"1": "not a list"}'),
+        ("lines", "line", "one"),
+        ("lines", "refund_minor", "lots"),
+        ("lines", "taken_before", "x"),
+        ("lines", "decided_by", '{"not": "a list"}'),
+        ("lines", "matched", "[unclosed"),
+        ("lines", "currency", b"CNY"),  # a blob: TEXT affinity keeps it so
+    ],
+)
+def test_a_ledger_edited_by_hand_fails_its_request_only(
+    ledger: Ledger, policy: returnrules.Policy, table: str, column: str, value: object
+) -> None:
+    """SQLite keeps whatever is written into a column: a value the desk never
+    writes makes its request an error of the replay, and the rest replays."""
+    with ledger.read() as tx:
+        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    victim = ids[len(ids) // 2]
+    with ledger.write() as tx:  # one row: the first line of a request
+        tx.execute(
+            f"UPDATE {table} SET {column} = ? WHERE rowid = "
+            f"(SELECT min(rowid) FROM {table} WHERE request_id = ?)",
+            (value, victim),
+        )
+    comparison = replay_ledger(ledger, policy)
+    assert comparison.requests == len(ids)
+    assert [request for _, request, _ in comparison.errors] == [victim]
+    assert not comparison.changes
 
 
 def test_replay_in_processes_equals_replay_here(

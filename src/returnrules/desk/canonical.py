@@ -75,8 +75,13 @@ __all__ += ["from_minor"]
 @functools.lru_cache(maxsize=4096)
 def rule_ids(text: str) -> tuple[str, ...]:
     """A recorded list of rule ids (``lines.decided_by``, ``lines.matched``)
-    read back.  The same few lists recur on most lines: each is decoded once."""
-    return tuple(str(rule) for rule in json.loads(text))
+    read back.  The same few lists recur on most lines: each is decoded once.
+
+    ValueError when *text* is not a JSON list (a ledger written by hand)."""
+    value = json.loads(text) if isinstance(text, str) else None
+    if not isinstance(value, list):
+        raise ValueError(f"not a recorded list of rules: {str(text)[:80]!r}")
+    return tuple(str(rule) for rule in value)
 
 
 __all__ += ["rule_ids"]

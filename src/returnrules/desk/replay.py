@@ -257,6 +257,8 @@ def _json(text: str) -> Any:
     reads two texts per request.  Anything but one value filling the text
     is left to ``json.loads``, which takes it or raises its usual error.
     """
+    if type(text) is not str:
+        raise ValueError(f"not JSON text: a {type(text).__name__}")
     try:
         value, end = _scan_once(text, 0)
     except (ValueError, StopIteration):
@@ -313,10 +315,11 @@ def replay_chunk(
             request = parse_request(
                 _json(body), currency=currency, vocabularies=vocabularies
             )
+            _check_lines(lines)
             if len(lines) == 1 and not lines[0][7]:
                 pass  # the usual request: nothing taken back before it
             else:
-                taken = {int(line[0]): int(line[7]) for line in lines if line[7]}
+                taken = {line[0]: line[7] for line in lines if line[7]}
                 if taken:
                     request = request.with_taken(taken)
             data = _data(None if data_sha is None else snapshots.get(data_sha))
@@ -331,7 +334,7 @@ def replay_chunk(
             continue
         after = {new.line: new for new in decision.lines}
         for line, old, decided, matched, refund, fee, old_currency, _ in lines:
-            new = after.get(int(line))
+            new = after.get(line)
             if new is None:
                 continue
             comparison.lines += 1
@@ -348,8 +351,8 @@ def replay_chunk(
             money = refunds.get(old_currency)
             if money is None:
                 money = refunds[old_currency] = [0, 0, 0, 0]
-            money[0] += int(refund)
-            money[2] += int(fee)
+            money[0] += refund
+            money[2] += fee
             if old_currency == request.currency:
                 money[1] += new_refund
                 money[3] += new_fee
@@ -363,18 +366,18 @@ def replay_chunk(
             if (
                 old != new.decision
                 or rule_ids(decided) != new_decided
-                or int(refund) != new_refund
-                or int(fee) != new_fee
+                or refund != new_refund
+                or fee != new_fee
             ):
                 before = LineResult(
-                    old, rule_ids(decided), rule_ids(matched), int(refund), int(fee),
+                    old, rule_ids(decided), rule_ids(matched), refund, fee,
                     old_currency,
                 )  # fmt: skip
                 now = LineResult(
                     new.decision, new_decided, new.matched, new_refund, new_fee,
                     request.currency,
                 )  # fmt: skip
-                changes.append(Change(seq, request_id, int(line), before, now))
+                changes.append(Change(seq, request_id, line, before, now))
     decided_then: collections.Counter[tuple[tuple[str, ...], tuple[str, ...]]]
     decided_then = collections.Counter()
     for (matched, decided), n in recorded.items():  # two texts may say one list
@@ -387,6 +390,21 @@ def replay_chunk(
             for rule in decided_ids:
                 rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += n
     return comparison
+
+
+def _check_lines(lines: Sequence[tuple[Any, ...]]) -> None:
+    """The recorded lines of a request are what the desk writes (numbers are
+    ints, rule lists are JSON lists), or ValueError: a ledger edited by hand
+    is an error of its request, not the end of the replay."""
+    for line, _, decided, matched, refund, fee, currency, taken in lines:
+        if not (
+            type(line) is type(refund) is type(fee) is int
+            and (taken is None or type(taken) is int)
+            and type(currency) is str
+        ):
+            raise ValueError(f"line {line!r} of the ledger is not as the desk wrote it")
+        rule_ids(decided)
+        rule_ids(matched)
 
 
 def _problem(exc: BaseException) -> str:

@@ -237,7 +237,11 @@ def build_report(
         elif not dimension:
             totals[("", str(currency))] = counts
         elif dimension == "rule":  # a line counts for each rule that decided it
-            for rule in rule_ids(str(key)):  # none for the default
+            try:
+                rules = rule_ids(str(key))  # none for the default
+            except ValueError:  # a ledger edited by hand: shown as it is
+                rules = (str(key),)
+            for rule in rules:
                 _add(sums["rule"], (rule, str(currency)), counts)
         else:
             _add(sums[dimension], (str(key), str(currency)), counts)
