@@ -301,13 +301,16 @@ def replay_chunk(
     comparison = Comparison()
     evaluate = policy.engine.evaluate
     currency, vocabularies = policy.currency, policy.vocabularies
-    matrix, refunds, changes = comparison.matrix, comparison.refunds, comparison.changes
-    recorded: collections.Counter[tuple[str, str]] = collections.Counter()
-    decided_now: collections.Counter[tuple[tuple[str, ...], tuple[str, ...]]]
-    decided_now = collections.Counter()
+    refunds, changes = comparison.refunds, comparison.changes
+    # (decision then, now, rules matched and deciding then (as recorded),
+    # now): one count per line, spread into the matrix and the rules' counts
+    # once a chunk.
+    tally: collections.Counter[tuple[str, str, str, str, _Ids, _Ids]]
+    tally = collections.Counter()
     indexed: dict[str, _Index] = {}  # a chunk's requests share few answer sets
+    money = [0, 0, 0, 0]  # refunds[money_currency], once a line sets it
+    money_currency: str | None = None
     for seq, request_id, body, provided, data_sha, lines in rows:
-        comparison.requests += 1
         try:
             index = indexed.get(provided)
             if index is None:
@@ -332,13 +335,15 @@ def replay_chunk(
         except (RequestError, ValueError, RecursionError) as exc:
             comparison.errors.append((seq, request_id, _problem(exc)))
             continue
-        after = {new.line: new for new in decision.lines}
+        decided_lines = decision.lines
+        if len(decided_lines) == 1 and len(lines) == 1:  # the usual request
+            after = {lines[0][0]: decided_lines[0]}
+        else:
+            after = {new.line: new for new in decided_lines}
         for line, old, decided, matched, refund, fee, old_currency, _ in lines:
             new = after.get(line)
             if new is None:
                 continue
-            comparison.lines += 1
-            matrix[old, new.decision] += 1
             new_refund = new_fee = 0
             for action in new.actions:
                 fields = action.fields
@@ -348,9 +353,9 @@ def replay_chunk(
                 charged = fields.get("fee")
                 if charged.__class__ is Money:
                     new_fee += minor(charged)
-            money = refunds.get(old_currency)
-            if money is None:
-                money = refunds[old_currency] = [0, 0, 0, 0]
+            if old_currency != money_currency:
+                money_currency = old_currency
+                money = refunds.setdefault(old_currency, [0, 0, 0, 0])
             money[0] += refund
             money[2] += fee
             if old_currency == request.currency:
@@ -360,9 +365,8 @@ def replay_chunk(
                 other = refunds.setdefault(request.currency, [0, 0, 0, 0])
                 other[1] += new_refund
                 other[3] += new_fee
-            recorded[matched, decided] += 1
             new_decided = new.decided_by
-            decided_now[new.matched, new_decided] += 1
+            tally[old, new.decision, matched, decided, new.matched, new_decided] += 1
             if (
                 old != new.decision
                 or rule_ids(decided) != new_decided
@@ -378,18 +382,29 @@ def replay_chunk(
                     request.currency,
                 )  # fmt: skip
                 changes.append(Change(seq, request_id, line, before, now))
-    decided_then: collections.Counter[tuple[tuple[str, ...], tuple[str, ...]]]
-    decided_then = collections.Counter()
-    for (matched, decided), n in recorded.items():  # two texts may say one list
-        decided_then[rule_ids(matched), rule_ids(decided)] += n
-    rules = comparison.rules
-    for column, counted in enumerate((decided_then, decided_now)):
-        for (matched_ids, decided_ids), n in counted.items():
+    comparison.requests = len(rows)
+    matrix, rules = comparison.matrix, comparison.rules
+    for (
+        old,
+        new_decision,
+        matched,
+        decided,
+        matched_now,
+        decided_now,
+    ), n in tally.items():
+        comparison.lines += n
+        matrix[old, new_decision] += n
+        # (the recorded texts are read here: two texts may say one list)
+        counted = (rule_ids(matched), rule_ids(decided)), (matched_now, decided_now)
+        for column, (matched_ids, decided_ids) in enumerate(counted):
             for rule in matched_ids:
                 rules.setdefault(rule, [0, 0, 0, 0])[column] += n
             for rule in decided_ids:
                 rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += n
     return comparison
+
+
+_Ids = tuple[str, ...]
 
 
 def _check_lines(lines: Sequence[tuple[Any, ...]]) -> None:
