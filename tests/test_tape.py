@@ -107,3 +107,19 @@ def test_an_answer_is_played_back_for_the_same_arguments_only() -> None:
     assert tape.first(ask, "hook_a", {"n": 1.0, "context": None}) is None  # not plain
     assert tape.first(ask, "hook_b", {"store": "S1", "sku": "X"}) == StockLevel(2)
     assert asked == [{"n": True, "context": None}, {"n": 1.0, "context": None}]
+
+
+def test_a_recorded_answer_with_arguments_no_call_has_is_never_played() -> None:
+    """A ledger edited by hand may record a list as an argument: a provider is
+    only ever called with plain values, so that answer can never be asked
+    for, and the tape still plays the others."""
+    index = Index(
+        [
+            Recorded("returnrules_stock_level", {"sku": ["X"]}, kept(1)),
+            Recorded("returnrules_stock_level", {"sku": "X"}, kept(2)),
+        ]
+    )
+    assert len(index) == 1
+    tape = Tape.playback(index)
+    answer = tape.first(None, "returnrules_stock_level", {"sku": "X"})  # type: ignore[arg-type]
+    assert answer == StockLevel(2)

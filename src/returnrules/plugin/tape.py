@@ -167,9 +167,12 @@ class Index:
     __slots__ = ("_rebuilt", "recorded")
 
     def __init__(self, answers: Iterable[Recorded] = ()) -> None:
-        self.recorded: dict[tuple[str, Hashable], Recorded] = {
-            a.lookup: a for a in answers
-        }
+        self.recorded: dict[tuple[str, Hashable], Recorded] = {}
+        for answer in answers:
+            try:
+                self.recorded[answer.lookup] = answer
+            except TypeError:  # arguments no provider call has (a list...):
+                continue  # never asked for, as no call could match them
         self._rebuilt: dict[tuple[str, Hashable], object] = {}
 
     def __len__(self) -> int:
