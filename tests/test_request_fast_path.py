@@ -27,6 +27,7 @@ from returnrules.model import reader as _request
 from tests.conftest import BASE_REQUEST
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CODES = _request._codes(_request.DEFAULT_VOCABULARY_TABLE)
 
 
 def _examples() -> Iterator[dict[str, Any]]:
@@ -62,7 +63,7 @@ def test_the_fast_reader_reads_every_example_like_the_converter(
     mapping: dict[str, Any],
 ) -> None:
     policy = returnrules.load_policy(ROOT / "rules.toml")  # it adds reason codes
-    assert _request._quick(mapping, "CNY", policy.vocabularies)
+    assert _request._quick(mapping, "CNY", _request._codes(policy.vocabularies))
     assert same(policy.parse_request(mapping), slow(mapping, policy.vocabularies))
 
 
@@ -83,7 +84,7 @@ def test_the_fast_reader_declines_a_table_with_other_keys(change: Any) -> None:
     mapping = copy.deepcopy(BASE_REQUEST)
     change(mapping)
     with pytest.raises(_request._Decline):
-        _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+        _request._quick(mapping, "CNY", DEFAULT_CODES)
     with pytest.raises(RequestError):
         parse_request(mapping)
 
@@ -92,7 +93,7 @@ def test_the_fast_reader_takes_an_optional_key_given_as_null() -> None:
     mapping = copy.deepcopy(BASE_REQUEST)
     mapping["order"]["shipping_fee"] = None
     mapping["order"]["lines"][0]["warranty_days"] = None
-    fast = _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+    fast = _request._quick(mapping, "CNY", DEFAULT_CODES)
     assert same(fast, slow(mapping))
     assert fast.order.shipping_fee is None
 
@@ -102,7 +103,7 @@ def test_the_fast_reader_reads_the_optional_keys_of_issue_11() -> None:
     mapping["return_shipping"] = "15.00"
     mapping["order"]["lines"][0]["warranty_days"] = 365
     mapping["order"]["lines"][0]["obsolete"] = True
-    fast = _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+    fast = _request._quick(mapping, "CNY", DEFAULT_CODES)
     assert same(fast, slow(mapping))
     assert fast.return_shipping == returnrules.Money.of("15.00", "CNY")
     oline = fast.order.lines[0]
@@ -117,7 +118,7 @@ def test_the_fast_reader_declines_what_it_does_not_know() -> None:
     mapping = copy.deepcopy(BASE_REQUEST)
     mapping["lines"][0]["qty"] = 2.0  # a float: the converter reports it
     with pytest.raises(_request._Decline):
-        _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+        _request._quick(mapping, "CNY", DEFAULT_CODES)
     with pytest.raises(RequestError, match=r"\$\.lines\[0\]\.qty: expected an integer"):
         parse_request(mapping)
 
@@ -361,10 +362,10 @@ def test_a_moment_is_aware_by_its_offset_whatever_its_tzinfo() -> None:
         mapping = copy.deepcopy(BASE_REQUEST)
         mapping["requested_at"] = dt.datetime(2026, 11, 20, 10, tzinfo=tzinfo)
         if aware:
-            fast = _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+            fast = _request._quick(mapping, "CNY", DEFAULT_CODES)
             assert same(fast, slow(mapping))
         else:
             with pytest.raises(_request._Decline):
-                _request._quick(mapping, "CNY", _request.DEFAULT_VOCABULARY_TABLE)
+                _request._quick(mapping, "CNY", DEFAULT_CODES)
             with pytest.raises(RequestError, match="requested_at"):
                 parse_request(mapping)

@@ -39,7 +39,6 @@ from returnrules.desk.views import received_between
 from returnrules.model.decision import Decision
 from returnrules.model.errors import RequestError
 from returnrules.model.money import Money
-from returnrules.model.reader import parse_request
 from returnrules.plugin.api import Data
 from returnrules.plugin.tape import Index, Recorded, Tape
 from returnrules.policy.policy import Policy
@@ -300,7 +299,7 @@ def replay_chunk(
     """
     comparison = Comparison()
     evaluate = policy.engine.evaluate
-    currency, vocabularies = policy.currency, policy.vocabularies
+    read = policy.parse_request
     refunds, changes = comparison.refunds, comparison.changes
     # (decision then, now, rules matched and deciding then (as recorded),
     # now): one count per line, spread into the matrix and the rules' counts
@@ -315,9 +314,7 @@ def replay_chunk(
             index = indexed.get(provided)
             if index is None:
                 index = indexed[provided] = _answers(provided)
-            request = parse_request(
-                _json(body), currency=currency, vocabularies=vocabularies
-            )
+            request = read(_json(body))
             _check_lines(lines)
             if len(lines) == 1 and not lines[0][7]:
                 pass  # the usual request: nothing taken back before it

@@ -63,7 +63,7 @@ DEFAULT_VOCABULARY_TABLE: Final[Mapping[str, Vocabulary]] = {
 }
 """The core's vocabularies by name: what a request is read against by default."""
 
-__all__ = ["DEFAULT_CURRENCY", "parse_request"]
+__all__ = ["DEFAULT_CURRENCY", "RequestReader", "parse_request"]
 
 DEFAULT_CURRENCY: Final = "CNY"
 """The currency of a request parsed without a policy and without ``order.currency``."""
@@ -580,7 +580,7 @@ _QUICK, _QUICK_VOCABULARIES, QUICK_SOURCE = _generate(_RawRequest)
 def _quick(
     m: Mapping[str, Any],
     policy_currency: str | None,
-    vocabularies: Mapping[str, Vocabulary],
+    codes: tuple[Mapping[str, str], ...],
 ) -> Request:
     """Read a well-formed request, or raise _Decline (see above)."""
     if type(m) is not dict:
@@ -596,7 +596,6 @@ def _quick(
         currency = given  # what _currency_of accepts
     else:
         raise _Decline
-    codes = [vocabularies[name].labels for name in _QUICK_VOCABULARIES]
     try:
         raw: _RawRequest = _QUICK(m, *codes, currency)
     except KeyError:  # a required key is missing
@@ -604,6 +603,11 @@ def _quick(
     if _check(raw):
         raise _Decline  # the converter reports it, with everything else
     return _request(raw, currency)
+
+
+def _codes(vocabularies: Mapping[str, Vocabulary]) -> tuple[Mapping[str, str], ...]:
+    """The codes of each vocabulary the quick reader takes, in its order."""
+    return tuple(vocabularies[name].labels for name in _QUICK_VOCABULARIES)
 
 
 # -- entry point --------------------------------------------------------------------
@@ -647,12 +651,41 @@ def parse_request(
     passes them); without them the core defaults apply.  Raises
     :class:`RequestError` listing every problem with its key path.
     """
-    if vocabularies is None:
-        vocabularies = DEFAULT_VOCABULARY_TABLE
-    try:
-        return _quick(mapping, currency, vocabularies)
-    except _Decline:
-        pass
+    return RequestReader(currency, vocabularies)(mapping)
+
+
+class RequestReader:
+    """:func:`parse_request` for one currency and set of vocabularies (a
+    policy's), with what the quick reader takes looked up once, not for
+    every request.  The vocabularies are read as they are when it is made:
+    a policy's never change."""
+
+    __slots__ = ("_codes", "currency", "vocabularies")
+
+    def __init__(
+        self,
+        currency: str | None = None,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
+    ) -> None:
+        self.currency = currency
+        self.vocabularies = (
+            DEFAULT_VOCABULARY_TABLE if vocabularies is None else vocabularies
+        )
+        self._codes = _codes(self.vocabularies)
+
+    def __call__(self, mapping: Mapping[str, Any]) -> Request:
+        try:
+            return _quick(mapping, self.currency, self._codes)
+        except _Decline:
+            return _strict(mapping, self.currency, self.vocabularies)
+
+
+def _strict(
+    mapping: Mapping[str, Any],
+    currency: str | None,
+    vocabularies: Mapping[str, Vocabulary],
+) -> Request:
+    """Read *mapping* with the converter: every problem, at its key path."""
     if not isinstance(mapping, Mapping):
         raise RequestError(
             [RequestProblem((), f"expected a table, got {show(mapping)}", "bad-value")]

@@ -24,7 +24,7 @@ from returnrules.engine.ir import PolicyIR, RuleIR
 from returnrules.files.positions import key_positions, locate
 from returnrules.model.decision import Decision, DecisionName
 from returnrules.model.errors import PathKey, Problem, RequestError, RequestProblem
-from returnrules.model.reader import parse_request
+from returnrules.model.reader import RequestReader
 from returnrules.model.request import Request
 from returnrules.model.vocab import Vocabulary
 from returnrules.plugin.api import Data, Fact
@@ -100,6 +100,7 @@ class Policy:
         self.warnings: tuple[Problem, ...] = tuple(warnings)
         self.origin = Origin("", ir.source) if origin is None else origin
         self.engine = Engine(ir, registry)
+        self._read = RequestReader(ir.currency, self.vocabularies)
         self._positions: Mapping[PathKey, tuple[int, int]] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -214,9 +215,7 @@ class Policy:
 
     def parse_request(self, mapping: Mapping[str, Any]) -> Request:
         """Check a request against this policy's currency and vocabularies."""
-        return parse_request(
-            mapping, currency=self.currency, vocabularies=self.vocabularies
-        )
+        return self._read(mapping)
 
     def _checked(self, request: Request | Mapping[str, Any]) -> Request:
         if not isinstance(request, Request):
