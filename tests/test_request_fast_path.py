@@ -279,6 +279,14 @@ def test_the_quick_reader_is_generated_from_the_model_with_inert_source() -> Non
                 and isinstance(n.value, str) and n.value]  # fmt: skip
     for cls in ("Customer", "OrderLine", "Order", "ReturnLine", "_RawRequest"):
         assert f"def read_{cls}(" in _request.QUICK_SOURCE
+    # The root's reader returns its fields' values, which _quick unpacks by
+    # name in this order.
+    import attrs
+
+    assert [f.name for f in attrs.fields(_request._RawRequest)] == [
+        "id", "requested_at", "customer", "order", "lines", "return_shipping"
+    ]  # fmt: skip
+    assert "return (v0, v1, v2, v3, v4, v5, )" in _request.QUICK_SOURCE
 
 
 def test_the_quick_reader_builds_what_the_classes_init_builds() -> None:

@@ -138,19 +138,18 @@ def _raw_references(mapping: Mapping[str, Any]) -> Iterator[RequestProblem]:
     )
 
 
-def _check(raw: _RawRequest) -> list[RequestProblem]:
+def _check(
+    order: Order, rlines: tuple[ReturnLine, ...], requested_at: dt.datetime
+) -> list[RequestProblem]:
     """What no single key says: the lines refer to each other, quantities add
     up, the dates are in order.  Returns the problems (none, usually)."""
-    order = raw.order
     problems: list[RequestProblem] = []
-    if len(order.lines) == 1 and len(raw.lines) == 1:  # the usual request
-        if raw.lines[0].line != order.lines[0].line:
-            problems += _references(
-                order.id, [order.lines[0].line], [raw.lines[0].line]
-            )
+    if len(order.lines) == 1 and len(rlines) == 1:  # the usual request
+        if rlines[0].line != order.lines[0].line:
+            problems += _references(order.id, [order.lines[0].line], [rlines[0].line])
     else:
         numbers = [ol.line for ol in order.lines]
-        returned = [rl.line for rl in raw.lines]
+        returned = [rl.line for rl in rlines]
         if (
             len(set(numbers)) < len(numbers)
             or not set(returned) <= set(numbers)
@@ -185,15 +184,15 @@ def _check(raw: _RawRequest) -> list[RequestProblem]:
                 ("order", "lines"), "an order has at least one line", "empty"
             )
         )
-    if not raw.lines:
+    if not rlines:
         problems.append(
             RequestProblem(("lines",), "nothing to return: no lines", "empty")
         )
-    if len(raw.lines) > MAX_LINES or len(order.lines) > MAX_LINES:
+    if len(rlines) > MAX_LINES or len(order.lines) > MAX_LINES:
         problems.append(
             RequestProblem(("lines",), f"more than {MAX_LINES} lines", "too-large")
         )
-    problems += _check_dates(raw.order, raw.requested_at)
+    problems += _check_dates(order, requested_at)
     return problems
 
 
@@ -204,7 +203,15 @@ _REQUEST_SLOTS: Final = tuple(
 )
 
 
-def _request(raw: _RawRequest, currency: str) -> Request:
+def _request(
+    id: str,
+    requested_at: dt.datetime,
+    customer: Customer,
+    order: Order,
+    rlines: tuple[ReturnLine, ...],
+    return_shipping: Money | None,
+    currency: str,
+) -> Request:
     """The Request of a checked raw request: each return line with its order line.
 
     Built through its slots' setters, as the quick reader builds the model
@@ -212,25 +219,25 @@ def _request(raw: _RawRequest, currency: str) -> Request:
     and makes an empty ``taken`` table for every request); nothing is
     taken back before a request the reader reads.
     """
-    olines, rlines = raw.order.lines, raw.lines
+    olines = order.lines
     if len(olines) == 1 and len(rlines) == 1:  # checked: the same line
         pairs: tuple[tuple[ReturnLine, OrderLine], ...] = ((rlines[0], olines[0]),)
     else:
         by_number = {oline.line: oline for oline in olines}
         pairs = tuple((rline, by_number[rline.line]) for rline in rlines)
     request: Request = object.__new__(Request)
-    (id_, requested_at, customer, order, lines, currency_, pairs_, taken,
-     return_shipping, amount) = _REQUEST_SLOTS  # fmt: skip
-    id_(request, raw.id)
-    requested_at(request, raw.requested_at)
-    customer(request, raw.customer)
-    order(request, raw.order)
-    lines(request, rlines)
-    currency_(request, currency)
-    pairs_(request, pairs)
-    taken(request, _NOTHING_TAKEN)
-    return_shipping(request, raw.return_shipping)
-    amount(request, None)
+    (set_id, set_requested_at, set_customer, set_order, set_lines, set_currency,
+     set_pairs, set_taken, set_shipping, set_amount) = _REQUEST_SLOTS  # fmt: skip
+    set_id(request, id)
+    set_requested_at(request, requested_at)
+    set_customer(request, customer)
+    set_order(request, order)
+    set_lines(request, rlines)
+    set_currency(request, currency)
+    set_pairs(request, pairs)
+    set_taken(request, _NOTHING_TAKEN)
+    set_shipping(request, return_shipping)
+    set_amount(request, None)
     return request
 
 
@@ -487,8 +494,13 @@ class _Source:
             return [f"{indent}{v} = {self.function(hint)}({v}, PARAMS)"]
         raise TypeError(f"the quick reader has no check for {hint!r}")
 
-    def function(self, cls: type) -> str:
-        """The name of the generated reader of *cls* (generated once)."""
+    def function(self, cls: type, *, fields_only: bool = False) -> str:
+        """The name of the generated reader of *cls* (generated once).
+
+        With *fields_only* it returns the values of the fields in their
+        order instead of an instance: the root's, which the caller checks
+        and turns into a :class:`Request` itself.
+        """
         name = f"read_{cls.__name__}"
         if cls in self.done:
             return name
@@ -517,7 +529,11 @@ class _Source:
                 body.append("        n += 1")
                 body += self.check(hints[field.name], v, "        ")
         body += ["    if len(m) != n:", "        raise DECLINE"]
-        body += self.build(cls, len(fields))
+        if fields_only:
+            values = "".join(f"v{n}, " for n in range(len(fields)))
+            body.append(f"    return ({values})")
+        else:
+            body += self.build(cls, len(fields))
         self.lines += [f"def {name}(m, PARAMS):", *body, ""]
         return name
 
@@ -564,7 +580,7 @@ def _generate(root: type) -> tuple[Callable[..., Any], tuple[str, ...], str]:
     constant: nothing from a request is ever part of it.
     """
     source = _Source()
-    entry = source.function(root)
+    entry = source.function(root, fields_only=True)
     text = "\n".join(source.lines).replace("PARAMS", source.params())
     allowed = (bool, dict, int, len, list, str, tuple)
     namespace: dict[str, Any] = {"__builtins__": {b.__name__: b for b in allowed}}
@@ -596,13 +612,17 @@ def _quick(
         currency = given  # what _currency_of accepts
     else:
         raise _Decline
-    try:
-        raw: _RawRequest = _QUICK(m, *codes, currency)
+    try:  # the root's reader gives its fields, in _RawRequest's order
+        id_, requested_at, customer, order, rlines, return_shipping = _QUICK(
+            m, *codes, currency
+        )
     except KeyError:  # a required key is missing
         raise _Decline from None
-    if _check(raw):
+    if _check(order, rlines, requested_at):
         raise _Decline  # the converter reports it, with everything else
-    return _request(raw, currency)
+    return _request(
+        id_, requested_at, customer, order, rlines, return_shipping, currency
+    )
 
 
 def _codes(vocabularies: Mapping[str, Vocabulary]) -> tuple[Mapping[str, str], ...]:
@@ -701,7 +721,10 @@ def _strict(
         )
         problems.extend(_raw_references(mapping))
         raise RequestError(problems) from None
-    problems.extend(_check(raw))
+    problems.extend(_check(raw.order, raw.lines, raw.requested_at))
     if problems:
         raise RequestError(problems)
-    return _request(raw, the_currency)
+    return _request(
+        raw.id, raw.requested_at, raw.customer, raw.order, raw.lines,
+        raw.return_shipping, the_currency,
+    )  # fmt: skip
