@@ -126,3 +126,25 @@ def test_each_policy_compiles_its_messages_against_its_own_facts() -> None:
     again = policy(then, Extra())  # and the same plugin set again
     decision = again.evaluate(copy.deepcopy(BASE_REQUEST))
     assert decision.lines[0].actions[0]["text"] == "hello"
+
+
+def test_policies_loaded_at_once_on_threads_keep_their_own_messages() -> None:
+    """The shared converter holds nothing of one policy: sixteen policies
+    loaded from eight threads at once decide as they do loaded in turn."""
+    import concurrent.futures
+    import json
+
+    def decided(i: int) -> str:
+        loaded = policy(
+            f'{{ action = "letters", lines = ["{i % 16} {{part.sku}}", '
+            f'"{{extra.word}} {i % 16}"], inner = {{ message = "n{i % 16}" }} }}',
+            Extra(),
+        )
+        decision = loaded.evaluate(copy.deepcopy(BASE_REQUEST))
+        return json.dumps(decision.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    in_turn = [decided(i) for i in range(48)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        at_once = list(pool.map(decided, range(48)))
+    assert at_once == in_turn
+    assert len(set(in_turn)) == 16
