@@ -13,11 +13,11 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from returnrules.model.decision import jsonable
+from returnrules.model.decision import ActionResult, jsonable
 from returnrules.model.money import Money, minor_units, round_half_up
 
 __all__ = ["canonical", "digest", "minor", "plain"]
@@ -64,12 +64,26 @@ def minor(money: Money) -> int:
     return int(rounded.scaleb(minor_units(money.currency)))
 
 
+def refund_of(actions: Iterable[ActionResult]) -> tuple[int, int]:
+    """The money a line's actions pay back and keep: reported ``amount`` and
+    ``fee`` of money, in minor units (the refund's, in the standard pack).
+    What the desk records for a line and what a replay compares it with."""
+    refund = fee = 0
+    for action in actions:
+        amount, charged = action.fields.get("amount"), action.fields.get("fee")
+        if isinstance(amount, Money):
+            refund += minor(amount)
+        if isinstance(charged, Money):
+            fee += minor(charged)
+    return refund, fee
+
+
 def from_minor(count: int, currency: str) -> Decimal:
     """The amount *count* minor units of *currency* make: 30600 CNY → 306.00."""
     return Decimal(count).scaleb(-minor_units(currency))
 
 
-__all__ += ["from_minor"]
+__all__ += ["from_minor", "refund_of"]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -51,7 +51,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from returnrules.desk.canonical import canonical, digest, minor
+from returnrules.desk.canonical import canonical, digest, minor, refund_of
 from returnrules.desk.chain import Event, chained
 from returnrules.desk.ledger import Ledger, LedgerError, Transaction
 from returnrules.model.decision import ActionResult, Decision, LineDecision, reportable
@@ -473,7 +473,7 @@ class Desk:
             rline, oline = lines[line.line]
             amount = oline.unit_price * rline.qty
             before = request.taken.get(line.line, 0)
-            refund, fee = _refund_of(line.actions)
+            refund, fee = refund_of(line.actions)
             rows.lines.append(
                 (
                     request.id,
@@ -943,7 +943,7 @@ class Desk:
             journal += [
                 _journal_row(request_id, number, a, at) for a in decided.actions
             ]
-            refund, fee = _refund_of(decided.actions)
+            refund, fee = refund_of(decided.actions)
             tx.execute(
                 "UPDATE lines SET decision = ?, resolved_by = ?, resolved_at = ?, "
                 "resolution_note = ?, refund_minor = refund_minor + ?, "
@@ -1178,19 +1178,6 @@ _JOURNAL_COLUMNS: Final = (
     "key", "request_id", "line", "action", "rule", "fields", "amount_minor",
     "fee_minor", "currency", "state", "attempts", "created_at", "updated_at",
 )  # fmt: skip
-
-
-def _refund_of(actions: Iterable[ActionResult]) -> tuple[int, int]:
-    """The money a line's actions pay back and keep: reported ``amount`` and
-    ``fee`` of money, in minor units (the refund's, in the standard pack)."""
-    refund = fee = 0
-    for action in actions:
-        amount, charged = action.fields.get("amount"), action.fields.get("fee")
-        if isinstance(amount, Money):
-            refund += minor(amount)
-        if isinstance(charged, Money):
-            fee += minor(charged)
-    return refund, fee
 
 
 def key_of(request_id: str, line: int, action: ActionResult) -> str:

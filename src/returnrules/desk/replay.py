@@ -33,12 +33,11 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules.desk.canonical import minor, rule_ids
+from returnrules.desk.canonical import refund_of, rule_ids
 from returnrules.desk.ledger import Ledger
 from returnrules.desk.views import received_between
 from returnrules.model.decision import Decision
 from returnrules.model.errors import RequestError
-from returnrules.model.money import Money
 from returnrules.plugin.api import Data
 from returnrules.plugin.tape import Index, Recorded, Tape
 from returnrules.policy.policy import Policy
@@ -92,14 +91,7 @@ def results_of(decision: Decision, currency: str) -> dict[int, LineResult]:
     """Each line of an engine decision as a :class:`LineResult`, by line."""
     out = {}
     for line in decision.lines:
-        refund = fee = 0
-        for action in line.actions:
-            amount = action.fields.get("amount")
-            if isinstance(amount, Money):
-                refund += minor(amount)
-            charged = action.fields.get("fee")
-            if isinstance(charged, Money):
-                fee += minor(charged)
+        refund, fee = refund_of(line.actions)
         out[line.line] = LineResult(
             line.decision, line.decided_by, line.matched, refund, fee, currency
         )
@@ -341,15 +333,7 @@ def replay_chunk(
             new = after.get(line)
             if new is None:
                 continue
-            new_refund = new_fee = 0
-            for action in new.actions:
-                fields = action.fields
-                amount = fields.get("amount")
-                if amount.__class__ is Money:
-                    new_refund += minor(amount)
-                charged = fields.get("fee")
-                if charged.__class__ is Money:
-                    new_fee += minor(charged)
+            new_refund, new_fee = refund_of(new.actions)  # as the desk recorded
             if old_currency != money_currency:
                 money_currency = old_currency
                 money = refunds.setdefault(old_currency, [0, 0, 0, 0])
