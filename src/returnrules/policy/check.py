@@ -290,9 +290,8 @@ class _Checker:
                     message = message.replace("unknown key", "unknown parameter")
                     message = message.replace("required key", "required parameter")
                     name = _parameter(issue.path[len(path) :], issue.about_key)
-                    if name and issue.code == "bad-value":
-                        message = f"{name}: {message}"
-                    message = f"{whose}: {message}"
+                    bad_value = issue.code == "bad-value"
+                    message = _of_parameter(whose, name if bad_value else "", message)
                 self.error(
                     issue.path, message, issue.code, at_value=not issue.about_key
                 )
@@ -300,11 +299,9 @@ class _Checker:
         failed: list[tuple[PathKey, str]] = []
         compiled = self._compiled(structured, path, failed)
         for where, problem in failed:
-            name = _parameter(where[len(path) :], False)
             if whose:
-                problem = (
-                    f"{whose}: {name}: {problem}" if name else f"{whose}: {problem}"
-                )
+                name = _parameter(where[len(path) :], False)
+                problem = _of_parameter(whose, name, problem)
             self.error(where, problem, "bad-value", at_value=True)
         return None if failed else compiled
 
@@ -748,6 +745,11 @@ class _Checker:
 
 
 _BAD: Final = object()
+
+
+def _of_parameter(whose: str, name: str, message: str) -> str:
+    """``action refund: fee_min: <message>`` (*name* may be empty)."""
+    return f"{whose}: {name}: {message}" if name else f"{whose}: {message}"
 
 
 def _parameter(rest: PathKey, about_key: bool) -> str:

@@ -263,11 +263,9 @@ class Policy:
         *tapes*, by order line number, keep what the data providers answered
         (or play a recorded answer back): the desk's snapshot of a decision.
         """
-        # The usual calls inline (a request as JSON gives it, or parsed in
-        # the policy's currency; a checked Data): fewer calls per request.
-        if request.__class__ is dict:
-            request = self._read(request)
-        elif request.__class__ is not Request or request.currency != self.currency:
+        # The usual call inline (a parsed request in the policy's currency, a
+        # checked Data): no helper calls for it.
+        if request.__class__ is not Request or request.currency != self.currency:
             request = self._checked(request)
         if data.__class__ is not Data:
             data = self._data(data)
