@@ -115,6 +115,25 @@ def test_replay_shows_what_a_draft_changes_and_fails_on_change(
     assert not data["reproduced"]
 
 
+def test_a_recorded_request_that_cannot_be_decided_again_is_exit_2(
+    desk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(desk / "returnrules.db") as db:
+        (victim,) = db.execute("SELECT min(request_id) FROM requests").fetchone()
+        db.execute(
+            "UPDATE requests SET body = ? WHERE request_id = ?", ('{"cut', victim)
+        )
+    db.close()
+    code, out, err = run(capsys, "replay", "--rules", "rules.toml", "--json")
+    assert code == 2  # as a request file that does not read: the rest is shown
+    assert err.startswith(f"returnrules: {victim} cannot be decided again:")
+    data = json.loads(out)
+    assert (data["changed"], data["reproduced"]) == (0, False)
+    assert data["requests"] > 1
+
+
 def test_replay_of_request_files_compares_two_policies(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

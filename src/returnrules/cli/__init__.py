@@ -315,7 +315,8 @@ whose counts change.  Replaying under the policy that decided them reproduces
 every recorded decision and amount, and says so.  --jobs N decides in N
 worker processes; --engine dask on a Dask cluster (the dask extra; without
 --scheduler, a local one of N worker processes, at least 2).
-Exit status 1 with --fail-on-change when anything changed.
+Exit status 1 with --fail-on-change when anything changed; 2 when a request
+cannot be decided again (it is named on stderr; the rest is replayed and shown).
 
 {_LEDGER}"""
 

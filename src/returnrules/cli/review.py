@@ -250,6 +250,7 @@ def _replay(
             comparison = replay_ledger(
                 ledger, new, since=since, until=until, jobs=jobs, runner=runner
             )
+        bad = len(comparison.errors)  # as for request files: exit 2, all else shown
         for _, request_id, message in comparison.errors:
             console.error(
                 f"returnrules: {request_id} cannot be decided again: {message}"
