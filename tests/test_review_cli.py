@@ -92,6 +92,23 @@ def test_report_without_a_ledger_is_one_line(
     assert not (tmp_path / "returnrules.db").exists()
 
 
+@pytest.mark.parametrize("command", [["report"], ["replay", "--rules", "rules.toml"],
+                                     ["history"]])  # fmt: skip
+def test_a_period_that_ends_before_it_begins_is_a_usage_error(
+    desk: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, out, err = run(
+        capsys, *command, "--since", "2027-01-01", "--until", "2026-12-31"
+    )
+    assert (code, out) == (2, "")
+    assert err == (
+        f"returnrules {command[0]}: error: --since 2027-01-01 is after --until "
+        "2026-12-31: no day is in that period\n"
+    )
+    code, _, _ = run(capsys, *command, "--since", "2026-12-31", "--until", "2026-12-31")
+    assert code == 0  # one day is a period
+
+
 def test_replay_under_the_deciding_policy_says_it_reproduces_everything(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -862,6 +862,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return BAD_INPUT
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since is not None and until is not None and since > until:
+        # (an empty period would "reproduce every recorded decision")
+        print(
+            f"returnrules {args.command}: error: --since {since} is after "
+            f"--until {until}: no day is in that period",
+            file=sys.stderr,
+        )
+        return BAD_INPUT
     for stream in (sys.stdout, sys.stderr):
         # Chinese labels on a terminal that cannot show them: never a traceback.
         if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
