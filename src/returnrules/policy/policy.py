@@ -263,9 +263,11 @@ class Policy:
         *tapes*, by order line number, keep what the data providers answered
         (or play a recorded answer back): the desk's snapshot of a decision.
         """
-        # The usual call inline (a parsed request in the policy's currency, a
-        # checked Data): no helper calls for it.
-        if request.__class__ is not Request or request.currency != self.currency:
+        # The usual calls inline (a request dict to read, or a parsed request
+        # in the policy's currency; a checked Data): no helper calls for them.
+        if request.__class__ is dict:
+            request = self._read(request)
+        elif request.__class__ is not Request or request.currency != self.currency:
             request = self._checked(request)
         if data.__class__ is not Data:
             data = self._data(data)
