@@ -19,10 +19,17 @@ from typing import Any
 import pytest
 
 import returnrules
-from returnrules.desk import Desk, open_ledger
+from returnrules.desk import Desk, open_ledger, replay
 from returnrules.desk.ledger import Ledger
 from returnrules.desk.page import replay_page, report_page
-from returnrules.desk.replay import replay_files, replay_ledger
+from returnrules.desk.replay import (
+    WORKER_DIED,
+    WorkersDying,
+    history_chunks,
+    quarantine,
+    replay_files,
+    replay_ledger,
+)
 from returnrules.desk.report import build_report
 
 ROOT = Path(__file__).parent.parent
@@ -369,3 +376,116 @@ def test_replay_on_a_dask_cluster_equals_replay_here(
     here = replay_ledger(ledger, new, chunk=3)
     on_dask = replay_ledger(ledger, new, chunk=3, runner=dask.runner(workers=2))
     assert on_dask.to_dict() == here.to_dict()
+
+
+# -- worker processes that die ------------------------------------------------------
+
+KILLER = """
+import os
+
+from returnrules import Fact, FactType, hookimpl
+
+
+def _ends_the_process(ctx):
+    if ctx.request.id in os.environ.get("RETURNRULES_TEST_KILL", "").split(","):
+        os._exit(9)  # as a plugin that exits, or the OOM killer, would
+    return False
+
+
+@hookimpl
+def returnrules_register_facts(register):
+    register(Fact("line.deadly", FactType("bool"), _ends_the_process, "test"))
+"""
+DEADLY_RULE = """
+[[rule]]
+id = "deadly"
+title = "asks the fact that ends the process for some requests"
+when = { fact = "line.deadly", eq = true }
+decide = "reject"
+"""
+
+
+def deadly(policy: returnrules.Policy, tmp_path: Path) -> returnrules.Policy:
+    """The shipped policy with a plugin file that ends the process deciding
+    the requests named in RETURNRULES_TEST_KILL (a rule asks its fact)."""
+    (tmp_path / "killer.py").write_text(KILLER, encoding="utf-8")
+    text = policy.text.replace(
+        "\n[policy]\n", '\n[plugins]\nmodules = ["killer.py"]\n\n[policy]\n', 1
+    )
+    path = tmp_path / "deadly.toml"
+    path.write_text(text + DEADLY_RULE, encoding="utf-8")
+    return returnrules.load_policy(path)
+
+
+def test_a_request_that_ends_its_worker_is_one_error_and_the_rest_replays(
+    ledger: Ledger,
+    policy: returnrules.Policy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with ledger.read() as tx:
+        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+        lines = dict(tx.all("SELECT request_id, count(*) FROM lines GROUP BY 1"))
+    victim = ids[len(ids) // 2]
+    new = deadly(policy, tmp_path)
+    here = replay_ledger(ledger, new, chunk=4)  # nobody named: nothing dies
+    assert here.reproduced
+    monkeypatch.setenv("RETURNRULES_TEST_KILL", victim)
+    there = replay_ledger(ledger, new, chunk=4, jobs=2)
+    assert there.errors == [(ids.index(victim) + 1, victim, WORKER_DIED)]
+    assert (there.requests, there.lines) == (here.requests, here.lines - lines[victim])
+    assert not there.changes
+
+
+def test_a_plugin_that_ends_every_worker_stops_the_replay(
+    ledger: Ledger,
+    policy: returnrules.Policy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with ledger.read() as tx:
+        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    monkeypatch.setenv("RETURNRULES_TEST_KILL", ",".join(ids))
+    monkeypatch.setattr(replay, "MAX_DEATHS", 2)
+    with pytest.raises(WorkersDying, match="died more than 2 times"):
+        replay_ledger(ledger, deadly(policy, tmp_path), chunk=4, jobs=2)
+
+
+def test_quarantine_halves_a_chunk_down_to_the_deadly_request(
+    ledger: Ledger,
+    policy: returnrules.Policy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chunks = list(history_chunks(ledger, chunk=100))
+    assert len(chunks) == 1
+    rows = chunks[0][0]
+    victims = {rows[1][1], rows[-1][1]}
+    monkeypatch.setenv("RETURNRULES_TEST_KILL", ",".join(victims))
+    new = deadly(policy, tmp_path)
+    apart = quarantine(new, chunks)
+    assert {(request, message) for _, request, message in apart.errors} == {
+        (victim, WORKER_DIED) for victim in victims
+    }
+    assert apart.requests == len(rows)
+    assert not apart.changes
+
+
+def test_a_request_that_ends_its_dask_worker_is_one_error(
+    ledger: Ledger,
+    policy: returnrules.Policy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from returnrules.desk import dask
+
+    with ledger.read() as tx:
+        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    victim = ids[1]
+    monkeypatch.setenv("RETURNRULES_TEST_KILL", victim)
+    on_dask = replay_ledger(
+        ledger, deadly(policy, tmp_path), chunk=4, runner=dask.runner(workers=2)
+    )
+    assert on_dask.errors == [(2, victim, WORKER_DIED)]
+    assert not on_dask.changes
+    assert on_dask.requests == len(ids)

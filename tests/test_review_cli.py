@@ -167,6 +167,42 @@ def test_replay_of_request_files_compares_two_policies(
     assert json.loads(out)["changed"] > 0
 
 
+def test_a_dask_scheduler_that_does_not_answer_is_one_line(
+    desk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dask
+    import distributed  # its config defaults first: leaving the `with` block
+    # below removes the keys that were not there when it was entered
+
+    assert distributed
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code, out, err = run(
+            capsys, "replay", "--rules", "rules.toml",
+            "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
+        )  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "returnrules: cannot reach the Dask scheduler tcp://127.0.0.1:9"
+    )
+    assert err.count("\n") == 1  # one line, no traceback
+
+
+def test_dask_without_the_extra_is_one_line(
+    desk: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import sys
+
+    gc.collect()  # an earlier test's LocalCluster: its __del__ imports distributed
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    code, out, err = run(capsys, "replay", "--rules", "rules.toml", "--engine", "dask")
+    assert (code, out) == (1, "")
+    assert err == (
+        "returnrules: replay --engine dask needs the dask extra: "
+        "pip install 'returnrules[dask]'\n"
+    )
+
+
 def test_replay_writes_a_page(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "replay", "--rules", "draft.toml", "--html", "r.html")
     assert (code, out) == (0, "wrote r.html\n")

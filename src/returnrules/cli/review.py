@@ -20,8 +20,14 @@ from returnrules.cli.inputs import JsonLine, Loaded, read_data, read_requests
 from returnrules.cli.render import Style, render_request_error
 from returnrules.cli.render_desk import json_line, text_table
 from returnrules.desk.canonical import from_minor
+from returnrules.desk.dask import DaskUnavailable
 from returnrules.desk.page import ChartsUnavailable, replay_page, report_page
-from returnrules.desk.replay import Comparison, replay_files, replay_ledger
+from returnrules.desk.replay import (
+    Comparison,
+    WorkersDying,
+    replay_files,
+    replay_ledger,
+)
 from returnrules.desk.report import DEFAULT_BY, DIMENSIONS, Report, Row, build_report
 from returnrules.model.errors import RequestError
 
@@ -243,13 +249,17 @@ def _replay(
             return BAD_INPUT
         runner = None
         if engine == "dask":
-            from returnrules.desk import dask
+            from returnrules.desk import dask  # (Dask itself only when it runs)
 
             runner = dask.runner(scheduler, workers=max(jobs, 2))
-        with opened(ledger_url(db), create=False) as ledger:
-            comparison = replay_ledger(
-                ledger, new, since=since, until=until, jobs=jobs, runner=runner
-            )
+        try:
+            with opened(ledger_url(db), create=False) as ledger:
+                comparison = replay_ledger(
+                    ledger, new, since=since, until=until, jobs=jobs, runner=runner
+                )
+        except (DaskUnavailable, WorkersDying) as exc:
+            console.error(f"returnrules: {exc}")
+            return FAILED
         bad = len(comparison.errors)  # as for request files: exit 2, all else shown
         for _, request_id, message in comparison.errors:
             console.error(
@@ -317,6 +327,9 @@ def render_replay(comparison: Comparison, style: Style, *, ledger: bool) -> list
             f"reproduces every one of {what}, to the amount"
             if comparison.reproduced
             else f"differs from {what}"
+            if comparison.changes
+            else f"could not decide {len(comparison.errors)} of them again (listed "
+            f"on stderr); the others reproduce every one of {what}, to the amount"
         ),
         "",
         style.bold("decisions before → after (lines)"),

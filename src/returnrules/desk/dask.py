@@ -4,16 +4,22 @@
 of the history to Dask workers; without a scheduler address, a
 ``distributed.LocalCluster`` of worker processes on this machine.
 
-The policy reaches each worker once (``Client.scatter(..., broadcast=True)``)
-as what it was loaded from - its source text, its directory and its plugins'
-names: :meth:`returnrules.Policy.__reduce__` - and is loaded and compiled
-there once per worker process; generated code is never pickled.  The plugins
-must be installed on the workers as they are here (entry points, or files in
-the policy's directory where the workers can read it).
+The policy goes with every chunk as what it was loaded from - its source
+text, its directory and its plugins' names: :meth:`returnrules.Policy.__reduce__`,
+a few kilobytes beside a chunk's rows - and is loaded and compiled once per
+worker process (the first chunk there); generated code is never pickled.  It
+is not scattered: data scattered to workers is lost with them, and a worker
+that dies would then take every chunk in flight with it.  The plugins must
+be installed on the workers as they are here (entry points, or files in the
+policy's directory where the workers can read it).
 
 The history is read here a chunk at a time; at most two chunks per worker are
 in flight, so memory stays flat however long it is.  The results are merged in
-history order, so they are the same as a local replay's.
+history order, so they are the same as a local replay's.  A chunk whose
+workers keep dying (Dask retries it on others first) is replayed here apart,
+in a worker process of its own, as a local replay does
+(:func:`returnrules.desk.replay.quarantine`): the request that ends its
+process is an error of the replay, and the rest is decided.
 """
 
 from __future__ import annotations
@@ -22,14 +28,15 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from returnrules.desk.replay import Comparison, Row, replay_chunk
+from returnrules.desk.replay import Chunk, Comparison, quarantine, replay_chunk
 from returnrules.policy.policy import Policy
 
 __all__ = ["DaskUnavailable", "runner"]
 
 
 class DaskUnavailable(RuntimeError):
-    """``--engine dask`` without the ``dask`` extra installed."""
+    """``--engine dask`` without the ``dask`` extra installed, or with a
+    scheduler that cannot be reached."""
 
 
 @contextlib.contextmanager
@@ -41,7 +48,13 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
             "replay --engine dask needs the dask extra: pip install 'returnrules[dask]'"
         ) from None
     if scheduler is not None:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler)
+        except OSError as exc:  # refused, timed out, no such host
+            raise DaskUnavailable(
+                f"cannot reach the Dask scheduler {scheduler}: {exc}"
+            ) from None
+        with client:
             yield client
         return
     with (
@@ -66,26 +79,36 @@ def runner(
     replay.
     """
 
-    def run(
-        policy: Policy, chunks: Iterable[tuple[list[Row], dict[str, str]]]
-    ) -> Comparison:
-        from distributed import as_completed
-
+    def run(policy: Policy, chunks: Iterable[Chunk]) -> Comparison:
         total = Comparison()
-        with _client(scheduler, workers) as client:
-            shared = client.scatter(policy, broadcast=True)
+        suspects: list[Chunk] = []
+        with _client(scheduler, workers) as client:  # (says if Dask is missing)
+            from distributed import KilledWorker, as_completed
+            from distributed.client import FutureCancelledError
+
             limit = 2 * max(
                 1, len(client.scheduler_info().get("workers", {})) or workers
             )
             flight = as_completed()
-            for rows, snapshots in chunks:
-                flight.add(
-                    client.submit(replay_chunk, shared, rows, snapshots, pure=False)
-                )
+            held: dict[str, Chunk] = {}
+
+            def settle(future: Any) -> None:
+                chunk = held.pop(future.key)
+                try:
+                    total.merge(future.result())
+                except (KilledWorker, FutureCancelledError):
+                    suspects.append(chunk)  # its workers died: replayed apart
+
+            for chunk in chunks:
+                future = client.submit(replay_chunk, policy, *chunk, pure=False)
+                held[future.key] = chunk
+                flight.add(future)
                 if flight.count() >= limit:
-                    total.merge(next(flight).result())
+                    settle(next(flight))
             for future in flight:
-                total.merge(future.result())
+                settle(future)
+        if suspects:
+            total.merge(quarantine(policy, suspects))
         return total.finish()
 
     return run

@@ -29,6 +29,7 @@ import json
 import json.scanner
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Final
 
 import attrs
@@ -479,7 +480,71 @@ def history_chunks(
         last = (str(found[-1][4]), str(found[-1][0]))
 
 
-Runner = Callable[[Policy, Iterable[tuple[list[Row], dict[str, str]]]], Comparison]
+Chunk = tuple[list[Row], dict[str, str]]
+"""A chunk of the history: its rows and the data snapshots they need."""
+Runner = Callable[[Policy, Iterable[Chunk]], Comparison]
+
+WORKER_DIED: Final = (
+    "a worker process died deciding it (killed, out of memory, or ended by one "
+    "of the policy's plugins)"
+)
+"""The error of a recorded request that ends the worker process deciding it."""
+MAX_DEATHS: Final = 16
+"""Worker pools broken, or requests found to end their worker, before a
+replay stops (:class:`WorkersDying`)."""
+
+
+class WorkersDying(RuntimeError):
+    """Worker processes kept dying: the replay stopped."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"worker processes died more than {MAX_DEATHS} times (killed, out of "
+            "memory, or ended by one of the policy's plugins); the replay stopped"
+        )
+
+
+def quarantine(policy: Policy, suspects: Iterable[Chunk]) -> Comparison:
+    """Replay the chunks that were in flight when a worker process died.
+
+    Each runs alone in a worker process of its own; a chunk that ends its
+    worker again is halved, and halved again, until the request that does
+    it is found: that request is an error of the replay (:data:`WORKER_DIED`)
+    and every other one is decided.  A chunk that was only in the same
+    pool (or whose worker the machine killed for memory) simply replays.
+    More than :data:`MAX_DEATHS` such requests raise :class:`WorkersDying`:
+    a plugin that ends every process would otherwise be bisected request by
+    request through the whole history.
+    """
+    total = Comparison()
+    found = 0  # requests that end their worker
+    stack = list(suspects)[::-1]
+    context = multiprocessing.get_context("spawn")
+    pool: concurrent.futures.ProcessPoolExecutor | None = None
+    try:
+        while stack:
+            rows, snapshots = stack.pop()
+            if pool is None:
+                pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+            try:
+                total.merge(pool.submit(replay_chunk, policy, rows, snapshots).result())
+                continue
+            except BrokenProcessPool:
+                pool.shutdown()
+                pool = None
+            if len(rows) == 1:
+                found += 1
+                if found > MAX_DEATHS:
+                    raise WorkersDying
+                total.requests += 1
+                total.errors.append((rows[0][0], rows[0][1], WORKER_DIED))
+            else:
+                half = len(rows) // 2
+                stack += [(rows[half:], snapshots), (rows[:half], snapshots)]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return total
 
 
 def run_here(
@@ -492,21 +557,51 @@ def run_here(
     return total.finish()
 
 
-def run_in_processes(
-    policy: Policy, chunks: Iterable[tuple[list[Row], dict[str, str]]], jobs: int
-) -> Comparison:
-    """Chunks in *jobs* worker processes, at most two per worker in flight."""
+def run_in_processes(policy: Policy, chunks: Iterable[Chunk], jobs: int) -> Comparison:
+    """Chunks in *jobs* worker processes, at most two per worker in flight.
+
+    A worker that dies breaks the pool: the chunks in flight then are set
+    aside, a new pool takes the rest, and the set-aside chunks are replayed
+    apart at the end (:func:`quarantine`), so one deadly request is one error.
+    """
     total = Comparison()
+    suspects: list[Chunk] = []
+    deaths = 0
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        flight: collections.deque[concurrent.futures.Future[Comparison]]
-        flight = collections.deque()
-        for rows, snapshots in chunks:
-            flight.append(pool.submit(replay_chunk, policy, rows, snapshots))
-            if len(flight) >= 2 * jobs:
-                total.merge(flight.popleft().result())
-        while flight:
-            total.merge(flight.popleft().result())
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+    flight: collections.deque[tuple[Chunk, concurrent.futures.Future[Comparison]]]
+    flight = collections.deque()
+
+    def settle(everything: bool, broken: bool = False) -> None:
+        nonlocal pool, deaths
+        while flight and (everything or broken or len(flight) >= 2 * jobs):
+            chunk, future = flight.popleft()
+            try:
+                total.merge(future.result())
+            except BrokenProcessPool:
+                broken = True  # and so is every chunk still in flight
+                suspects.append(chunk)
+        if broken:
+            pool.shutdown()
+            deaths += 1
+            if deaths > MAX_DEATHS:
+                raise WorkersDying
+            pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+
+    try:
+        for chunk in chunks:
+            try:
+                future = pool.submit(replay_chunk, policy, *chunk)
+            except BrokenProcessPool:  # broken between two chunks: a new pool
+                settle(True, broken=True)
+                future = pool.submit(replay_chunk, policy, *chunk)
+            flight.append((chunk, future))
+            settle(False)
+        settle(True)
+    finally:
+        pool.shutdown()
+    if suspects:
+        total.merge(quarantine(policy, suspects))
     return total.finish()
 
 
