@@ -88,17 +88,6 @@ class LineResult:
         }
 
 
-def results_of(decision: Decision, currency: str) -> dict[int, LineResult]:
-    """Each line of an engine decision as a :class:`LineResult`, by line."""
-    out = {}
-    for line in decision.lines:
-        refund, fee = refund_of(line.actions)
-        out[line.line] = LineResult(
-            line.decision, line.decided_by, line.matched, refund, fee, currency
-        )
-    return out
-
-
 @attrs.frozen
 class Change:
     """A line whose decision (or deciding rules, or refund) changed."""
@@ -134,31 +123,6 @@ class Comparison:
     changes: list[Change] = attrs.field(factory=list)
     errors: list[tuple[int, str, str]] = attrs.field(factory=list)
     """(seq, request, message) of requests that could not be replayed."""
-
-    def add(
-        self,
-        seq: int,
-        request: str,
-        before: Mapping[int, LineResult],
-        after: Mapping[int, LineResult],
-    ) -> None:
-        self.requests += 1
-        for line, old in before.items():
-            new = after.get(line)
-            if new is None:
-                continue
-            self.lines += 1
-            self.matrix[old.decision, new.decision] += 1
-            for result, column in ((old, 0), (new, 1)):
-                money = self.refunds.setdefault(result.currency, [0, 0, 0, 0])
-                money[column] += result.refund_minor
-                money[column + 2] += result.fee_minor
-                for rule in result.matched:
-                    self.rules.setdefault(rule, [0, 0, 0, 0])[column] += 1
-                for rule in result.decided_by:
-                    self.rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += 1
-            if not old.same(new):
-                self.changes.append(Change(seq, request, line, old, new))
 
     def merge(self, other: Comparison) -> None:
         self.requests += other.requests
@@ -285,23 +249,14 @@ def replay_chunk(
     the desk knew then, and compare with what was recorded.
 
     A request whose recorded text no longer reads (or checks) is an error of
-    the comparison; the chunk goes on.  The per-line bookkeeping works on the
-    recorded columns as they are: a :class:`LineResult` is made only for a
-    line that changed, and the rules' counts are taken per distinct set of
-    rules, once a chunk.
+    the comparison; the chunk goes on.  The lines are compared by
+    :class:`_Tally`, on the recorded columns as they are.
     """
     comparison = Comparison()
+    tally = _Tally(comparison)
     evaluate = policy.engine.evaluate
     read = policy.parse_request
-    refunds, changes = comparison.refunds, comparison.changes
-    # (decision then, now, rules matched and deciding then (as recorded),
-    # now): one count per line, spread into the matrix and the rules' counts
-    # once a chunk.
-    tally: collections.Counter[tuple[str, str, str, str, _Ids, _Ids]]
-    tally = collections.Counter()
     indexed: dict[str, _Index] = {}  # a chunk's requests share few answer sets
-    money = [0, 0, 0, 0]  # refunds[money_currency], once a line sets it
-    money_currency: str | None = None
     for seq, request_id, body, provided, data_sha, lines in rows:
         try:
             index = indexed.get(provided)
@@ -325,6 +280,47 @@ def replay_chunk(
         except (RequestError, ValueError, RecursionError) as exc:
             comparison.errors.append((seq, request_id, _problem(exc)))
             continue
+        tally.add(seq, request_id, lines, decision, request.currency)
+    comparison.requests = len(rows)
+    return tally.spread()
+
+
+class _Tally:
+    """A comparison being made, line by line, from lines as the ledger
+    records them (``Row``'s) and the decision made again.
+
+    The bookkeeping works on the recorded columns as they are: a
+    :class:`LineResult` is made only for a line that changed, and each line
+    is one count of its (decision then, now, rules then as recorded, now),
+    spread into the matrix and the rules' counts once, at the end.  The
+    replay of the ledger and of request files both count here.
+    """
+
+    __slots__ = ("comparison", "counts", "money", "money_currency")
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.counts: collections.Counter[tuple[str, str, Any, Any, _Ids, _Ids]]
+        self.counts = collections.Counter()
+        self.money = [0, 0, 0, 0]  # refunds[money_currency], once a line sets it
+        self.money_currency: str | None = None
+
+    def add(
+        self,
+        seq: int,
+        request_id: str,
+        lines: Sequence[tuple[Any, ...]],
+        decision: Decision,
+        currency: str,
+    ) -> None:
+        """Compare the recorded *lines* of a request with *decision* (in
+        *currency*)."""
+        refunds, changes, counts = (
+            self.comparison.refunds,
+            self.comparison.changes,
+            self.counts,
+        )
+        money, money_currency = self.money, self.money_currency
         decided_lines = decision.lines
         if len(decided_lines) == 1 and len(lines) == 1:  # the usual request
             after = {lines[0][0]: decided_lines[0]}
@@ -340,15 +336,15 @@ def replay_chunk(
                 money = refunds.setdefault(old_currency, [0, 0, 0, 0])
             money[0] += refund
             money[2] += fee
-            if old_currency == request.currency:
+            if old_currency == currency:
                 money[1] += new_refund
                 money[3] += new_fee
             else:
-                other = refunds.setdefault(request.currency, [0, 0, 0, 0])
+                other = refunds.setdefault(currency, [0, 0, 0, 0])
                 other[1] += new_refund
                 other[3] += new_fee
             new_decided = new.decided_by
-            tally[old, new.decision, matched, decided, new.matched, new_decided] += 1
+            counts[old, new.decision, matched, decided, new.matched, new_decided] += 1
             if (
                 old != new.decision
                 or rule_ids(decided) != new_decided
@@ -361,29 +357,34 @@ def replay_chunk(
                 )  # fmt: skip
                 now = LineResult(
                     new.decision, new_decided, new.matched, new_refund, new_fee,
-                    request.currency,
+                    currency,
                 )  # fmt: skip
                 changes.append(Change(seq, request_id, line, before, now))
-    comparison.requests = len(rows)
-    matrix, rules = comparison.matrix, comparison.rules
-    for (
-        old,
-        new_decision,
-        matched,
-        decided,
-        matched_now,
-        decided_now,
-    ), n in tally.items():
-        comparison.lines += n
-        matrix[old, new_decision] += n
-        # (the recorded texts are read here: two texts may say one list)
-        counted = (rule_ids(matched), rule_ids(decided)), (matched_now, decided_now)
-        for column, (matched_ids, decided_ids) in enumerate(counted):
-            for rule in matched_ids:
-                rules.setdefault(rule, [0, 0, 0, 0])[column] += n
-            for rule in decided_ids:
-                rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += n
-    return comparison
+        self.money, self.money_currency = money, money_currency
+
+    def spread(self) -> Comparison:
+        """The comparison, its counts spread into the matrix and the rules'."""
+        comparison = self.comparison
+        matrix, rules = comparison.matrix, comparison.rules
+        for (
+            old,
+            new_decision,
+            matched,
+            decided,
+            matched_now,
+            decided_now,
+        ), n in self.counts.items():
+            comparison.lines += n
+            matrix[old, new_decision] += n
+            # (the recorded texts are read here: two texts may say one list)
+            counted = (rule_ids(matched), rule_ids(decided)), (matched_now, decided_now)
+            for column, (matched_ids, decided_ids) in enumerate(counted):
+                for rule in matched_ids:
+                    rules.setdefault(rule, [0, 0, 0, 0])[column] += n
+                for rule in decided_ids:
+                    rules.setdefault(rule, [0, 0, 0, 0])[column + 2] += n
+        self.counts.clear()
+        return comparison
 
 
 _Ids = tuple[str, ...]
@@ -636,6 +637,7 @@ def replay_files(
 ) -> Comparison:
     """Compare two policies on request files: *old* decides the "before"."""
     total = Comparison()
+    tally = _Tally(total)
     new_data = Data() if data is None else new.check_data(data)
     old_data = Data() if data is None else old.check_data(data)
     for seq, (source, item) in enumerate(items, 1):
@@ -649,13 +651,31 @@ def replay_files(
             shown = exc if exc.source else exc.with_source(source)
             total.errors.append((seq, source, str(shown)))
             continue
-        total.add(
-            seq,
-            before.request,
-            results_of(before, old.currency),
-            results_of(after, new.currency),
+        total.requests += 1
+        tally.add(
+            seq, before.request, _as_recorded(before, old.currency), after, new.currency
         )
-    return total.finish()
+    return tally.spread().finish()
 
 
-__all__ += ["Row", "Runner", "history_chunks", "results_of", "run_here"]
+def _as_recorded(decision: Decision, currency: str) -> tuple[tuple[Any, ...], ...]:
+    """*decision*'s lines as the desk records them (``Row``'s lines)."""
+    recorded = []
+    for line in decision.lines:
+        refund, fee = refund_of(line.actions)
+        recorded.append(
+            (
+                line.line,
+                line.decision,
+                json.dumps(list(line.decided_by)),  # as the desk writes them
+                json.dumps(list(line.matched)),
+                refund,
+                fee,
+                currency,
+                0,
+            )
+        )
+    return tuple(recorded)
+
+
+__all__ += ["Row", "Runner", "history_chunks", "run_here"]
