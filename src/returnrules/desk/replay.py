@@ -619,7 +619,10 @@ def replay_ledger(
     """Replay the ledger's history of the period under *policy*.
 
     *runner* evaluates the chunks (default: here, or in *jobs* processes);
-    :func:`returnrules.desk.dask.runner` runs them on a Dask cluster.
+    :func:`returnrules.desk.dask.runner` runs them on a Dask cluster.  A
+    request that ends the worker process deciding it is an error of the
+    comparison (:data:`WORKER_DIED`); :class:`WorkersDying` is raised when
+    workers die more than :data:`MAX_DEATHS` times.
     """
     chunks = history_chunks(ledger, since=since, until=until, chunk=chunk)
     if runner is not None:
@@ -678,4 +681,14 @@ def _as_recorded(decision: Decision, currency: str) -> tuple[tuple[Any, ...], ..
     return tuple(recorded)
 
 
-__all__ += ["Row", "Runner", "history_chunks", "run_here"]
+__all__ += [
+    "MAX_DEATHS",
+    "WORKER_DIED",
+    "Chunk",
+    "Row",
+    "Runner",
+    "WorkersDying",
+    "history_chunks",
+    "quarantine",
+    "run_here",
+]
