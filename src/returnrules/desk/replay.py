@@ -296,10 +296,18 @@ class _Tally:
     replay of the ledger and of request files both count here.
     """
 
-    __slots__ = ("comparison", "counts", "money", "money_currency")
+    __slots__ = (
+        "changes",
+        "comparison",
+        "counts",
+        "money",
+        "money_currency",
+        "refunds",
+    )
 
     def __init__(self, comparison: Comparison) -> None:
         self.comparison = comparison
+        self.refunds, self.changes = comparison.refunds, comparison.changes
         self.counts: collections.Counter[tuple[str, str, Any, Any, _Ids, _Ids]]
         self.counts = collections.Counter()
         self.money = [0, 0, 0, 0]  # refunds[money_currency], once a line sets it
@@ -315,11 +323,7 @@ class _Tally:
     ) -> None:
         """Compare the recorded *lines* of a request with *decision* (in
         *currency*)."""
-        refunds, changes, counts = (
-            self.comparison.refunds,
-            self.comparison.changes,
-            self.counts,
-        )
+        refunds, changes, counts = self.refunds, self.changes, self.counts
         money, money_currency = self.money, self.money_currency
         decided_lines = decision.lines
         if len(decided_lines) == 1 and len(lines) == 1:  # the usual request
