@@ -10,6 +10,7 @@ worker processes and on a Dask cluster.
 from __future__ import annotations
 
 import copy
+import html
 import json
 import tomllib
 from collections.abc import Iterator
@@ -153,6 +154,27 @@ def test_a_period_without_returns_is_an_empty_report(ledger: Ledger) -> None:
 def test_an_unknown_dimension_is_refused(ledger: Ledger) -> None:
     with pytest.raises(ValueError, match="cannot group by colour"):
         build_report(ledger, by=("colour",))
+
+
+def test_a_label_with_dollar_signs_is_text_not_tex(
+    ledger: Ledger, policy: returnrules.Policy, tmp_path: Path
+) -> None:
+    """matplotlib reads $...$ in a label as TeX: "$\\frac{x$" raised there."""
+    label = "$\\frac{x$ 错件"
+    path = tmp_path / "dollars.toml"
+    path.write_text(
+        policy.text.replace(
+            "[vocab.reason]\n",
+            f'[vocab.reason]\nwrong_part = "{label}"\n'.replace("\\", "\\\\"),
+            1,
+        ),
+        encoding="utf-8",
+    )
+    dollars = returnrules.load_policy(path)
+    assert dollars.vocabularies["reason"].labels["wrong_part"] == label
+    page = report_page(build_report(ledger, vocabularies=dollars.vocabularies))
+    assert page.count("<svg") == 2
+    assert html.escape(label) in page
 
 
 def test_the_csv_has_a_row_per_group_with_a_header(ledger: Ledger) -> None:

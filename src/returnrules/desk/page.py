@@ -73,7 +73,13 @@ Draw = Callable[[Any, Sequence[str]], None]
 def _svg(draw: Draw, labels: Sequence[str], font: str | None) -> str:
     """A chart as inline SVG; raises _MissingGlyphs if a label cannot be drawn."""
     pyplot = _pyplot()
-    params: dict[str, Any] = {"svg.fonttype": "path", "font.size": 10}
+    # A label is text as recorded, never TeX: "$x^{$" in a code's label (a
+    # policy's, or a request's supplier) would otherwise be parsed as math.
+    params: dict[str, Any] = {
+        "svg.fonttype": "path",
+        "font.size": 10,
+        "text.parse_math": False,
+    }
     if font is not None:
         params["font.family"] = [font, "DejaVu Sans"]
     fonts = logging.getLogger("matplotlib.font_manager")
