@@ -10,7 +10,9 @@ worker processes and on a Dask cluster.
 from __future__ import annotations
 
 import copy
+import csv
 import html
+import io
 import json
 import tomllib
 from collections.abc import Iterator
@@ -154,6 +156,20 @@ def test_a_period_without_returns_is_an_empty_report(ledger: Ledger) -> None:
 def test_an_unknown_dimension_is_refused(ledger: Ledger) -> None:
     with pytest.raises(ValueError, match="cannot group by colour"):
         build_report(ledger, by=("colour",))
+
+
+def test_the_csv_keeps_formulas_from_requests_as_text(
+    tmp_path: Path, policy: returnrules.Policy
+) -> None:
+    formula = '=HYPERLINK("http://evil.example","账单")'
+    request = copy.deepcopy(dict(examples())["01-wrong-part-exchange.toml"])
+    request["customer"]["id"] = formula
+    with open_ledger(str(tmp_path / "csv.db")) as ledger:
+        list(Desk(ledger, policy, DATA, actor="test").submit([("r", request)]))
+        report = build_report(ledger, by=("customer",))
+    rows = list(csv.reader(io.StringIO(report.to_csv())))
+    assert rows[1][1:3] == ["'" + formula, "'" + formula]
+    assert report.to_dict()["groups"]["customer"][0]["key"] == formula
 
 
 def test_a_label_with_dollar_signs_is_text_not_tex(

@@ -166,10 +166,21 @@ class Report:
             for row in rows:
                 values = row.to_dict("supplier")
                 writer.writerow(
-                    [dimension, row.key, row.label, row.currency]
+                    [dimension, _cell(row.key), _cell(row.label), row.currency]
                     + ["" if values[c] is None else values[c] for c in columns]
                 )
         return out.getvalue()
+
+
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """*text* for a spreadsheet's cell: text that a spreadsheet would run as a
+    formula (a customer id ``=HYPERLINK(...)`` in a request) is kept as text
+    with a leading apostrophe, as OWASP advises for CSV.  ``--json`` keeps
+    every value as it was recorded."""
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
 _GROUPED: Final = (
