@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,6 +202,25 @@ def test_dask_without_the_extra_is_one_line(
         "returnrules: replay --engine dask needs the dask extra: "
         "pip install 'returnrules[dask]'\n"
     )
+
+
+def test_replay_jobs_0_is_one_worker_per_core(
+    desk: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from returnrules.desk import replay
+
+    asked: list[int] = []
+    here = replay.run_here
+
+    def spy(policy: Any, chunks: Any, jobs: int) -> Any:
+        asked.append(jobs)
+        return here(policy, chunks)
+
+    monkeypatch.setattr("returnrules.cli.review.default_jobs", lambda: 3)
+    monkeypatch.setattr(replay, "run_in_processes", spy)
+    code, out, _ = run(capsys, "replay", "--rules", "rules.toml", "--jobs", "0")
+    assert (code, asked) == (0, [3])
+    assert "reproduces every one of the recorded decisions" in out
 
 
 def test_replay_writes_a_page(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from returnrules.cli.batch import default_jobs
 from returnrules.cli.commands import BAD_INPUT, FAILED, OK, Console, load_reporting
 from returnrules.cli.desk import guarded, ledger_url, opened, recorded_labels
 from returnrules.cli.inputs import JsonLine, Loaded, read_data, read_requests
@@ -220,6 +221,7 @@ def _replay(
     new = load_reporting(rules, console)
     if new is None:
         return FAILED
+    jobs = jobs or default_jobs()  # --jobs 0: one per core
     bad = 0
     if requests:
         if against is None:
