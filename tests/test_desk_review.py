@@ -267,6 +267,28 @@ def test_a_policy_change_shows_what_it_changes(
     assert {m["from"] for m in data["matrix"]} <= {"approve", "reject", "review"}
 
 
+def test_a_refund_in_another_currency_is_a_change(
+    ledger: Ledger, policy: returnrules.Policy, tmp_path: Path
+) -> None:
+    """The examples name no currency: under a USD copy of the policy they are
+    read in USD, and 100.00 CNY refunded then is 100.00 USD now."""
+    path = tmp_path / "usd.toml"
+    path.write_text(
+        policy.text.replace('currency = "CNY"', 'currency = "USD"', 1), "utf-8"
+    )
+    comparison = replay_ledger(ledger, returnrules.load_policy(path))
+    assert not comparison.errors
+    moved = [c for c in comparison.changes if c.before.refund_minor]
+    assert moved
+    assert len(moved) == len(comparison.changes)
+    for change in moved:
+        assert (change.before.currency, change.after.currency) == ("CNY", "USD")
+        assert change.before.refund_minor == change.after.refund_minor
+    assert not comparison.reproduced
+    refunds = {currency: money for currency, money in comparison.refunds.items()}
+    assert refunds["CNY"][1] == refunds["USD"][0] == 0
+
+
 def test_the_rules_counts_are_the_recorded_lines_counts(
     ledger: Ledger, policy: returnrules.Policy
 ) -> None:

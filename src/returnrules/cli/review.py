@@ -25,6 +25,7 @@ from returnrules.desk.dask import DaskUnavailable
 from returnrules.desk.page import ChartsUnavailable, replay_page, report_page
 from returnrules.desk.replay import (
     Comparison,
+    LineResult,
     WorkersDying,
     replay_files,
     replay_ledger,
@@ -317,6 +318,11 @@ def _decoded(loaded: Loaded) -> Mapping[str, Any] | RequestError:
     return loaded
 
 
+def _money(result: LineResult) -> str:
+    """A changed line's refund, with its currency: ``480.00 CNY``."""
+    return f"{from_minor(result.refund_minor, result.currency)} {result.currency}"
+
+
 def render_replay(comparison: Comparison, style: Style, *, ledger: bool) -> list[str]:
     """A replay's comparison for a terminal."""
     what = "the recorded decisions" if ledger else "the decisions of --against"
@@ -368,9 +374,9 @@ def render_replay(comparison: Comparison, style: Style, *, ledger: bool) -> list
             lines.append(
                 f"  {change.request} line {change.line}: {before.decision} "
                 f"[{', '.join(before.decided_by) or 'default'}] "
-                f"{from_minor(before.refund_minor, before.currency or 'CNY')} → "
+                f"{_money(before)} → "
                 f"{after.decision} [{', '.join(after.decided_by) or 'default'}] "
-                f"{from_minor(after.refund_minor, after.currency or 'CNY')}"
+                f"{_money(after)}"
             )
         more = len(comparison.changes) - SHOWN_CHANGES
         if more > 0:

@@ -362,8 +362,8 @@ def replay_page(comparison: Comparison, *, title: str = "Replay 策略回放") -
         yield _table(
             ["request", "line", "before", "after", "refund before", "after"],
             [[c["request"], c["line"], c["before"]["decision"], c["after"]["decision"],
-              from_minor(c["before"]["refund_minor"], c["before"]["currency"]),
-              from_minor(c["after"]["refund_minor"], c["after"]["currency"])]
+              *(f"{from_minor(c[k]['refund_minor'], c[k]['currency'])} "
+                f"{c[k]['currency']}" for k in ("before", "after"))]
              for c in data["changes"]],
         )  # fmt: skip
 

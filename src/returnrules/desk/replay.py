@@ -59,7 +59,9 @@ CHUNK: Final = 1000
 
 @attrs.frozen
 class LineResult:
-    """A line's decision as a replay compares it."""
+    """A line's decision as a replay compares it: a line changes when its
+    decision, its deciding rules, its refund or fee, or (when it moves money)
+    their currency is not the same."""
 
     decision: str
     decided_by: tuple[str, ...]
@@ -67,15 +69,6 @@ class LineResult:
     refund_minor: int = 0
     fee_minor: int = 0
     currency: str = ""
-
-    def same(self, other: LineResult) -> bool:
-        """The same decision, by the same rules, with the same refund."""
-        return (
-            self.decision == other.decision
-            and self.decided_by == other.decided_by
-            and self.refund_minor == other.refund_minor
-            and self.fee_minor == other.fee_minor
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -354,6 +347,8 @@ class _Tally:
                 or rule_ids(decided) != new_decided
                 or refund != new_refund
                 or fee != new_fee
+                # 100.00 CNY then, 100.00 USD now (a policy in another currency)
+                or (old_currency != currency and (refund or fee))
             ):
                 before = LineResult(
                     old, rule_ids(decided), rule_ids(matched), refund, fee,
