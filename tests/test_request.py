@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 import tomllib
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 import returnrules
 from returnrules import Money, RequestError, parse_request
@@ -549,6 +553,61 @@ def test_dates_in_different_offsets_are_compared_as_instants(
     # 2026-11-04T02:00+00:00 is 10:00 in +08:00: after placed_at, so valid
     request_dict["order"]["delivered_at"] = "2026-11-04T02:00:00+00:00"
     parse_request(request_dict)
+
+
+_ZONES = [
+    dt.timezone(dt.timedelta(hours=8)),
+    dt.timezone(dt.timedelta(hours=8)),  # equal, not identical: as parsed
+    dt.timezone(dt.timedelta(hours=-3, minutes=-30)),
+    dt.UTC,
+    zoneinfo.ZoneInfo("America/Sao_Paulo"),  # fell back at midnight in 2018
+    zoneinfo.ZoneInfo("Asia/Shanghai"),
+]
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.example(  # a later day, an earlier instant: offsets 11:30 apart
+    moments=[
+        (dt.datetime(2018, 2, 16, 23), _ZONES[2], 0),
+        (dt.datetime(2018, 2, 17, 0, 30), _ZONES[0], 0),
+    ]
+)
+@hypothesis.example(  # a later day in one offset, two tzinfo objects
+    moments=[
+        (dt.datetime(2018, 2, 16, 23), _ZONES[0], 0),
+        (dt.datetime(2018, 2, 17, 0, 30), _ZONES[1], 0),
+    ]
+)
+@hypothesis.given(
+    moments=st.lists(
+        st.tuples(
+            st.datetimes(  # a day around one midnight, Sao Paulo's fall-back's
+                min_value=dt.datetime(2018, 2, 16, 12),
+                max_value=dt.datetime(2018, 2, 17, 12),
+            ),
+            st.sampled_from(_ZONES),
+            st.sampled_from([0, 1]),
+        ),
+        min_size=2,
+        max_size=4,
+    )
+)
+def test_the_order_of_the_dates_is_the_order_of_the_instants(
+    moments: list[tuple[dt.datetime, dt.tzinfo, int]],
+) -> None:
+    """placed ≤ shipped ≤ delivered ≤ requested as Python compares them,
+    however the offsets and zones mix: the check's short cut (a later
+    calendar day in one fixed offset is later) never answers otherwise."""
+    from returnrules.model.reader import _check_dates
+    from returnrules.model.request import Order, StatusCode, Text
+
+    instants = [wall.replace(tzinfo=zone, fold=fold) for wall, zone, fold in moments]
+    placed, *between, requested = instants
+    shipped, delivered = ([*between, None, None])[:2]  # (None: not yet)
+    order = Order(Text("SO-1"), StatusCode("delivered"), placed, (),
+                  shipped_at=shipped, delivered_at=delivered)  # fmt: skip
+    expected = all(later >= earlier for earlier, later in itertools.pairwise(instants))
+    assert (not _check_dates(order, requested)) == expected
 
 
 @pytest.mark.parametrize(

@@ -267,7 +267,19 @@ def _check_dates(order: Order, requested_at: dt.datetime) -> list[RequestProblem
         for when in (shipped, delivered, requested_at):
             if when is not None and in_order:
                 # Instants are ordered transitively: neighbours are enough.
-                in_order = 1 < when.year < 9999 and not when < last
+                # A later calendar day in the same fixed UTC offset is later:
+                # comparing the two date-times themselves asks both tzinfo
+                # objects for their utcoffset() (fromisoformat makes one per
+                # "+08:00"), three times slower.
+                zone, last_zone = when.tzinfo, last.tzinfo
+                in_order = 1 < when.year < 9999 and (
+                    (
+                        zone.__class__ is last_zone.__class__ is dt.timezone
+                        and zone == last_zone
+                        and when.date() > last.date()
+                    )
+                    or not when < last
+                )
                 last = when
         if in_order:
             return []
