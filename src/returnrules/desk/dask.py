@@ -62,7 +62,10 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # The scheduler serves HTTP even without a dashboard, on port 8787
+            # unless told otherwise: two replays at once (or two test
+            # processes) collided there.  Any free port, on loopback only.
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster) as client,
     ):
