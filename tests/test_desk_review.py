@@ -67,6 +67,15 @@ def ledger(tmp_path: Path, policy: returnrules.Policy) -> Iterator[Ledger]:
         yield opened
 
 
+def recorded_ids(ledger: Ledger) -> list[str]:
+    """The ledger's request ids in history order: request i is replayed as seq i + 1."""
+    with ledger.read() as tx:
+        rows = tx.all(
+            "SELECT request_id FROM requests ORDER BY received_at, request_id"
+        )
+    return [row[0] for row in rows]
+
+
 # -- report ------------------------------------------------------------------------
 
 
@@ -318,8 +327,8 @@ def test_the_rules_counts_are_the_recorded_lines_counts(
 def test_a_recorded_request_that_does_not_read_is_an_error_not_the_end(
     ledger: Ledger, policy: returnrules.Policy
 ) -> None:
+    ids = recorded_ids(ledger)
     with ledger.read() as tx:
-        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
         lines = tx.all("SELECT request_id FROM lines")
     broken = {ids[0]: ("body", '{"id": "cut off'), ids[1]: ("provided", "[1, 2]"),
               ids[2]: ("provided", '{"1": [{"no": "hook"}]}'),
@@ -359,8 +368,7 @@ def test_a_ledger_edited_by_hand_fails_its_request_only(
 ) -> None:
     """SQLite keeps whatever is written into a column: a value the desk never
     writes makes its request an error of the replay, and the rest replays."""
-    with ledger.read() as tx:
-        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    ids = recorded_ids(ledger)
     victim = ids[len(ids) // 2]
     with ledger.write() as tx:  # one row: the first line of a request
         tx.execute(
@@ -483,8 +491,8 @@ def test_a_request_that_ends_its_worker_is_one_error_and_the_rest_replays(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    ids = recorded_ids(ledger)
     with ledger.read() as tx:
-        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
         lines = dict(tx.all("SELECT request_id, count(*) FROM lines GROUP BY 1"))
     victim = ids[len(ids) // 2]
     new = deadly(policy, tmp_path)
@@ -503,8 +511,7 @@ def test_a_plugin_that_ends_every_worker_stops_the_replay(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with ledger.read() as tx:
-        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    ids = recorded_ids(ledger)
     monkeypatch.setenv("RETURNRULES_TEST_KILL", ",".join(ids))
     monkeypatch.setattr(replay, "MAX_DEATHS", 2)
     with pytest.raises(WorkersDying, match="died more than 2 times"):
@@ -539,8 +546,7 @@ def test_a_request_that_ends_its_dask_worker_is_one_error(
 ) -> None:
     from returnrules.desk import dask
 
-    with ledger.read() as tx:
-        ids = [row[0] for row in tx.all("SELECT request_id FROM requests")]
+    ids = recorded_ids(ledger)
     victim = ids[1]
     monkeypatch.setenv("RETURNRULES_TEST_KILL", victim)
     on_dask = replay_ledger(

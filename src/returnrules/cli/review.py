@@ -20,12 +20,11 @@ from returnrules.cli.desk import guarded, ledger_url, opened, recorded_labels
 from returnrules.cli.inputs import JsonLine, Loaded, read_data, read_requests
 from returnrules.cli.render import Style, render_request_error
 from returnrules.cli.render_desk import json_line, text_table
-from returnrules.desk.canonical import from_minor
+from returnrules.desk.canonical import from_minor, shown_minor
 from returnrules.desk.dask import DaskUnavailable
 from returnrules.desk.page import ChartsUnavailable, replay_page, report_page
 from returnrules.desk.replay import (
     Comparison,
-    LineResult,
     WorkersDying,
     replay_files,
     replay_ledger,
@@ -318,11 +317,6 @@ def _decoded(loaded: Loaded) -> Mapping[str, Any] | RequestError:
     return loaded
 
 
-def _money(result: LineResult) -> str:
-    """A changed line's refund, with its currency: ``480.00 CNY``."""
-    return f"{from_minor(result.refund_minor, result.currency)} {result.currency}"
-
-
 def render_replay(comparison: Comparison, style: Style, *, ledger: bool) -> list[str]:
     """A replay's comparison for a terminal."""
     what = "the recorded decisions" if ledger else "the decisions of --against"
@@ -374,9 +368,9 @@ def render_replay(comparison: Comparison, style: Style, *, ledger: bool) -> list
             lines.append(
                 f"  {change.request} line {change.line}: {before.decision} "
                 f"[{', '.join(before.decided_by) or 'default'}] "
-                f"{_money(before)} → "
+                f"{shown_minor(before.refund_minor, before.currency)} → "
                 f"{after.decision} [{', '.join(after.decided_by) or 'default'}] "
-                f"{_money(after)}"
+                f"{shown_minor(after.refund_minor, after.currency)}"
             )
         more = len(comparison.changes) - SHOWN_CHANGES
         if more > 0:

@@ -83,7 +83,18 @@ def from_minor(count: int, currency: str) -> Decimal:
     return Decimal(count).scaleb(-minor_units(currency))
 
 
-__all__ += ["from_minor", "refund_of"]
+def shown_minor(count: int, currency: str) -> str:
+    """*count* minor units as a person reads them: 48000 CNY → ``480.00 CNY``."""
+    return f"{from_minor(count, currency)} {currency}"
+
+
+__all__ += ["from_minor", "refund_of", "shown_minor"]
+
+
+def rule_list(ids: Iterable[str]) -> str:
+    """A list of rule ids as the desk records it (``lines.decided_by``,
+    ``lines.matched``); :func:`rule_ids` reads it back."""
+    return json.dumps(list(ids))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -98,4 +109,4 @@ def rule_ids(text: str) -> tuple[str, ...]:
     return tuple(str(rule) for rule in value)
 
 
-__all__ += ["rule_ids"]
+__all__ += ["rule_ids", "rule_list"]

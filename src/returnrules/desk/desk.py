@@ -51,7 +51,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from returnrules.desk.canonical import canonical, digest, minor, refund_of
+from returnrules.desk.canonical import canonical, digest, minor, refund_of, rule_list
 from returnrules.desk.chain import Event, chained
 from returnrules.desk.ledger import Ledger, LedgerError, Transaction
 from returnrules.model.decision import ActionResult, Decision, LineDecision, reportable
@@ -491,10 +491,10 @@ class Desk:
                     amount.currency,
                     line.decision,
                     line.decision,
-                    json.dumps(list(line.decided_by)),
+                    rule_list(line.decided_by),
                     at,
                     before,
-                    json.dumps(list(line.matched)),
+                    rule_list(line.matched),
                     refund,
                     fee,
                     at[:7],

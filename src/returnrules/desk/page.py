@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
-from returnrules.desk.canonical import from_minor
+from returnrules.desk.canonical import from_minor, shown_minor
 from returnrules.desk.replay import Comparison
 from returnrules.desk.report import Report, Row
 
@@ -362,8 +362,8 @@ def replay_page(comparison: Comparison, *, title: str = "Replay 策略回放") -
         yield _table(
             ["request", "line", "before", "after", "refund before", "after"],
             [[c["request"], c["line"], c["before"]["decision"], c["after"]["decision"],
-              *(f"{from_minor(c[k]['refund_minor'], c[k]['currency'])} "
-                f"{c[k]['currency']}" for k in ("before", "after"))]
+              *(shown_minor(c[k]["refund_minor"], c[k]["currency"])
+                for k in ("before", "after"))]
              for c in data["changes"]],
         )  # fmt: skip
 

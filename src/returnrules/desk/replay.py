@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import attrs
 
-from returnrules.desk.canonical import refund_of, rule_ids
+from returnrules.desk.canonical import refund_of, rule_ids, rule_list
 from returnrules.desk.ledger import Ledger
 from returnrules.desk.views import received_between
 from returnrules.model.decision import Decision
@@ -669,8 +669,8 @@ def _as_recorded(decision: Decision, currency: str) -> tuple[tuple[Any, ...], ..
             (
                 line.line,
                 line.decision,
-                json.dumps(list(line.decided_by)),  # as the desk writes them
-                json.dumps(list(line.matched)),
+                rule_list(line.decided_by),
+                rule_list(line.matched),
                 refund,
                 fee,
                 currency,
